@@ -1,0 +1,33 @@
+/**
+ * A token set as stored on disk, in the keychain and in the environment: snake_case JSON, the
+ * same shape the Python SDK writes, so both SDKs can share `~/.mesh/token.json`.
+ */
+export interface TokenSet {
+  access_token: string;
+  refresh_token?: string;
+  id_token?: string;
+  token_type?: string;
+  /** Epoch seconds. */
+  expires_at: number;
+  scope?: string;
+}
+
+/**
+ * Where tokens are kept. Implement this to keep them somewhere of your own (a vault, a database).
+ *
+ * @example
+ * const store: TokenStore = {
+ *   async load() { return JSON.parse(await vault.read('mesh')) },
+ *   async save(tokens) { await vault.write('mesh', JSON.stringify(tokens)) },
+ *   async clear() { await vault.delete('mesh') },
+ *   describe() { return 'my vault' },
+ * };
+ */
+export interface TokenStore {
+  /** The stored token set, or null when there is none. */
+  load(): Promise<TokenSet | null>;
+  save(tokens: TokenSet): Promise<void>;
+  clear(): Promise<void>;
+  /** Where the tokens live, for status output, e.g. "file ~/.mesh/token.json". */
+  describe(): string;
+}

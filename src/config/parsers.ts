@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * zod schemas that turn one raw value (an option, or an environment string) into a setting.
+ * Each comes with the words used in a `ConfigError` for "what was expected".
+ */
+export interface ValueParser<T> {
+  readonly schema: z.ZodType<T>;
+  readonly expected: string;
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes']);
+const FALSE_WORDS = new Set(['false', '0', 'no']);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** True for localhost, 127.0.0.0/8 and ::1: the only hosts where plain http is allowed. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export const booleanValue: ValueParser<boolean> = {
+  expected: 'one of true/false/1/0/yes/no',
+  schema: z.union([
+    z.boolean(),
+    z.string().transform((raw, ctx) => {
+      const word = raw.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      ctx.addIssue({ code: 'custom', message: 'not a boolean' });
+      return z.NEVER;
+    }),
+  ]),
+};
+
+function integerIn(min: number, max: number, unit: string): ValueParser<number> {
+  const bounded = z.number().int().min(min).max(max);
+  return {
+    expected: `a whole number of ${unit} from ${min} to ${max}`,
+    schema: z.union([
+      bounded,
+      z
+        .string()
+        .trim()
+        .regex(/^\d+$/)
+        .transform(Number)
+        .pipe(bounded),
+    ]),
+  };
+}
+
+export const portValue = integerIn(1, 65535, 'port');
+export const millisecondsValue = integerIn(1, 24 * 60 * 60 * 1000, 'milliseconds');
+export const retriesValue = integerIn(0, 10, 'retries');
+export const secondsValue = integerIn(0, 24 * 60 * 60, 'seconds');
+
+/** Parses a URL allowed to carry credentials: https anywhere, http only on loopback. Returns the origin plus path, no trailing slash. */
+function secureUrl(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return undefined;
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  if (!secure || url.username || url.password || url.search || url.hash) return undefined;
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
+export const apiUrlValue: ValueParser<string> = {
+  expected: 'an https:// URL (http:// only for localhost, 127.0.0.1 or [::1]), without query or credentials',
+  schema: z.string().transform((raw, ctx) => {
+    const url = secureUrl(raw);
+    if (url === undefined) ctx.addIssue({ code: 'custom', message: 'bad url' });
+    return url ?? z.NEVER;
+  }),
+};
+
+/**
+ * Auth0 domain: a host name (https assumed) or a full origin. Returns the origin, e.g.
+ * `https://dev-x.us.auth0.com` or `http://127.0.0.1:4000` for the local stack.
+ */
+export const auth0DomainValue: ValueParser<string> = {
+  expected:
+    'a host name such as tenant.us.auth0.com, or an origin such as https://tenant.us.auth0.com (http:// only for loopback)',
+  schema: z.string().transform((raw, ctx) => {
+    const text = raw.trim();
+    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
+    const url = secureUrl(withScheme);
+    const isOrigin = url !== undefined && new URL(url).pathname === '/';
+    if (!isOrigin || /\s/.test(text)) ctx.addIssue({ code: 'custom', message: 'bad domain' });
+    return isOrigin ? new URL(url).origin : z.NEVER;
+  }),
+};
+
+export const nonEmptyValue: ValueParser<string> = {
+  expected: 'a non-empty string without spaces',
+  schema: z.string().trim().regex(/^\S+$/),
+};
+
+/** A Mesh API key: `mesh_` followed by 43 base64url characters. */
+export const apiKeyValue: ValueParser<string> = {
+  expected: 'a Mesh API key: mesh_ followed by 43 letters, digits, - or _',
+  schema: z
+    .string()
+    .trim()
+    .regex(/^mesh_[A-Za-z0-9_-]{43}$/),
+};
+
+export const TOKEN_STORE_KINDS = ['auto', 'keychain', 'file', 'env', 'memory'] as const;
+export type TokenStoreKind = (typeof TOKEN_STORE_KINDS)[number];
+
+export const tokenStoreKindValue: ValueParser<TokenStoreKind> = {
+  expected: `one of ${TOKEN_STORE_KINDS.join(', ')}`,
+  schema: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(TOKEN_STORE_KINDS)),
+};
+
+/**
+ * DEBUG is shared with other libraries (`DEBUG=express:*`), so a value that is not for us turns
+ * logging off rather than failing: on for true/1/yes or a pattern that names mesh (`mesh*`, `*`).
+ */
+export function debugFromEnv(raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(value)) return true;
+  return value
+    .split(/[\s,]+/)
+    .some((pattern) => pattern === '*' || (pattern.startsWith('mesh') && !pattern.startsWith('-')));
+}

@@ -1,0 +1,34 @@
+/**
+ * Stable error codes. Match on `error.code`, never on `error.message`: messages may be reworded,
+ * codes will not change within a major version.
+ */
+export const ErrorCode = {
+  /** A configuration value (option or environment variable) is invalid. Raised by `ConfigError`. */
+  CONFIG_INVALID: 'config_invalid',
+  /** The backend refused the credentials. Raised by `AuthenticationError`. */
+  AUTHENTICATION_FAILED: 'authentication_failed',
+  /** No usable token and nobody to log in: run `npx mesh-auth`. Raised by `ReauthenticationRequiredError`. */
+  REAUTHENTICATION_REQUIRED: 'reauthentication_required',
+  /** The interactive or device login did not complete. Raised by `LoginError`. */
+  LOGIN_FAILED: 'login_failed',
+  /** The connection failed (refused, reset, DNS). Raised by `NetworkError`. */
+  NETWORK_ERROR: 'network_error',
+  /** A request or wait ran past its bound. Raised by `TimeoutError`. */
+  TIMEOUT: 'timeout',
+  /** The caller's AbortSignal fired. Raised by `AbortError`. */
+  ABORTED: 'aborted',
+  /** The backend answered 429. Raised by `RateLimitError`. */
+  RATE_LIMITED: 'rate_limited',
+  /** The backend (or a proxy before it) answered 5xx. Raised by `ServerError`. */
+  SERVER_ERROR: 'server_error',
+  /** The resource does not exist (the token was known good). Raised by `NotFoundError`. */
+  NOT_FOUND: 'not_found',
+  /** The backend answered with a body this SDK does not understand. Raised by `ResponseValidationError`. */
+  INVALID_RESPONSE: 'invalid_response',
+  /** The OS keychain is missing, locked or not answering. Raised by `KeychainError`. */
+  KEYCHAIN_UNAVAILABLE: 'keychain_unavailable',
+  /** The backend rejected the request as malformed (400). Raised by `BadRequestError`. */
+  BAD_REQUEST: 'bad_request',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

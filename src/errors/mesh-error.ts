@@ -1,0 +1,131 @@
+import { redact } from '../internal/redact.js';
+import { ErrorCode } from './codes.js';
+
+/** What every `MeshError` may carry besides its message. */
+export interface MeshErrorDetails {
+  /** Overrides the subclass's default code. */
+  code?: string;
+  /** The next thing to try, e.g. "Run `npx mesh-auth` to log in." */
+  hint?: string;
+  /** HTTP status of the reply that caused the error, when there was one. */
+  status?: number;
+  /** The backend's `X-Request-Id`, to quote when reporting a problem. */
+  requestId?: string;
+  cause?: unknown;
+}
+
+/**
+ * The base of every error mesh-sdk throws. Match on `code` (see `ErrorCode`).
+ * Message and hint are redacted: no token, code, verifier or key ever appears in them.
+ *
+ * @example
+ * try { await client.chat('hi'); }
+ * catch (error) {
+ *   if (error instanceof MeshError && error.code === ErrorCode.REAUTHENTICATION_REQUIRED) console.error(error.hint);
+ * }
+ */
+export class MeshError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+
+  constructor(message: string, details: MeshErrorDetails = {}) {
+    super(redact(message), details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = details.code ?? (new.target as typeof MeshError).defaultCode;
+    this.hint = details.hint === undefined ? undefined : redact(details.hint);
+    this.status = details.status;
+    this.requestId = details.requestId;
+  }
+
+  /** The code a subclass raises when none is given. */
+  static defaultCode: string = 'mesh_error';
+
+  /** A plain, redacted object for logs and `--json` output. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      status: this.status,
+      requestId: this.requestId,
+    };
+  }
+}
+
+/** A configuration value is invalid. The message names the variable, the value and what was expected. */
+export class ConfigError extends MeshError {
+  static override defaultCode: string = ErrorCode.CONFIG_INVALID;
+}
+
+/** The backend refused the credentials (after one refresh). Hint: run `npx mesh-auth`. */
+export class AuthenticationError extends MeshError {
+  static override defaultCode: string = ErrorCode.AUTHENTICATION_FAILED;
+}
+
+/** A login is needed and nobody can do it here; the hint says exactly what to run or set. */
+export class ReauthenticationRequiredError extends AuthenticationError {
+  static override defaultCode: string = ErrorCode.REAUTHENTICATION_REQUIRED;
+}
+
+/** The login did not complete: denied, timed out, port in use, state mismatch. */
+export class LoginError extends MeshError {
+  static override defaultCode: string = ErrorCode.LOGIN_FAILED;
+}
+
+/** The connection failed before a reply: refused, reset, DNS failure. */
+export class NetworkError extends MeshError {
+  static override defaultCode: string = ErrorCode.NETWORK_ERROR;
+}
+
+/** A request or a wait ran past its bound. */
+export class TimeoutError extends NetworkError {
+  static override defaultCode: string = ErrorCode.TIMEOUT;
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends MeshError {
+  static override defaultCode: string = ErrorCode.ABORTED;
+}
+
+/** The backend answered 5xx, possibly as an HTML page from a proxy. */
+export class ServerError extends MeshError {
+  static override defaultCode: string = ErrorCode.SERVER_ERROR;
+}
+
+/** The backend answered 400: the request itself was wrong. */
+export class BadRequestError extends MeshError {
+  static override defaultCode: string = ErrorCode.BAD_REQUEST;
+}
+
+/** The resource does not exist; raised only once the token is known to be good. */
+export class NotFoundError extends MeshError {
+  static override defaultCode: string = ErrorCode.NOT_FOUND;
+}
+
+/** The backend answered with a body that does not match the contract (or an HTML page). */
+export class ResponseValidationError extends MeshError {
+  static override defaultCode: string = ErrorCode.INVALID_RESPONSE;
+}
+
+/** The OS keychain is missing, locked or not answering. */
+export class KeychainError extends MeshError {
+  static override defaultCode: string = ErrorCode.KEYCHAIN_UNAVAILABLE;
+}
+
+/** The backend answered 429. `retryAfter` is in seconds, when the reply said. */
+export class RateLimitError extends MeshError {
+  static override defaultCode: string = ErrorCode.RATE_LIMITED;
+  readonly retryAfter: number | undefined;
+
+  constructor(message: string, details: MeshErrorDetails & { retryAfter?: number } = {}) {
+    super(message, details);
+    this.retryAfter = details.retryAfter;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryAfter: this.retryAfter };
+  }
+}

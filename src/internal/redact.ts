@@ -1,0 +1,62 @@
+/**
+ * One place that scrubs secrets out of any text before it reaches an error message or a log line.
+ *
+ * Patterns, not a list of known values: a message built from a server reply can hold a token this
+ * process never saw. Each replacement keeps enough shape (`Bearer`, `mesh_`, the field name) for a
+ * reader to see what was there.
+ */
+
+const REDACTED = '[REDACTED]';
+
+// Field names whose values are secrets, in JSON (`"code":"x"`), forms and queries (`code=x`),
+// and prose/headers (`refresh_token: x`).
+const SECRET_FIELDS = [
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'device_code',
+  'code_verifier',
+  'code',
+  'client_secret',
+  'password',
+  'key_value',
+  'api_key',
+  'apiKey',
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'codeVerifier',
+  'MESH_ACCESS_TOKEN',
+  'MESH_REFRESH_TOKEN',
+  'MESH_API_KEY',
+].join('|');
+const PROSE_FIELDS = SECRET_FIELDS.split('|')
+  .filter((field) => field !== 'code')
+  .join('|');
+
+const RULES: ReadonlyArray<readonly [RegExp, string]> = [
+  // "field": "value" (JSON, possibly escaped inside another JSON string)
+  [new RegExp(`(\\\\?"(?:${SECRET_FIELDS})\\\\?"\\s*:\\s*\\\\?")[^"\\\\]*`, 'g'), `$1${REDACTED}`],
+  // field=value in queries, forms, shell exports; stops at & whitespace quote or end
+  [new RegExp(`(\\b(?:${SECRET_FIELDS})=)[^&\\s"'<>]+`, 'g'), `$1${REDACTED}`],
+  // field: value in prose and headers (not bare `code:`, which prose uses for error codes)
+  [new RegExp(`(\\b(?:${PROSE_FIELDS}):\\s*)[^\\s,;"'}]+`, 'g'), `$1${REDACTED}`],
+  // Authorization headers: Bearer, Basic
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/g, `$1 ${REDACTED}`],
+  // JWTs (JWS compact: header.payload.signature; the header always starts with eyJ = '{"')
+  [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, '[REDACTED_JWT]'],
+  // Mesh API keys: mesh_ + 43 base64url characters (accept any long tail)
+  [/\bmesh_[A-Za-z0-9_-]{16,}/g, `mesh_${REDACTED}`],
+];
+
+/** Returns `text` with bearer tokens, JWTs, refresh tokens, codes, verifiers and `mesh_` keys removed. */
+export function redact(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/** Describes a secret without showing it: for "what value did we get" in error messages. */
+export function describeSecret(value: string): string {
+  return `(a secret of ${value.length} characters, not shown)`;
+}
