@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { answer, type ChatMessage, deltas } from './chat-responder.js';
 import type { Backend, Principal, Route, RouteRequest } from './context.js';
-import { HttpError, type Reply, sleep } from './http.js';
+import { cutConnection, HttpError, type Reply, sleep } from './http.js';
 
 const KEY_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const ROLES = new Set(['system', 'user', 'assistant']);
@@ -68,7 +68,7 @@ async function streamChat(request: RouteRequest, backend: Backend, result: Retur
   const parts = deltas(result.content);
   for (const [index, delta] of parts.entries()) {
     if (index >= afterDeltas) {
-      res.socket?.destroy(); // a cut stream: no done event, no [DONE]
+      cutConnection(res); // a cut stream: no done event, no [DONE]
       return;
     }
     res.write(`data: ${JSON.stringify({ delta })}\n\n`);

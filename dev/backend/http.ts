@@ -99,3 +99,8 @@ export function bearerOf(req: IncomingMessage): string | undefined {
   const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
   return match?.[1];
 }
+
+/** Ends a response abruptly once what was written has reached the socket (destroy() alone drops it). */
+export function cutConnection(res: ServerResponse): void {
+  res.write('', () => setTimeout(() => res.socket?.destroy(), 10));
+}

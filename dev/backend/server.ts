@@ -11,7 +11,7 @@ import { authRoutes } from './auth-routes.js';
 import type { AuthorityInfo, Backend, BackendCounters, BackendSettings, Principal, Route } from './context.js';
 import { devRoutes } from './dev-routes.js';
 import { FaultQueue, proxyErrorPage } from './faults.js';
-import { bearerOf, errorReply, HttpError, newRequestId, type Reply, readJsonBody, sleep, writeReply } from './http.js';
+import { bearerOf, cutConnection, errorReply, HttpError, newRequestId, type Reply, readJsonBody, sleep, writeReply } from './http.js';
 import { BackendState } from './state.js';
 
 export interface BackendOptions {
@@ -186,7 +186,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     if (fault?.kind === 'drop') {
       res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': '1000', 'x-request-id': requestId });
       res.write('{"partial":');
-      res.socket?.destroy();
+      cutConnection(res);
       return;
     }
     await writeReply(res, reply, requestId, fault?.kind === 'slowBody' ? fault.ms : 0);

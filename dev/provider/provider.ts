@@ -25,6 +25,10 @@ export interface ProviderSettings {
   extendedAccessTokenTtl: number;
   /** Refresh token lifetime, seconds. */
   refreshTokenTtl: number;
+  /** Authorization code lifetime, seconds. */
+  codeTtl: number;
+  /** Device code lifetime, seconds. */
+  deviceCodeTtl: number;
   /** The password every test user logs in with. */
   password: string;
 }
@@ -80,6 +84,8 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     accessTokenTtl: options.accessTokenTtl ?? 3600,
     extendedAccessTokenTtl: options.extendedAccessTokenTtl ?? 30 * 24 * 3600,
     refreshTokenTtl: options.refreshTokenTtl ?? 30 * 24 * 3600,
+    codeTtl: options.codeTtl ?? 60,
+    deviceCodeTtl: options.deviceCodeTtl ?? 600,
     password: options.password ?? DEFAULT_TEST_PASSWORD,
   };
   const counters: ProviderCounters = { grants: {}, refreshTokenReuse: 0, grantErrors: {} };
@@ -127,8 +133,8 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     ttl: {
       AccessToken: accessTtl as never,
       RefreshToken: (() => settings.refreshTokenTtl) as never,
-      AuthorizationCode: 60,
-      DeviceCode: 600,
+      AuthorizationCode: (() => settings.codeTtl) as never,
+      DeviceCode: (() => settings.deviceCodeTtl) as never,
       IdToken: 3600,
       Interaction: 600,
       Session: 24 * 3600,
@@ -147,7 +153,8 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      // A client may revoke only its own tokens (RFC 7009 §2.1).
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       deviceFlow: { enabled: true, charset: 'base-20', ...deviceSources },
       resourceIndicators: {
