@@ -33,10 +33,10 @@ export const booleanValue: ValueParser<boolean> = {
   ]),
 };
 
-function integerIn(min: number, max: number, unit: string): ValueParser<number> {
+function integerIn(min: number, max: number, noun: string): ValueParser<number> {
   const bounded = z.number().int().min(min).max(max);
   return {
-    expected: `a whole number of ${unit} from ${min} to ${max}`,
+    expected: `${noun} from ${min} to ${max}`,
     schema: z.union([
       bounded,
       z
@@ -49,10 +49,10 @@ function integerIn(min: number, max: number, unit: string): ValueParser<number> 
   };
 }
 
-export const portValue = integerIn(1, 65535, 'port');
-export const millisecondsValue = integerIn(1, 24 * 60 * 60 * 1000, 'milliseconds');
-export const retriesValue = integerIn(0, 10, 'retries');
-export const secondsValue = integerIn(0, 24 * 60 * 60, 'seconds');
+export const portValue = integerIn(1, 65535, 'a port number');
+export const millisecondsValue = integerIn(1, 24 * 60 * 60 * 1000, 'a whole number of milliseconds');
+export const retriesValue = integerIn(0, 10, 'a whole number of retries');
+export const secondsValue = integerIn(0, 24 * 60 * 60, 'a whole number of seconds');
 
 /** Parses a URL allowed to carry credentials: https anywhere, http only on loopback. Returns the origin plus path, no trailing slash. */
 function secureUrl(raw: string): string | undefined {

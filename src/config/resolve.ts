@@ -45,7 +45,7 @@ function envAt(env: Env, name: string | undefined): string | undefined {
 
 function invalid(where: string, value: unknown, expected: string, secret = false): ConfigError {
   const shown = secret && typeof value === 'string' ? describeSecret(value) : JSON.stringify(value);
-  return new ConfigError(`Invalid ${where}: got ${shown}; expected ${expected}.`, {
+  return new ConfigError(`The ${where} is invalid: got ${shown}; expected ${expected}.`, {
     hint: `Fix or unset ${where}.`,
   });
 }
