@@ -81,7 +81,8 @@ async function drive(startUrl: string, stopAt: string | undefined, options: Driv
       continue;
     }
     const html = await response.text();
-    if (response.status !== 200) throw new Error(`provider answered ${response.status} at ${url.pathname}: ${html.slice(0, 300)}`);
+    if (response.status !== 200)
+      throw new Error(`provider answered ${response.status} at ${url.pathname}: ${html.slice(0, 300)}`);
     const form = (body: URLSearchParams): RequestInit => ({
       method: 'POST',
       body: body.toString(),
@@ -96,7 +97,10 @@ async function drive(startUrl: string, stopAt: string | undefined, options: Driv
       } else {
         url = new URL(`/interaction/${uid}/login`, url);
         init = form(
-          new URLSearchParams({ login: options.login ?? 'alice@example.test', password: options.password ?? DEFAULT_TEST_PASSWORD }),
+          new URLSearchParams({
+            login: options.login ?? 'alice@example.test',
+            password: options.password ?? DEFAULT_TEST_PASSWORD,
+          }),
         );
       }
       continue;

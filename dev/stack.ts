@@ -47,7 +47,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     port: options.providerPort,
   });
   const backend = await startBackend({
-    authority: { origin: provider.origin, issuer: provider.issuer, clientId: LOCAL_CLIENT_ID, clientSecret, audience: LOCAL_AUDIENCE },
+    authority: {
+      origin: provider.origin,
+      issuer: provider.issuer,
+      clientId: LOCAL_CLIENT_ID,
+      clientSecret,
+      audience: LOCAL_AUDIENCE,
+    },
     settings: options.backend,
     initialCredits: options.initialCredits,
     port: options.backendPort,

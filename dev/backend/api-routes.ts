@@ -36,7 +36,8 @@ function parseChat(body: unknown): ChatRequest {
     throw invalid('messages must be a non-empty array (or send the legacy {"message": "..."}).');
   }
   for (const field of ['model', 'provider'] as const) {
-    if (b[field] !== undefined && (typeof b[field] !== 'string' || b[field] === '')) throw invalid(`${field} must be a non-empty string.`);
+    if (b[field] !== undefined && (typeof b[field] !== 'string' || b[field] === ''))
+      throw invalid(`${field} must be a non-empty string.`);
   }
   if (b.temperature !== undefined && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 2)) {
     throw invalid('temperature must be a number from 0 to 2.');
@@ -75,7 +76,9 @@ async function streamChat(request: RouteRequest, backend: Backend, result: Retur
     if (backend.settings.streamDelayMs > 0) await sleep(backend.settings.streamDelayMs);
     if (res.destroyed) return; // the client went away
   }
-  res.write(`data: ${JSON.stringify({ done: true, id, model: result.model, provider: result.provider, usage: result.usage })}\n\n`);
+  res.write(
+    `data: ${JSON.stringify({ done: true, id, model: result.model, provider: result.provider, usage: result.usage })}\n\n`,
+  );
   res.end('data: [DONE]\n\n');
 }
 

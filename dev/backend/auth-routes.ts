@@ -72,12 +72,14 @@ export const authRoutes: Route[] = [
       const redirectUri = q.get('redirect_uri') ?? '';
       const state = q.get('state') ?? '';
       const challenge = q.get('code_challenge') ?? '';
-      if (!/^https?:\/\/[^\s]+$/.test(redirectUri)) throw new HttpError(400, 'invalid_request', 'redirect_uri must be an http(s) URL.');
+      if (!/^https?:\/\/[^\s]+$/.test(redirectUri))
+        throw new HttpError(400, 'invalid_request', 'redirect_uri must be an http(s) URL.');
       if (state === '') throw new HttpError(400, 'invalid_request', 'state is required.');
       if (!/^[A-Za-z0-9_-]{43,128}$/.test(challenge)) {
         throw new HttpError(400, 'invalid_request', 'code_challenge must be 43-128 base64url characters (RFC 7636 §4.2).');
       }
-      if (q.get('code_challenge_method') !== 'S256') throw new HttpError(400, 'invalid_request', 'code_challenge_method must be S256.');
+      if (q.get('code_challenge_method') !== 'S256')
+        throw new HttpError(400, 'invalid_request', 'code_challenge_method must be S256.');
       const extended = q.get('extended_lifetime');
       if (extended !== null && extended !== 'true' && extended !== 'false') {
         throw new HttpError(400, 'invalid_request', 'extended_lifetime must be true or false.');
@@ -169,7 +171,14 @@ export const authRoutes: Route[] = [
       const { device_code, user_code, verification_uri, verification_uri_complete, expires_in } = result.json;
       return {
         status: 200,
-        body: { device_code, user_code, verification_uri, verification_uri_complete, expires_in, interval: backend.settings.deviceInterval },
+        body: {
+          device_code,
+          user_code,
+          verification_uri,
+          verification_uri_complete,
+          expires_in,
+          interval: backend.settings.deviceInterval,
+        },
       };
     },
   },

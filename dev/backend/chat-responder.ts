@@ -60,7 +60,12 @@ const countTokens = (text: string) => (text.trim() === '' ? 0 : text.trim().spli
 export function answer(messages: ChatMessage[], model = DEFAULT_MODEL, provider?: string, maxTokens?: number): ChatAnswer {
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   let content = reply(lastUser?.content ?? '');
-  if (maxTokens !== undefined) content = content.split(/(?<=\s)/).slice(0, maxTokens).join('').trimEnd();
+  if (maxTokens !== undefined)
+    content = content
+      .split(/(?<=\s)/)
+      .slice(0, maxTokens)
+      .join('')
+      .trimEnd();
   const prompt = messages.reduce((sum, m) => sum + countTokens(m.content), 0);
   const completion = countTokens(content);
   return {

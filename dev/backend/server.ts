@@ -11,7 +11,17 @@ import { authRoutes } from './auth-routes.js';
 import type { AuthorityInfo, Backend, BackendCounters, BackendSettings, Principal, Route } from './context.js';
 import { devRoutes } from './dev-routes.js';
 import { FaultQueue, proxyErrorPage } from './faults.js';
-import { bearerOf, cutConnection, errorReply, HttpError, newRequestId, type Reply, readJsonBody, sleep, writeReply } from './http.js';
+import {
+  bearerOf,
+  cutConnection,
+  errorReply,
+  HttpError,
+  newRequestId,
+  type Reply,
+  readJsonBody,
+  sleep,
+  writeReply,
+} from './http.js';
 import { BackendState } from './state.js';
 
 export interface BackendOptions {
@@ -139,7 +149,15 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
       const reply: Reply = fault.html
         ? { status: fault.status, text: proxyErrorPage(fault.status), headers }
-        : { status: fault.status, body: { error: fault.status === 429 ? 'rate_limited' : 'server_error', message: `Injected ${fault.status}.`, request_id: requestId }, headers };
+        : {
+            status: fault.status,
+            body: {
+              error: fault.status === 429 ? 'rate_limited' : 'server_error',
+              message: `Injected ${fault.status}.`,
+              request_id: requestId,
+            },
+            headers,
+          };
       await writeReply(res, reply, requestId);
       return;
     }
@@ -149,7 +167,9 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     try {
       if (!route) {
         const pathMatched = 'pathMatched' in found && found.pathMatched;
-        throw pathMatched ? new HttpError(405, 'method_not_allowed', `${method} is not allowed here.`) : new HttpError(404, 'not_found', 'Not found.');
+        throw pathMatched
+          ? new HttpError(405, 'method_not_allowed', `${method} is not allowed here.`)
+          : new HttpError(404, 'not_found', 'Not found.');
       }
       const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req);
       let principal: Principal | undefined;
@@ -165,7 +185,8 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
         if (path.startsWith('/api/v1/')) extraHeaders = rateLimitHeaders(backend, principal);
       }
       const idempotencyKey = method === 'POST' ? req.headers['idempotency-key'] : undefined;
-      const scope = typeof idempotencyKey === 'string' ? `${principal?.sub ?? '-'} ${route.pattern} ${idempotencyKey}` : undefined;
+      const scope =
+        typeof idempotencyKey === 'string' ? `${principal?.sub ?? '-'} ${route.pattern} ${idempotencyKey}` : undefined;
       const replay = scope === undefined ? undefined : state.replayFor(scope);
       if (replay) {
         reply = { ...replay, headers: { ...replay.headers, ...extraHeaders, 'idempotent-replayed': 'true' } };

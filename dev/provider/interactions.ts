@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import type { ProviderSettings } from './provider.js';
 import { loginPage } from './pages.js';
+import type { ProviderSettings } from './provider.js';
 
 interface InteractionHooks {
   settings: ProviderSettings;

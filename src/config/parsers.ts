@@ -37,15 +37,7 @@ function integerIn(min: number, max: number, noun: string): ValueParser<number> 
   const bounded = z.number().int().min(min).max(max);
   return {
     expected: `${noun} from ${min} to ${max}`,
-    schema: z.union([
-      bounded,
-      z
-        .string()
-        .trim()
-        .regex(/^\d+$/)
-        .transform(Number)
-        .pipe(bounded),
-    ]),
+    schema: z.union([bounded, z.string().trim().regex(/^\d+$/).transform(Number).pipe(bounded)]),
   };
 }
 
@@ -112,11 +104,7 @@ export type TokenStoreKind = (typeof TOKEN_STORE_KINDS)[number];
 
 export const tokenStoreKindValue: ValueParser<TokenStoreKind> = {
   expected: `one of ${TOKEN_STORE_KINDS.join(', ')}`,
-  schema: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .pipe(z.enum(TOKEN_STORE_KINDS)),
+  schema: z.string().trim().toLowerCase().pipe(z.enum(TOKEN_STORE_KINDS)),
 };
 
 /**
@@ -126,7 +114,5 @@ export const tokenStoreKindValue: ValueParser<TokenStoreKind> = {
 export function debugFromEnv(raw: string): boolean {
   const value = raw.trim().toLowerCase();
   if (TRUE_WORDS.has(value)) return true;
-  return value
-    .split(/[\s,]+/)
-    .some((pattern) => pattern === '*' || (pattern.startsWith('mesh') && !pattern.startsWith('-')));
+  return value.split(/[\s,]+/).some((pattern) => pattern === '*' || (pattern.startsWith('mesh') && !pattern.startsWith('-')));
 }

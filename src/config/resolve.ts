@@ -106,10 +106,9 @@ function resolveTokenStore(options: MeshClientOptions, env: Env, sources: Record
   if (kind !== undefined) {
     const parsed = parse(tokenStoreKindValue, kind, 'environment variable MESH_TOKEN_STORE');
     if (fromEnv && parsed !== 'env') {
-      throw new ConfigError(
-        `MESH_TOKEN_FROM_ENV=true conflicts with MESH_TOKEN_STORE=${parsed}.`,
-        { hint: 'Unset one of them, or set MESH_TOKEN_STORE=env.' },
-      );
+      throw new ConfigError(`MESH_TOKEN_FROM_ENV=true conflicts with MESH_TOKEN_STORE=${parsed}.`, {
+        hint: 'Unset one of them, or set MESH_TOKEN_STORE=env.',
+      });
     }
     sources.tokenStore = 'env';
     return parsed;

@@ -75,9 +75,16 @@ describe('POST /api/v1/chat', () => {
   });
 
   it('takes model, provider, temperature and max_tokens', async () => {
-    const { json } = await chat({ messages: [{ role: 'user', content: 'one two three four' }], model: 'gpt-4o', temperature: 0.2, max_tokens: 2 });
+    const { json } = await chat({
+      messages: [{ role: 'user', content: 'one two three four' }],
+      model: 'gpt-4o',
+      temperature: 0.2,
+      max_tokens: 2,
+    });
     expect(json).toMatchObject({ model: 'gpt-4o', provider: 'openai', content: 'Echo: one' });
-    expect((await chat({ messages: [{ role: 'user', content: 'x' }], model: 'claude-sonnet', provider: 'anthropic' })).json.provider).toBe('anthropic');
+    expect(
+      (await chat({ messages: [{ role: 'user', content: 'x' }], model: 'claude-sonnet', provider: 'anthropic' })).json.provider,
+    ).toBe('anthropic');
   });
 
   it.each([
@@ -114,7 +121,12 @@ describe('POST /api/v1/chat', () => {
     const parsed = events.slice(0, -1).map((data) => JSON.parse(data) as Record<string, unknown>);
     const done = parsed.at(-1) as Record<string, unknown>;
     expect(done).toMatchObject({ done: true, usage: { completion_tokens: 5 } });
-    expect(parsed.slice(0, -1).map((event) => event.delta).join('')).toBe('6 * 7 = 42');
+    expect(
+      parsed
+        .slice(0, -1)
+        .map((event) => event.delta)
+        .join(''),
+    ).toBe('6 * 7 = 42');
   });
 
   it('can cut a stream mid-way: some deltas, no done event, no [DONE]', async () => {
@@ -173,7 +185,9 @@ describe('authentication on /api/v1 (404 hides routes from strangers)', () => {
 
 describe('keys', () => {
   it('stores, lists, reads and deletes a key', async () => {
-    expect((await call('/api/v1/keys', { method: 'POST', body: { key_name: 'openai_key', key_value: 'sk-test-1' } })).json).toEqual({ success: true });
+    expect(
+      (await call('/api/v1/keys', { method: 'POST', body: { key_name: 'openai_key', key_value: 'sk-test-1' } })).json,
+    ).toEqual({ success: true });
     expect((await call('/api/v1/keys')).json).toEqual({ keys: expect.arrayContaining(['openai_key']) });
     expect((await call('/api/v1/keys/openai_key')).json).toEqual({ key_name: 'openai_key', key_value: 'sk-test-1' });
     expect((await call('/api/v1/keys/openai_key', { method: 'DELETE' })).json).toEqual({ success: true });
@@ -219,10 +233,17 @@ describe('API keys', () => {
     expect(stored).not.toContain(key);
 
     const listed = await call('/api/v1/api-keys');
-    expect(listed.json.api_keys).toContainEqual({ id: created.json.id, name: 'render-prod', created_at: created.json.created_at, last_used_at: null });
+    expect(listed.json.api_keys).toContainEqual({
+      id: created.json.id,
+      name: 'render-prod',
+      created_at: created.json.created_at,
+      last_used_at: null,
+    });
 
     expect((await call('/api/v1/keys', { credential: key })).status).toBe(200);
-    const used = ((await call('/api/v1/api-keys')).json.api_keys as Array<Record<string, unknown>>).find((k) => k.id === created.json.id);
+    const used = ((await call('/api/v1/api-keys')).json.api_keys as Array<Record<string, unknown>>).find(
+      (k) => k.id === created.json.id,
+    );
     expect(used?.last_used_at).toEqual(expect.any(String));
 
     expect((await call(`/api/v1/api-keys/${created.json.id}`, { method: 'DELETE' })).json).toEqual({ success: true });

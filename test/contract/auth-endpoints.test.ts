@@ -1,18 +1,10 @@
 // The contract's auth endpoints, success and every failure column, against the reference backend
 // on the stand-in provider. The executable form of backend-contract.md "Auth endpoints".
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { approveDeviceOverHttp } from '../../dev/login-driver.js';
 import { DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
+import { approveDeviceOverHttp } from '../../dev/login-driver.js';
 import { type Stack, startStack } from '../../dev/stack.js';
-import {
-  authUrlFor,
-  codeFor,
-  decodeJwtPayload,
-  loginTokens,
-  newPkce,
-  postJson,
-  REDIRECT_URI,
-} from '../helpers/backend-login.js';
+import { authUrlFor, codeFor, decodeJwtPayload, loginTokens, newPkce, postJson, REDIRECT_URI } from '../helpers/backend-login.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -22,7 +14,12 @@ afterAll(() => stack.close());
 afterEach(() => {
   Object.assign(stack.backend.settings, DEFAULT_BACKEND_SETTINGS);
   stack.backend.faults.clear();
-  Object.assign(stack.provider.settings, { accessTokenTtl: 3600, refreshTokenTtl: 30 * 24 * 3600, codeTtl: 60, deviceCodeTtl: 600 });
+  Object.assign(stack.provider.settings, {
+    accessTokenTtl: 3600,
+    refreshTokenTtl: 30 * 24 * 3600,
+    codeTtl: 60,
+    deviceCodeTtl: 600,
+  });
 });
 
 const get = (path: string, token?: string) =>
@@ -165,7 +162,11 @@ describe('POST /auth/exchange-token', () => {
 
   it('answers 400 invalid_grant for a redirect_uri other than the one authorized', async () => {
     const { code, pkce } = await codeFor(stack);
-    const { status, json } = await exchange({ code, redirect_uri: 'http://127.0.0.1:8000/callback', code_verifier: pkce.verifier });
+    const { status, json } = await exchange({
+      code,
+      redirect_uri: 'http://127.0.0.1:8000/callback',
+      code_verifier: pkce.verifier,
+    });
     expect([status, json.error]).toEqual([400, 'invalid_grant']);
   });
 
@@ -265,7 +266,11 @@ describe('GET /auth/validate', () => {
 
   it('says valid with exp null for an API key', async () => {
     const tokens = await loginTokens(stack);
-    const created = await postJson(`${stack.apiUrl}/api/v1/api-keys`, { name: 'ci' }, { authorization: `Bearer ${tokens.access_token}` });
+    const created = await postJson(
+      `${stack.apiUrl}/api/v1/api-keys`,
+      { name: 'ci' },
+      { authorization: `Bearer ${tokens.access_token}` },
+    );
     const response = await get('/auth/validate', created.json.key as string);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ valid: true, exp: null });
@@ -342,7 +347,11 @@ describe('device flow: POST /auth/device-code and /auth/token-status', () => {
     await new Promise((resolve) => setTimeout(resolve, 6100)); // the slowed-down interval: 1 + 5 s
     const done = await status(code);
     expect(done.status).toBe(200);
-    expect(done.json).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String), token_type: 'Bearer' });
+    expect(done.json).toMatchObject({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      token_type: 'Bearer',
+    });
     expect(decodeJwtPayload(done.json.access_token as string).sub).toBe(stack.provider.subjectFor('dora@example.test'));
   });
 

@@ -23,7 +23,8 @@ function authorizeUrl(params: Record<string, string | undefined>): string {
     audience: stack.auth0.audience,
     state: 'state-1',
   };
-  for (const [key, value] of Object.entries({ ...defaults, ...params })) if (value !== undefined) url.searchParams.set(key, value);
+  for (const [key, value] of Object.entries({ ...defaults, ...params }))
+    if (value !== undefined) url.searchParams.set(key, value);
   return url.href;
 }
 
@@ -46,13 +47,21 @@ async function codeAndVerifier() {
 
 async function freshTokens() {
   const { code, verifier } = await codeAndVerifier();
-  const { json } = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+  const { json } = await tokenRequest({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  });
   return json;
 }
 
 describe('stand-in provider', () => {
   it("lays its routes out as Auth0's, with an issuer that ends in a slash", async () => {
-    const discovery = (await (await fetch(`${stack.provider.origin}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    const discovery = (await (await fetch(`${stack.provider.origin}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      string
+    >;
     const origin = stack.provider.origin;
     expect(discovery).toMatchObject({
       issuer: `${origin}/`,
@@ -72,7 +81,10 @@ describe('stand-in provider', () => {
   });
 
   it('refuses the plain PKCE method', async () => {
-    const callback = await loginOverHttp(authorizeUrl({ code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }), REDIRECT_URI);
+    const callback = await loginOverHttp(
+      authorizeUrl({ code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }),
+      REDIRECT_URI,
+    );
     expect(callback.searchParams.get('error')).toBe('invalid_request');
   });
 
@@ -120,7 +132,9 @@ describe('stand-in provider', () => {
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
     await expect(
-      loginOverHttp(authorizeUrl({ code_challenge: challenge, code_challenge_method: 'S256' }), REDIRECT_URI, { password: 'wrong' }),
+      loginOverHttp(authorizeUrl({ code_challenge: challenge, code_challenge_method: 'S256' }), REDIRECT_URI, {
+        password: 'wrong',
+      }),
     ).rejects.toThrow(/401/);
   });
 

@@ -52,7 +52,14 @@ describe('configuration', () => {
   });
 
   it('accepts true/false/1/0/yes/no in any case for booleans', () => {
-    for (const [raw, expected] of [['TRUE', true], ['1', true], ['Yes', true], ['false', false], ['0', false], ['NO', false]] as const) {
+    for (const [raw, expected] of [
+      ['TRUE', true],
+      ['1', true],
+      ['Yes', true],
+      ['false', false],
+      ['0', false],
+      ['NO', false],
+    ] as const) {
       expect(resolve({ MESH_HEADLESS: raw }).headless).toBe(expected);
       expect(resolve({ AUTO_REFRESH: raw }).autoRefresh).toBe(expected);
     }
@@ -90,7 +97,10 @@ describe('configuration', () => {
   });
 
   it('treats an empty variable as unset', () => {
-    expect(resolve({ AUTH0_CALLBACK_PORT: '', MESH_API_URL: '  ' })).toMatchObject({ callbackPort: 8000, apiUrl: 'https://mesh-abh5.onrender.com' });
+    expect(resolve({ AUTH0_CALLBACK_PORT: '', MESH_API_URL: '  ' })).toMatchObject({
+      callbackPort: 8000,
+      apiUrl: 'https://mesh-abh5.onrender.com',
+    });
   });
 
   it('never echoes a malformed API key', () => {
@@ -113,7 +123,12 @@ describe('configuration', () => {
   });
 
   it('accepts a TokenStore object and refuses an object that is not one', () => {
-    const store: TokenStore = { load: async () => null, save: async () => {}, clear: async () => {}, describe: () => 'test store' };
+    const store: TokenStore = {
+      load: async () => null,
+      save: async () => {},
+      clear: async () => {},
+      describe: () => 'test store',
+    };
     expect(resolve({}, { tokenStore: store }).tokenStore).toBe(store);
     configErrorOf(() => resolve({}, { tokenStore: { load: () => null } as unknown as TokenStore }));
   });

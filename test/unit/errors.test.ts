@@ -56,7 +56,14 @@ describe('MeshError', () => {
     const cause = new Error('socket hang up');
     const error = new MeshError('Request failed', { code: 'custom', hint: 'Try again.', status: 503, requestId: 'req_1', cause });
     expect(error).toBeInstanceOf(Error);
-    expect(error).toMatchObject({ name: 'MeshError', code: 'custom', message: 'Request failed', hint: 'Try again.', status: 503, requestId: 'req_1' });
+    expect(error).toMatchObject({
+      name: 'MeshError',
+      code: 'custom',
+      message: 'Request failed',
+      hint: 'Try again.',
+      status: 503,
+      requestId: 'req_1',
+    });
     expect(error.cause).toBe(cause);
   });
 

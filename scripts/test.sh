@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs dependencies if missing, checks types and
+# lint, runs every test (vitest), and ends with "N passed, N failed" from vitest's JSON report.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund || exit 1
+fi
+
+status=0
+npx tsc --noEmit -p . || status=1
+npx biome check . || status=1
+
+mkdir -p .tmp
+rm -f .tmp/vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=1
+
+node scripts/test-summary.mjs .tmp/vitest.json || status=1
+exit $status

@@ -1,0 +1,112 @@
+// Packs mesh-sdk as npm would publish it, installs the tarball into a fresh project, and uses it
+// from ESM `import` and CommonJS `require`, with the types checked by tsc as a consumer's would be.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+let project: string;
+
+const ESM_CONSUMER = `
+import { MeshClient, ConfigError, ErrorCode, type MeshClientOptions } from 'mesh-sdk';
+const options: MeshClientOptions = { apiUrl: 'http://127.0.0.1:4001', env: {} };
+const client = new MeshClient(options);
+const port: number = client.config.callbackPort;
+try { new MeshClient({ env: { AUTH0_CALLBACK_PORT: 'abc' } }); } catch (error) {
+  if (error instanceof ConfigError && error.code === ErrorCode.CONFIG_INVALID) console.log('esm', client.config.apiUrl, port);
+}
+`;
+
+const CJS_CONSUMER = `
+import mesh = require('mesh-sdk');
+const client = new mesh.MeshClient({ env: {} });
+const error: mesh.MeshError = new mesh.NotFoundError('x');
+console.log('cjs', client.config.apiUrl, error.code);
+`;
+
+// A type error a consumer must see: proves the declarations are really used, not 'any'.
+const WRONG_TYPES = `
+import { MeshClient } from 'mesh-sdk';
+new MeshClient({ callbackPort: 'eight thousand' });
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'es2022',
+    noEmit: true,
+    types: [],
+    skipLibCheck: false,
+  },
+};
+
+beforeAll(async () => {
+  project = await mkdtemp(join(tmpdir(), 'mesh-sdk-consumer-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], {
+    cwd: root,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  expect(packed?.files.map((f) => f.path).every((path) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))).toBe(true);
+  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(project, packed?.filename as string)], {
+    cwd: project,
+  });
+  await writeFile(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG));
+}, 180_000);
+
+afterAll(async () => {
+  if (project) await rm(project, { recursive: true, force: true });
+});
+
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+describe('the published package', () => {
+  it('works from ESM import, with types', async () => {
+    await writeFile(join(project, 'esm.mts'), ESM_CONSUMER);
+    await run(process.execPath, [tsc, '-p', project], { cwd: project });
+    // Run the same code as JavaScript (Node 20 cannot run TypeScript itself).
+    const javascript = ESM_CONSUMER.replace(', type MeshClientOptions', '')
+      .replace(': MeshClientOptions', '')
+      .replace(': number', '');
+    await writeFile(join(project, 'esm.mjs'), javascript);
+    const { stdout } = await run(process.execPath, ['esm.mjs'], { cwd: project });
+    expect(stdout.trim()).toBe('esm http://127.0.0.1:4001 8000');
+  });
+
+  it('works from CommonJS require, with types', async () => {
+    await writeFile(join(project, 'cjs.cts'), CJS_CONSUMER);
+    await run(process.execPath, [tsc, '-p', project], { cwd: project });
+    await writeFile(
+      join(project, 'cjs.cjs'),
+      "const mesh = require('mesh-sdk');\nconst client = new mesh.MeshClient({ env: {} });\nconsole.log('cjs', client.config.apiUrl, new mesh.NotFoundError('x').code);\n",
+    );
+    const { stdout } = await run(process.execPath, ['cjs.cjs'], { cwd: project });
+    expect(stdout.trim()).toBe('cjs https://mesh-abh5.onrender.com not_found');
+  });
+
+  it('shows a type error to a consumer who passes a wrong option', async () => {
+    await writeFile(join(project, 'wrong.mts'), WRONG_TYPES);
+    const failure = await run(process.execPath, [tsc, '-p', project], { cwd: project }).then(
+      () => undefined,
+      (error: { stdout: string }) => error.stdout,
+    );
+    await rm(join(project, 'wrong.mts'));
+    expect(failure).toMatch(/wrong\.mts.*callbackPort|Type 'string' is not assignable to type 'number'/s);
+  });
+
+  it('declares engines.node >= 20.19 and ships no dev stack', async () => {
+    const manifest = JSON.parse(await readFile(join(project, 'node_modules', 'mesh-sdk', 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    expect(manifest.engines.node).toBe('>=20.19');
+    const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: project });
+    expect(stdout).not.toMatch(/oidc-provider|vitest|tsup/);
+  });
+});
