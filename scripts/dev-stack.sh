@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ]; then
-  npm ci --no-audit --no-fund
+  bash scripts/install.sh
 fi
 exec node_modules/.bin/tsx dev/main.ts

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ]; then
-  npm ci --no-audit --no-fund || exit 1
+  bash scripts/install.sh || exit 1
 fi
 
 status=0
