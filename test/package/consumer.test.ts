@@ -48,11 +48,13 @@ const TSCONFIG = {
 
 beforeAll(async () => {
   project = await mkdtemp(join(tmpdir(), 'mesh-sdk-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], {
+  // Build, then pack without lifecycle scripts so that stdout is npm's JSON alone.
+  await run(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], { cwd: root });
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,
   });
-  const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   expect(packed?.files.map((f) => f.path).every((path) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))).toBe(true);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(project, packed?.filename as string)], {
