@@ -7,4 +7,4 @@ trap 'rm -rf "$dir"' EXIT
 npm pack --silent --pack-destination "$dir" >/dev/null
 tarball="$(ls "$dir"/*.tgz)"
 npx publint "$tarball" --strict
-npx attw "$tarball" --profile node16
+npx attw "$tarball"

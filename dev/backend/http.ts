@@ -79,10 +79,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Reads a string field of a JSON body, or fails with 400 invalid_request naming it. */
-export function requireString(body: unknown, field: string, oauth = false): string {
+export function requireString(body: unknown, field: string): string {
   const value = (body as Record<string, unknown> | null)?.[field];
   if (typeof value !== 'string' || value === '') {
-    throw new HttpError(400, 'invalid_request', `Field "${field}" is required and must be a non-empty string.`, oauth ? {} : {});
+    throw new HttpError(400, 'invalid_request', `Field "${field}" is required and must be a non-empty string.`);
   }
   return value;
 }

@@ -129,6 +129,16 @@ describe('POST /api/v1/chat', () => {
     ).toBe('6 * 7 = 42');
   });
 
+  it('fails before the stream starts with a plain JSON error, not an event stream', async () => {
+    const { status, headers, json } = await chat(
+      { messages: [{ role: 'user', content: 'x' }], stream: true },
+      { credential: null },
+    );
+    expect(status).toBe(404);
+    expect(headers.get('content-type')).toMatch(/^application\/json/);
+    expect(json.error).toBe('not_found');
+  });
+
   it('can cut a stream mid-way: some deltas, no done event, no [DONE]', async () => {
     stack.backend.faults.add({ fault: { kind: 'cutStream', afterDeltas: 2 }, match: { path: '/api/v1/chat' } });
     const response = await fetch(`${stack.apiUrl}/api/v1/chat`, {
@@ -277,6 +287,18 @@ describe('conventions', () => {
     expect(ok.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
     expect(failed.json.request_id).toBe(failed.headers.get('x-request-id'));
     expect(ok.headers.get('x-request-id')).not.toBe(failed.headers.get('x-request-id'));
+  });
+
+  it('puts X-Request-Id on auth endpoints, unknown routes and injected faults too', async () => {
+    stack.backend.faults.add({ fault: { kind: 'status', status: 520, html: true }, match: { path: '/api/v1/keys' } });
+    const responses = await Promise.all([
+      fetch(`${stack.apiUrl}/auth/config`),
+      fetch(`${stack.apiUrl}/auth/validate`),
+      fetch(`${stack.apiUrl}/nowhere`),
+      fetch(`${stack.apiUrl}/api/v1/keys`, { headers: { authorization: `Bearer ${token}` } }),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([200, 401, 404, 520]);
+    for (const response of responses) expect(response.headers.get('x-request-id')).toMatch(/^req_/);
   });
 
   it('puts X-RateLimit-Limit/Remaining/Reset on every /api/v1 response', async () => {
