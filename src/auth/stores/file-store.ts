@@ -1,0 +1,120 @@
+/**
+ * `~/.mesh/token.json`: directory 0700, file 0600, written atomically (temp file, fsync, rename),
+ * in the snake_case format the Python SDK shares. A corrupt or unreadable file is moved aside with
+ * a warning, never overwritten without a trace.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import { parseStoredTokenJson, TokenSetFormatError } from '../token-set.js';
+import type { TokenSet, TokenStore } from '../token-store.js';
+
+export const TOKEN_FILE_NAME = 'token.json';
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
+
+export interface FileStoreOptions {
+  /** Directory holding token.json. @default ~/.mesh */
+  directory?: string;
+  logger?: InternalLogger;
+}
+
+export function defaultTokenDirectory(): string {
+  return join(homedir(), '.mesh');
+}
+
+/**
+ * Stores tokens in `~/.mesh/token.json` (mode 0600).
+ *
+ * @example
+ * const client = new MeshClient({ tokenStore: new FileStore({ directory: '/var/lib/myapp/mesh' }) });
+ */
+export class FileStore implements TokenStore {
+  readonly path: string;
+  readonly #logger: InternalLogger;
+
+  constructor(options: FileStoreOptions = {}) {
+    this.path = join(options.directory ?? defaultTokenDirectory(), TOKEN_FILE_NAME);
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get directory(): string {
+    return dirname(this.path);
+  }
+
+  async load(): Promise<TokenSet | null> {
+    let text: string;
+    try {
+      await this.#tightenIfLoose();
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      await this.#moveAside(`it could not be read (${code ?? String(error)})`);
+      return null;
+    }
+    try {
+      return parseStoredTokenJson(text);
+    } catch (error) {
+      if (!(error instanceof TokenSetFormatError)) throw error;
+      await this.#moveAside(`it is not a token set: ${error.message}`);
+      return null;
+    }
+  }
+
+  async save(tokens: TokenSet): Promise<void> {
+    await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
+    // mkdir's mode applies only on create (and through the umask): set it explicitly.
+    await chmod(this.directory, DIRECTORY_MODE);
+    const temporary = `${this.path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const handle = await open(temporary, 'wx', FILE_MODE);
+    try {
+      await handle.writeFile(`${JSON.stringify(tokens, null, 2)}\n`, 'utf8');
+      await handle.chmod(FILE_MODE); // the open mode passes through the umask
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(temporary).catch(() => {});
+      throw error;
+    }
+    await handle.close();
+    try {
+      await rename(temporary, this.path);
+    } catch (error) {
+      await unlink(temporary).catch(() => {});
+      throw error;
+    }
+  }
+
+  async clear(): Promise<void> {
+    await unlink(this.path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  describe(): string {
+    return `file ${this.path}`;
+  }
+
+  async #tightenIfLoose(): Promise<void> {
+    const info = await stat(this.path);
+    if ((info.mode & 0o077) === 0) return;
+    await chmod(this.path, FILE_MODE);
+    this.#logger.warn(`${this.path} was readable by other users (mode ${(info.mode & 0o777).toString(8)}); tightened it to 600.`);
+  }
+
+  /** Keeps a bad file for inspection instead of deleting or overwriting it. */
+  async #moveAside(reason: string): Promise<void> {
+    const aside = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      await rename(this.path, aside);
+      this.#logger.warn(`Ignoring ${this.path}: ${reason}. Moved it to ${aside}; log in again with \`npx mesh-auth\`.`);
+    } catch (error) {
+      this.#logger.warn(
+        `Ignoring ${this.path}: ${reason}; it could not be moved aside either (${(error as NodeJS.ErrnoException).code ?? error}). Fix or remove it.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import type { TokenSet, TokenStore } from '../token-store.js';
+
+/**
+ * Keeps tokens in this process only: for tests and short scripts.
+ *
+ * @example
+ * const client = new MeshClient({ tokenStore: new MemoryStore() });
+ */
+export class MemoryStore implements TokenStore {
+  #tokens: TokenSet | null;
+
+  constructor(initial: TokenSet | null = null) {
+    this.#tokens = initial ? { ...initial } : null;
+  }
+
+  async load(): Promise<TokenSet | null> {
+    return this.#tokens ? { ...this.#tokens } : null;
+  }
+
+  async save(tokens: TokenSet): Promise<void> {
+    this.#tokens = { ...tokens };
+  }
+
+  async clear(): Promise<void> {
+    this.#tokens = null;
+  }
+
+  describe(): string {
+    return 'memory (this process only)';
+  }
+}

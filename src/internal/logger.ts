@@ -1,0 +1,32 @@
+import type { Logger } from '../config/options.js';
+import { redact } from './redact.js';
+
+/** The SDK's logger: every line redacted; debug lines only when debug is on; warnings once per key. */
+export interface InternalLogger {
+  debug(message: string): void;
+  warn(message: string): void;
+  /** Warns once per `key` for the life of this logger (e.g. "keychain unavailable"). */
+  warnOnce(key: string, message: string): void;
+}
+
+const stderrLogger: Logger = {
+  debug: (message) => process.stderr.write(`[mesh-sdk] ${message}\n`),
+  warn: (message) => process.stderr.write(`[mesh-sdk] warning: ${message}\n`),
+};
+
+export function createLogger(options: { debug?: boolean; logger?: Logger | undefined } = {}): InternalLogger {
+  const sink = options.logger ?? stderrLogger;
+  const warned = new Set<string>();
+  return {
+    debug: options.debug ? (message) => sink.debug(redact(message)) : () => {},
+    warn: (message) => sink.warn(redact(message)),
+    warnOnce(key, message) {
+      if (warned.has(key)) return;
+      warned.add(key);
+      sink.warn(redact(message));
+    },
+  };
+}
+
+/** A logger that drops everything (tests, embedding). */
+export const silentLogger: InternalLogger = { debug() {}, warn() {}, warnOnce() {} };

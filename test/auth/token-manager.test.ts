@@ -1,0 +1,173 @@
+// The TokenManager against the real local stack: cache, refresh ahead, single flight, rotation
+// persisted first, invalid_grant, the login seam, clock skew.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../dev/stack.js';
+import { MemoryStore } from '../../src/auth/stores/memory-store.js';
+import type { TokenSet } from '../../src/auth/token-store.js';
+import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
+import { postJson } from '../helpers/backend-login.js';
+import { CountingStore, managerFor, storedTokens } from '../helpers/token-manager.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack.close());
+afterEach(() => {
+  stack.provider.settings.accessTokenTtl = 3600;
+});
+
+const refreshes = () => stack.backend.counters.refreshes;
+const expired = (tokens: TokenSet): TokenSet => ({ ...tokens, expires_at: Math.floor(Date.now() / 1000) - 10 });
+
+describe('TokenManager', () => {
+  it('serves a fresh token from memory: one store read for 1,000 calls, no refresh', async () => {
+    const tokens = await storedTokens(stack);
+    const store = new CountingStore(new MemoryStore(tokens));
+    const manager = managerFor(stack, store);
+    const before = refreshes();
+    for (let i = 0; i < 1000; i++) expect(await manager.getAccessToken()).toBe(tokens.access_token);
+    expect(store.loads).toBe(1);
+    expect(refreshes()).toBe(before);
+  });
+
+  it('answers 10,000 concurrent calls on an expired token with exactly one refresh', async () => {
+    const tokens = await storedTokens(stack);
+    const manager = managerFor(stack, new MemoryStore(expired(tokens)));
+    const before = refreshes();
+    const results = await Promise.all(Array.from({ length: 10_000 }, () => manager.getAccessToken()));
+    expect(refreshes()).toBe(before + 1);
+    expect(new Set(results).size).toBe(1);
+    expect(results[0]).not.toBe(tokens.access_token);
+  });
+
+  it('does not hand out the new access token before the rotated refresh token is saved', async () => {
+    const tokens = await storedTokens(stack);
+    let releaseSave: () => void = () => {};
+    const saved: TokenSet[] = [];
+    const inner = new MemoryStore(expired(tokens));
+    const store = {
+      load: () => inner.load(),
+      clear: () => inner.clear(),
+      describe: () => 'slow store',
+      save: (next: TokenSet) =>
+        new Promise<void>((resolve) => {
+          saved.push(next);
+          releaseSave = () => void inner.save(next).then(resolve);
+        }),
+    };
+    const manager = managerFor(stack, store);
+    let handedOut: string | undefined;
+    const call = manager.getAccessToken().then((token) => {
+      handedOut = token;
+    });
+    await expect.poll(() => saved.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handedOut).toBeUndefined();
+    expect(saved[0]?.refresh_token).not.toBe(tokens.refresh_token);
+    releaseSave();
+    await call;
+    expect(handedOut).toBe(saved[0]?.access_token);
+  });
+
+  it('refreshes ahead of expiry, but never before half the lifetime', async () => {
+    stack.provider.settings.accessTokenTtl = 4; // 4 s token: refreshAhead (300 s) would mean "always"
+    const tokens = await storedTokens(stack);
+    const manager = managerFor(stack, new MemoryStore(tokens));
+    const before = refreshes();
+    for (let i = 0; i < 20; i++) await manager.getAccessToken();
+    expect(refreshes()).toBe(before);
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    const next = await manager.getAccessToken();
+    expect(refreshes()).toBe(before + 1);
+    expect(next).not.toBe(tokens.access_token);
+  });
+
+  it('shares one refresh between concurrent callers that saw the same stale token after a 401', async () => {
+    const tokens = await storedTokens(stack);
+    const manager = managerFor(stack, new MemoryStore(tokens));
+    const stale = await manager.getAccessToken();
+    const before = refreshes();
+    const [a, b] = await Promise.all([
+      manager.getAccessToken({ forceRefresh: true, staleToken: stale }),
+      manager.getAccessToken({ forceRefresh: true, staleToken: stale }),
+    ]);
+    // A later caller holding the same stale token does not refresh again.
+    const c = await manager.getAccessToken({ forceRefresh: true, staleToken: stale });
+    expect(refreshes()).toBe(before + 1);
+    expect(new Set([a, b, c]).size).toBe(1);
+    expect(a).not.toBe(stale);
+  });
+
+  it('turns invalid_grant into ReauthenticationRequiredError saying what to run, with no loop', async () => {
+    const tokens = await storedTokens(stack);
+    // Rotate once elsewhere, then reuse: the provider revokes the family.
+    await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token });
+    const manager = managerFor(stack, new MemoryStore(expired(tokens)));
+    const before = refreshes();
+    const error = await manager.getAccessToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReauthenticationRequiredError);
+    expect((error as ReauthenticationRequiredError).code).toBe('reauthentication_required');
+    expect((error as ReauthenticationRequiredError).hint).toMatch(/npx mesh-auth/);
+    expect((error as ReauthenticationRequiredError).hint).toMatch(/MESH_API_KEY/);
+    expect(refreshes()).toBe(before + 1);
+  });
+
+  it('throws ReauthenticationRequiredError when there are no tokens and nobody to log in', async () => {
+    const manager = managerFor(stack, new MemoryStore());
+    await expect(manager.getAccessToken()).rejects.toBeInstanceOf(ReauthenticationRequiredError);
+  });
+
+  it('runs the login seam once when a login is needed and a person can answer, then stores its tokens', async () => {
+    const tokens = await storedTokens(stack, 'seam@example.test');
+    const store = new MemoryStore();
+    let logins = 0;
+    const manager = managerFor(stack, store, {
+      login: async () => {
+        logins += 1;
+        return tokens;
+      },
+    });
+    const results = await Promise.all([manager.getAccessToken(), manager.getAccessToken()]);
+    expect(results).toEqual([tokens.access_token, tokens.access_token]);
+    expect(logins).toBe(1);
+    expect((await store.load())?.refresh_token).toBe(tokens.refresh_token);
+  });
+
+  it('corrects a clock that runs 10 minutes fast from the backend Date header: no refresh loop', async () => {
+    stack.provider.settings.accessTokenTtl = 400;
+    const tokens = await storedTokens(stack);
+    const tenMinutes = 10 * 60 * 1000;
+    const manager = managerFor(stack, new MemoryStore(tokens), { localNow: () => Date.now() + tenMinutes });
+    const before = refreshes();
+    // The fast clock thinks the token expired: one refresh, which teaches the clock the real time.
+    await manager.getAccessToken();
+    for (let i = 0; i < 5; i++) await manager.getAccessToken();
+    expect(refreshes()).toBe(before + 1);
+  });
+
+  it('with autoRefresh off, keeps a valid token and asks for a login once it has expired', async () => {
+    const tokens = await storedTokens(stack);
+    const fresh = managerFor(stack, new MemoryStore(tokens), { autoRefresh: false });
+    expect(await fresh.getAccessToken()).toBe(tokens.access_token);
+    const stale = managerFor(stack, new MemoryStore(expired(tokens)), { autoRefresh: false });
+    await expect(stale.getAccessToken()).rejects.toThrow(/AUTO_REFRESH is off/);
+  });
+
+  it('keeps refreshed tokens in memory, with a warning, when the store cannot save them', async () => {
+    const tokens = await storedTokens(stack);
+    const warnings: string[] = [];
+    const inner = new MemoryStore(expired(tokens));
+    const store = {
+      load: () => inner.load(),
+      clear: () => inner.clear(),
+      describe: () => 'full disk',
+      save: async () => Promise.reject(new Error('ENOSPC: no space left on device')),
+    };
+    const manager = managerFor(stack, store, { logger: { debug() {}, warn: (m) => warnings.push(m), warnOnce() {} } });
+    const first = await manager.getAccessToken();
+    expect(first).not.toBe(tokens.access_token);
+    expect(await manager.getAccessToken()).toBe(first);
+    expect(warnings.join('\n')).toMatch(/ENOSPC.*kept in memory/);
+  });
+});

@@ -1,0 +1,50 @@
+/** Builds TokenManagers against a running local stack, as the SDK will wire them. */
+
+import type { Stack } from '../../dev/stack.js';
+import { AuthApi } from '../../src/auth/auth-api.js';
+import { SkewClock } from '../../src/auth/clock.js';
+import { TokenManager, type TokenManagerOptions } from '../../src/auth/token-manager.js';
+import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
+import { loginTokens } from './backend-login.js';
+
+export function managerFor(
+  stack: Stack,
+  store: TokenStore,
+  options: Partial<TokenManagerOptions> & { localNow?: () => number } = {},
+): TokenManager {
+  const clock = options.clock ?? new SkewClock(options.localNow);
+  const authApi = options.authApi ?? new AuthApi({ apiUrl: stack.apiUrl, clock, timeout: 10_000 });
+  return new TokenManager({ store, authApi, clock, ...options });
+}
+
+/** A fresh token set for the test user, in the stored format. */
+export async function storedTokens(stack: Stack, login = 'alice@example.test'): Promise<TokenSet> {
+  const reply = await loginTokens(stack, { login });
+  return {
+    access_token: reply.access_token,
+    refresh_token: reply.refresh_token,
+    token_type: 'Bearer',
+    expires_at: Math.floor(Date.now() / 1000) + reply.expires_in,
+  };
+}
+
+/** A store that counts calls, around another store. */
+export class CountingStore implements TokenStore {
+  loads = 0;
+  saves = 0;
+  constructor(readonly inner: TokenStore) {}
+  load() {
+    this.loads += 1;
+    return this.inner.load();
+  }
+  save(tokens: TokenSet) {
+    this.saves += 1;
+    return this.inner.save(tokens);
+  }
+  clear() {
+    return this.inner.clear();
+  }
+  describe() {
+    return this.inner.describe();
+  }
+}
