@@ -1,0 +1,160 @@
+// FileStore on real files: modes, atomic writes, the Python SDK's format, and every bad input.
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileStore } from '../../src/auth/stores/file-store.js';
+import type { TokenSet } from '../../src/auth/token-store.js';
+
+let root: string;
+let warnings: string[];
+const logger = { debug() {}, warn: (m: string) => warnings.push(m), warnOnce() {} };
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'mesh-file-store-'));
+  warnings = [];
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+const TOKENS: TokenSet = {
+  access_token: 'header.payload.signature',
+  refresh_token: 'refresh-secret-1',
+  id_token: 'id.token.x',
+  token_type: 'Bearer',
+  expires_at: 2_000_000_000,
+  scope: 'openid offline_access',
+};
+const storeIn = (dir = join(root, '.mesh')) => new FileStore({ directory: dir, logger });
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+describe('FileStore', () => {
+  it('creates the directory 0700 and the file 0600, even under a permissive umask', async () => {
+    const previous = process.umask(0);
+    try {
+      const store = storeIn();
+      await store.save(TOKENS);
+      expect(await mode(store.directory)).toBe(0o700);
+      expect(await mode(store.path)).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('tightens an existing directory and keeps the file 0600 on every write', async () => {
+    const dir = join(root, '.mesh');
+    await mkdir(dir, { mode: 0o755 });
+    await chmod(dir, 0o755);
+    const store = storeIn(dir);
+    await store.save(TOKENS);
+    await store.save({ ...TOKENS, refresh_token: 'refresh-secret-2' });
+    expect(await mode(dir)).toBe(0o700);
+    expect(await mode(store.path)).toBe(0o600);
+  });
+
+  it('round-trips a token set in snake_case JSON and leaves no temp files', async () => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    expect(await store.load()).toEqual(TOKENS);
+    expect(JSON.parse(await readFile(store.path, 'utf8'))).toEqual(TOKENS);
+    expect(await readdir(store.directory)).toEqual(['token.json']);
+  });
+
+  it('reads a token.json written by the Python SDK as-is (float expires_at, extra fields)', async () => {
+    const store = storeIn();
+    await mkdir(store.directory, { recursive: true });
+    await writeFile(
+      store.path,
+      JSON.stringify({
+        access_token: 'a.b.c',
+        refresh_token: 'r',
+        expires_at: 1900000000.75,
+        token_type: 'Bearer',
+        expires_in: 86400,
+      }),
+      { mode: 0o600 },
+    );
+    expect(await store.load()).toEqual({
+      access_token: 'a.b.c',
+      refresh_token: 'r',
+      expires_at: 1900000000,
+      token_type: 'Bearer',
+    });
+  });
+
+  it('reads expires_at written as a numeric string', async () => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    await writeFile(store.path, JSON.stringify({ ...TOKENS, expires_at: '1900000000' }));
+    expect((await store.load())?.expires_at).toBe(1_900_000_000);
+  });
+
+  it('keeps the refresh token when expires_at is garbage: the set counts as expired and gets refreshed', async () => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    await writeFile(store.path, JSON.stringify({ ...TOKENS, expires_at: 'next tuesday' }));
+    expect(await store.load()).toMatchObject({ refresh_token: 'refresh-secret-1', expires_at: 0 });
+  });
+
+  it('answers null when there is no file or no directory', async () => {
+    expect(await storeIn(join(root, 'missing', 'deeper')).load()).toBeNull();
+  });
+
+  it.each([
+    ['truncated JSON', '{"access_token": "abc", "refresh_tok'],
+    ['an empty file', ''],
+    ['a JSON array', '[1, 2, 3]'],
+    ['wrong types', '{"access_token": 42, "refresh_token": {"x": 1}}'],
+    ['no credential at all', '{"token_type": "Bearer", "expires_at": 1}'],
+    ['binary garbage', '\u0000\u00ff\u0001garbage'],
+  ])('moves %s aside as token.json.corrupt-<time>, warns, and goes on as logged out', async (_name, content) => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    await writeFile(store.path, content);
+    expect(await store.load()).toBeNull();
+    const files = await readdir(store.directory);
+    const aside = files.find((name) => name.startsWith('token.json.corrupt-'));
+    expect(aside).toBeDefined();
+    expect(await readFile(join(store.directory, aside as string), 'utf8')).toBe(content);
+    expect(files).not.toContain('token.json');
+    expect(warnings.join('\n')).toMatch(/Moved it to .*token\.json\.corrupt-.*npx mesh-auth/);
+    // Nothing secret in the warning, even when the content held a token.
+    expect(warnings.join('\n')).not.toContain('abc');
+  });
+
+  it('treats an unreadable path (a directory where the file should be) the same way', async () => {
+    const store = storeIn();
+    await mkdir(store.path, { recursive: true });
+    expect(await store.load()).toBeNull();
+    expect(warnings.join('\n')).toMatch(/could not be read \(EISDIR\)/);
+  });
+
+  it('tightens loose permissions on an existing file, with a warning', async () => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    await chmod(store.path, 0o644);
+    expect(await store.load()).toEqual(TOKENS);
+    expect(await mode(store.path)).toBe(0o600);
+    expect(warnings.join('\n')).toMatch(/readable by other users \(mode 644\); tightened it to 600/);
+  });
+
+  it('fails a save with the real error and leaves no temp file behind', async () => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    // A directory path that runs through a file: mkdir fails with ENOTDIR (root ignores modes).
+    const failing = new FileStore({ directory: join(store.path, 'not-a-dir'), logger });
+    await expect(failing.save(TOKENS)).rejects.toThrow(/ENOTDIR|EEXIST/);
+    expect(await store.load()).toEqual(TOKENS);
+    expect(await readdir(store.directory)).toEqual(['token.json']);
+  });
+
+  it('clears the file, and clearing twice is fine', async () => {
+    const store = storeIn();
+    await store.save(TOKENS);
+    await store.clear();
+    await store.clear();
+    expect(await store.load()).toBeNull();
+  });
+
+  it('describes itself with its path', () => {
+    expect(storeIn(join(root, 'x')).describe()).toBe(`file ${join(root, 'x', 'token.json')}`);
+  });
+});
