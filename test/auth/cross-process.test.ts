@@ -1,0 +1,95 @@
+// Processes sharing one file store: exactly one refresh per expiry, no invalid_grant, no refresh
+// token reuse seen by the provider, and a lock holder killed with SIGKILL stops nobody.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../dev/stack.js';
+import { FileStore } from '../../src/auth/stores/file-store.js';
+import { storedTokens } from '../helpers/token-manager.js';
+
+const CHILD = resolve(import.meta.dirname, '../helpers/token-child.ts');
+let stack: Stack;
+let directory: string;
+beforeAll(async () => {
+  stack = await startStack({ provider: { accessTokenTtl: 3 } });
+  directory = await mkdtemp(join(tmpdir(), 'mesh-cross-process-'));
+});
+afterAll(async () => {
+  await stack.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+function child(mode: 'loop' | 'hold-lock', ms = 0): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', CHILD, mode], {
+    env: { ...process.env, MESH_CHILD_DIR: directory, MESH_API_URL: stack.apiUrl, MESH_CHILD_MS: String(ms) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+interface ChildReport {
+  calls: number;
+  errors: string[];
+  tokens: string[];
+}
+
+function report(process: ChildProcess): Promise<ChildReport> {
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    let err = '';
+    process.stdout?.on('data', (chunk) => {
+      out += chunk;
+    });
+    process.stderr?.on('data', (chunk) => {
+      err += chunk;
+    });
+    process.on('exit', (code) => {
+      if (code === 0) resolvePromise(JSON.parse(out.trim().split('\n').at(-1) as string) as ChildReport);
+      else reject(new Error(`child exited ${code}: ${err.slice(-500)}`));
+    });
+  });
+}
+
+describe('processes sharing a file store', () => {
+  it('8 processes across several expiries: one refresh per expiry, no invalid_grant, no reuse', async () => {
+    const initial = await storedTokens(stack);
+    await new FileStore({ directory }).save(initial);
+    const counters = stack.backend.counters;
+    const before = {
+      refreshes: counters.refreshes,
+      failures: counters.refreshFailures,
+      reuse: stack.provider.counters.refreshTokenReuse,
+    };
+
+    const reports = await Promise.all(Array.from({ length: 8 }, () => report(child('loop', 7000))));
+
+    const errors = reports.flatMap((r) => r.errors);
+    const distinct = new Set([initial.access_token, ...reports.flatMap((r) => r.tokens)]);
+    const refreshes = counters.refreshes - before.refreshes;
+    // 3 s tokens refreshed at half-life over 7 s: several generations.
+    expect(refreshes).toBeGreaterThanOrEqual(3);
+    // Every refresh made exactly one new token, which the processes then shared: one refresh per expiry.
+    expect(distinct.size).toBe(refreshes + 1);
+    expect(errors).toEqual([]);
+    expect(counters.refreshFailures - before.failures).toBe(0);
+    expect(stack.provider.counters.refreshTokenReuse - before.reuse).toBe(0);
+    expect(reports.reduce((sum, r) => sum + r.calls, 0)).toBeGreaterThan(1000);
+  }, 60_000);
+
+  it('a process killed with SIGKILL while holding the lock does not stop the others', async () => {
+    await new FileStore({ directory }).save({ ...(await storedTokens(stack)), expires_at: Math.floor(Date.now() / 1000) - 5 });
+    const holder = child('hold-lock');
+    await new Promise<void>((resolvePromise) =>
+      holder.stdout?.on('data', (chunk) => String(chunk).includes('locked') && resolvePromise()),
+    );
+    holder.kill('SIGKILL');
+    await new Promise((resolvePromise) => holder.on('exit', resolvePromise));
+
+    const started = Date.now();
+    const [result] = await Promise.all([report(child('loop', 500))]);
+    expect(result?.errors).toEqual([]);
+    expect(result?.tokens.length).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+});

@@ -1,0 +1,43 @@
+/**
+ * A child process for the cross-process tests. Modes (argv[2]):
+ * - `loop`: calls getAccessToken() every few ms for MESH_CHILD_MS, then prints
+ *   {"calls", "errors", "tokens": [distinct access tokens]} as JSON.
+ * - `hold-lock`: takes the refresh lock, says "locked", and waits to be killed.
+ */
+import { join } from 'node:path';
+import { AuthApi } from '../../src/auth/auth-api.js';
+import { SkewClock } from '../../src/auth/clock.js';
+import { RefreshLock } from '../../src/auth/refresh-lock.js';
+import { FileStore } from '../../src/auth/stores/file-store.js';
+import { TokenManager } from '../../src/auth/token-manager.js';
+
+const directory = process.env.MESH_CHILD_DIR as string;
+const lock = new RefreshLock(join(directory, 'token.json.lock'));
+
+if (process.argv[2] === 'hold-lock') {
+  await lock.acquire();
+  process.stdout.write('locked\n');
+  setInterval(() => {}, 1000);
+} else {
+  const clock = new SkewClock();
+  const manager = new TokenManager({
+    store: new FileStore({ directory }),
+    authApi: new AuthApi({ apiUrl: process.env.MESH_API_URL as string, clock, timeout: 10_000 }),
+    clock,
+    lock,
+  });
+  const until = Date.now() + Number(process.env.MESH_CHILD_MS);
+  const tokens = new Set<string>();
+  const errors: string[] = [];
+  let calls = 0;
+  while (Date.now() < until) {
+    try {
+      tokens.add(await manager.getAccessToken());
+    } catch (error) {
+      errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+    }
+    calls += 1;
+    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+  }
+  process.stdout.write(`${JSON.stringify({ calls, errors, tokens: [...tokens] })}\n`);
+}
