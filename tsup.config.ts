@@ -10,4 +10,6 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
+  // import.meta.url in the CommonJS build (the keychain store resolves its native binding with it).
+  shims: true,
 });

@@ -1,5 +1,10 @@
 // The whole public API of mesh-sdk. Names here are binding: add, don't rename. No logic here.
+export { EnvStore, type EnvStoreOptions } from './auth/stores/env-store.js';
+export { FileStore, type FileStoreOptions } from './auth/stores/file-store.js';
+export { KeychainStore, type KeychainStoreOptions } from './auth/stores/keychain-store.js';
+export { MemoryStore } from './auth/stores/memory-store.js';
 export type { TokenSet, TokenStore } from './auth/token-store.js';
+export type { ValidationResult } from './auth/validator.js';
 export { MeshClient } from './client/mesh-client.js';
 export type { Auth0Options, Logger, MeshClientOptions } from './config/options.js';
 export type { TokenStoreKind } from './config/parsers.js';

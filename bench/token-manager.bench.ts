@@ -1,0 +1,92 @@
+/**
+ * Warm getAccessToken() throughput against what a user would write by hand (a cached token and
+ * an expiry check), side by side in one process; and the first call's cost per store.
+ * Run: npm run bench. Prints figures; asserts nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthApi } from '../src/auth/auth-api.js';
+import { SkewClock } from '../src/auth/clock.js';
+import { EnvStore } from '../src/auth/stores/env-store.js';
+import { FileStore } from '../src/auth/stores/file-store.js';
+import { KeychainStore } from '../src/auth/stores/keychain-store.js';
+import { MemoryStore } from '../src/auth/stores/memory-store.js';
+import { TokenManager } from '../src/auth/token-manager.js';
+import type { TokenSet, TokenStore } from '../src/auth/token-store.js';
+import { keychainToolsInstalled, startKeyringBus } from '../test/helpers/dbus.js';
+
+const TOKENS: TokenSet = {
+  access_token: 'eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjIwMDAwMDAwMDB9.c2ln',
+  refresh_token: 'refresh',
+  token_type: 'Bearer',
+  expires_at: 2_000_000_000,
+};
+const CALLS = 2_000_000;
+
+function manager(store: TokenStore): TokenManager {
+  const clock = new SkewClock();
+  // No request is made in these runs: the tokens are fresh.
+  return new TokenManager({ store, clock, authApi: new AuthApi({ apiUrl: 'http://127.0.0.1:1', clock, timeout: 1000 }) });
+}
+
+async function perSecond(label: string, call: () => Promise<string>): Promise<number> {
+  for (let i = 0; i < 50_000; i++) await call(); // warm up the JIT
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < CALLS; i++) await call();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rate = CALLS / seconds;
+  console.log(`${label.padEnd(46)} ${(rate / 1e6).toFixed(2)} M calls/s`);
+  return rate;
+}
+
+async function firstCall(label: string, store: TokenStore): Promise<void> {
+  const started = process.hrtime.bigint();
+  await manager(store).getAccessToken();
+  console.log(`${label.padEnd(46)} ${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(2)} ms`);
+}
+
+console.log(`warm getAccessToken(), ${CALLS.toLocaleString()} sequential awaited calls each`);
+const warm = manager(new MemoryStore(TOKENS));
+await warm.getAccessToken();
+// The peer: what a user writes by hand around a token they hold.
+let handToken = TOKENS.access_token;
+let handExpiry = TOKENS.expires_at * 1000;
+const byHand = async () => {
+  if (Date.now() > handExpiry - 300_000) {
+    handToken = TOKENS.access_token;
+    handExpiry = TOKENS.expires_at * 1000;
+  }
+  return handToken;
+};
+const rounds = [];
+for (let round = 0; round < 3; round++) {
+  const hand = await perSecond('hand-written cache + expiry check', byHand);
+  const sdk = await perSecond('TokenManager.getAccessToken()', () => warm.getAccessToken());
+  rounds.push(sdk / hand);
+}
+console.log(`ratio TokenManager / hand-written: ${rounds.map((r) => r.toFixed(2)).join(', ')}`);
+
+console.log('\nfirst call (load from the store, cold manager)');
+const directory = await mkdtemp(join(tmpdir(), 'mesh-bench-'));
+await new FileStore({ directory }).save(TOKENS);
+await firstCall('memory', new MemoryStore(TOKENS));
+await firstCall('env', new EnvStore({ env: { MESH_ACCESS_TOKEN: TOKENS.access_token, MESH_TOKEN_EXPIRES_AT: '2000000000' } }));
+await firstCall('file (~/.mesh/token.json)', new FileStore({ directory }));
+if (keychainToolsInstalled()) {
+  const bus = await startKeyringBus();
+  await new KeychainStore({ account: 'bench', env: bus.env }).save(TOKENS);
+  await firstCall('keychain (helper start + Secret Service read)', new KeychainStore({ account: 'bench', env: bus.env }));
+  const store = new KeychainStore({ account: 'bench', env: bus.env });
+  await store.load();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 50; i++) await store.load();
+  console.log(
+    `${'keychain read, helper already running'.padEnd(46)} ${(Number(process.hrtime.bigint() - started) / 50 / 1e6).toFixed(2)} ms`,
+  );
+  await bus.stop();
+} else {
+  console.log('keychain: skipped (dbus-daemon / gnome-keyring not installed)');
+}
+await rm(directory, { recursive: true, force: true });
+process.exit(0);
