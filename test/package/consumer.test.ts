@@ -69,10 +69,17 @@ afterAll(async () => {
 
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
+/** Type-checks the consumer project; on failure, the error carries tsc's own report. */
+async function typecheck(): Promise<void> {
+  await run(process.execPath, [tsc, '-p', project], { cwd: project }).catch((error: { stdout?: string }) => {
+    throw new Error(`tsc failed in the consumer project:\n${error.stdout ?? error}`);
+  });
+}
+
 describe('the published package', () => {
   it('works from ESM import, with types', async () => {
     await writeFile(join(project, 'esm.mts'), ESM_CONSUMER);
-    await run(process.execPath, [tsc, '-p', project], { cwd: project });
+    await typecheck();
     // Run the same code as JavaScript (Node 20 cannot run TypeScript itself).
     const javascript = ESM_CONSUMER.replace(', type MeshClientOptions', '')
       .replace(': MeshClientOptions', '')
@@ -84,7 +91,7 @@ describe('the published package', () => {
 
   it('works from CommonJS require, with types', async () => {
     await writeFile(join(project, 'cjs.cts'), CJS_CONSUMER);
-    await run(process.execPath, [tsc, '-p', project], { cwd: project });
+    await typecheck();
     await writeFile(
       join(project, 'cjs.cjs'),
       "const mesh = require('mesh-sdk');\nconst client = new mesh.MeshClient({ env: {} });\nconsole.log('cjs', client.config.apiUrl, new mesh.NotFoundError('x').code);\n",

@@ -22,7 +22,7 @@ export interface KeychainClientOptions {
   /** Bound on each call (including starting the helper), ms. @default 3000 */
   timeoutMs?: number;
   /** Environment of the helper (D-Bus address, ...). @default process.env */
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 interface Binding {
@@ -51,7 +51,7 @@ interface Pending {
 }
 
 export class KeychainClient implements KeychainBackend {
-  readonly #options: Required<Omit<KeychainClientOptions, 'env'>> & { env: NodeJS.ProcessEnv };
+  readonly #options: Required<KeychainClientOptions>;
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
   #broken: KeychainError | undefined;

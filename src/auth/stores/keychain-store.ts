@@ -23,7 +23,7 @@ export interface KeychainStoreOptions {
   /** Bound on each keychain call, ms. @default 3000 */
   timeoutMs?: number;
   /** Environment of the helper process (D-Bus address). @default process.env */
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<Record<string, string | undefined>>;
   backend?: KeychainBackend;
   logger?: InternalLogger;
 }
