@@ -18,7 +18,7 @@ import type { TokenSet, TokenStore } from './token-store.js';
 export interface TokenStoreDependencies {
   env?: Readonly<Record<string, string | undefined>>;
   logger?: InternalLogger;
-  /** Directory for token.json and its lock. @default ~/.mesh */
+  /** Directory for token.json and its lock. @default config.tokenDirectory, else ~/.mesh */
   tokenDirectory?: string;
   /** Keychain details (helper environment, time bound, chunk size) for tests and unusual platforms. */
   keychain?: Partial<KeychainStoreOptions>;
@@ -40,7 +40,7 @@ export function keychainAccountFor(apiUrl: string): string {
 export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDependencies = {}): TokenStoreSelection {
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? silentLogger;
-  const directory = deps.tokenDirectory ?? defaultTokenDirectory();
+  const directory = deps.tokenDirectory ?? config.tokenDirectory ?? defaultTokenDirectory();
   const headless = detectHeadless(config.headless, { env });
   const lock = new RefreshLock(join(directory, `${TOKEN_FILE_NAME}.lock`));
   const file = () => new FileStore({ directory, logger });

@@ -65,6 +65,11 @@ export interface MeshClientOptions {
    */
   tokenStore?: TokenStoreKind | TokenStore;
   /**
+   * Directory of `token.json` (and its lock) for the file store.
+   * @default '~/.mesh' (env `MESH_TOKEN_DIR`)
+   */
+  tokenDirectory?: string;
+  /**
    * Ask for extended token lifetimes when logging in headless.
    * @default true (env `MESH_EXTENDED_TOKEN_LIFETIME`)
    */

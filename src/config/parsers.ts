@@ -85,6 +85,15 @@ export const auth0DomainValue: ValueParser<string> = {
   }),
 };
 
+export const directoryValue: ValueParser<string> = {
+  expected: 'a directory path',
+  schema: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((path) => !path.includes('\0')),
+};
+
 export const nonEmptyValue: ValueParser<string> = {
   expected: 'a non-empty string without spaces',
   schema: z.string().trim().regex(/^\S+$/),

@@ -18,6 +18,8 @@ export interface ResolvedConfig {
   /** undefined: detect (display, SSH, container, CI) when it matters. */
   readonly headless: boolean | undefined;
   readonly tokenStore: TokenStoreKind | TokenStore;
+  /** Directory of token.json and its lock; undefined: ~/.mesh. */
+  readonly tokenDirectory: string | undefined;
   readonly extendedTokenLifetime: boolean;
   readonly apiKey: string | undefined;
   readonly debug: boolean;
@@ -150,6 +152,7 @@ export function resolveConfig(options: MeshClientOptions = {}): ResolvedConfig {
     refreshAheadSeconds: get(SETTINGS.refreshAheadSeconds) as number,
     headless: get(SETTINGS.headless),
     tokenStore: resolveTokenStore(options, env, sources),
+    tokenDirectory: get(SETTINGS.tokenDirectory),
     extendedTokenLifetime: get(SETTINGS.extendedTokenLifetime) as boolean,
     apiKey: get(SETTINGS.apiKey),
     debug: resolveDebug(options, env, sources),

@@ -50,6 +50,13 @@ describe('storage policy', () => {
     expect(lock).toBeUndefined();
   });
 
+  it('puts token.json and its lock in MESH_TOKEN_DIR when set', () => {
+    const env = { MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: join(directory, 'custom') };
+    const { store, lock } = createTokenStore(resolveConfig({ env }), { env });
+    expect(store.describe()).toBe(`file ${join(directory, 'custom', 'token.json')}`);
+    expect(lock?.path).toBe(join(directory, 'custom', 'token.json.lock'));
+  });
+
   it("uses the user's own store as given", () => {
     const mine = new MemoryStore();
     expect(select({}, { tokenStore: mine }).store).toBe(mine);

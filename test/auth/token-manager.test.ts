@@ -154,6 +154,33 @@ describe('TokenManager', () => {
     await expect(stale.getAccessToken()).rejects.toThrow(/AUTO_REFRESH is off/);
   });
 
+  it.each([
+    ['an HTML 520 page', { kind: 'status', status: 520, html: true } as const, 'ServerError'],
+    ['a dropped connection', { kind: 'drop', when: 'before' } as const, 'NetworkError'],
+  ])(
+    'turns %s during a refresh into a typed error and loses nothing: the next call refreshes',
+    async (_name, fault, errorName) => {
+      const tokens = await storedTokens(stack);
+      const store = new MemoryStore(expired(tokens));
+      const manager = managerFor(stack, store);
+      stack.backend.faults.add({ fault, match: { path: '/auth/refresh-token' } });
+      const error = await manager.getAccessToken().catch((e: unknown) => e);
+      expect((error as Error).name).toBe(errorName);
+      expect((await store.load())?.refresh_token).toBe(tokens.refresh_token);
+      expect(await manager.getAccessToken()).not.toBe(tokens.access_token);
+    },
+  );
+
+  it('refuses a 200 refresh reply that is not a token set with ResponseValidationError', async () => {
+    const tokens = await storedTokens(stack);
+    stack.backend.faults.add({ fault: { kind: 'status', status: 200, html: true }, match: { path: '/auth/refresh-token' } });
+    const error = await managerFor(stack, new MemoryStore(expired(tokens)))
+      .getAccessToken()
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResponseValidationError', code: 'invalid_response', status: 200 });
+    expect((error as { requestId?: string }).requestId).toMatch(/^req_/);
+  });
+
   it('keeps refreshed tokens in memory, with a warning, when the store cannot save them', async () => {
     const tokens = await storedTokens(stack);
     const warnings: string[] = [];

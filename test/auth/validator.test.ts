@@ -143,6 +143,13 @@ describe('TokenValidator, with the backend', () => {
     expect(result.reason).toMatch(/no \/auth\/validate \(HTTP 404\)/);
   });
 
+  it('falls back to the local result when a proxy answers /auth/validate with an HTML 404 page', async () => {
+    stack.backend.faults.add({ fault: { kind: 'status', status: 404, html: true }, match: { path: '/auth/validate' } });
+    const result = await validatorFor().validate(token);
+    expect(result).toMatchObject({ valid: true, source: 'local' });
+    expect(result.reason).toMatch(/HTTP 404/);
+  });
+
   it('falls back to the local result when the backend cannot be reached', async () => {
     const result = await validatorFor({ apiUrl: 'http://127.0.0.1:1' }).validate(token);
     expect(result).toMatchObject({ valid: true, source: 'local' });

@@ -28,6 +28,7 @@ describe('configuration', () => {
       refreshAheadSeconds: 300,
       headless: undefined,
       tokenStore: 'auto',
+      tokenDirectory: undefined,
       extendedTokenLifetime: true,
       apiKey: undefined,
       debug: false,
