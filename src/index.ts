@@ -5,7 +5,21 @@ export { KeychainStore, type KeychainStoreOptions } from './auth/stores/keychain
 export { MemoryStore } from './auth/stores/memory-store.js';
 export type { TokenSet, TokenStore } from './auth/token-store.js';
 export type { ValidationResult } from './auth/validator.js';
+export { chat, chatStream, generateApiKey, getDefaultClient, getKey, listKeys, storeKey } from './client/default-client.js';
 export { MeshClient } from './client/mesh-client.js';
+export type {
+  ApiKeyInfo,
+  ChatMessage,
+  ChatOptions,
+  ChatResponse,
+  ChatStreamResult,
+  ChatUsage,
+  CreatedApiKey,
+  Profile,
+  RateLimitInfo,
+  RequestOptions,
+  TokenProvider,
+} from './client/types.js';
 export type { Auth0Options, Logger, MeshClientOptions } from './config/options.js';
 export type { TokenStoreKind } from './config/parsers.js';
 export { type ConfigSource, type ResolvedConfig, resolveConfig } from './config/resolve.js';
@@ -14,6 +28,7 @@ export {
   AbortError,
   AuthenticationError,
   BadRequestError,
+  CircuitOpenError,
   ConfigError,
   KeychainError,
   LoginError,
@@ -25,6 +40,7 @@ export {
   ReauthenticationRequiredError,
   ResponseValidationError,
   ServerError,
+  StreamInterruptedError,
   TimeoutError,
 } from './errors/mesh-error.js';
 export { redact } from './internal/redact.js';

@@ -1,4 +1,7 @@
+import type { Dispatcher } from 'undici';
 import type { TokenStore } from '../auth/token-store.js';
+import type { TokenProvider } from '../client/types.js';
+import type { CircuitBreakerOptions } from '../http/circuit-breaker.js';
 import type { TokenStoreKind } from './parsers.js';
 
 /** Where debug and warning lines go. The default writes to stderr; every line is redacted first. */
@@ -96,6 +99,23 @@ export interface MeshClientOptions {
    * @default 2
    */
   maxRetries?: number;
+  /**
+   * Supplies bearer tokens from your own code instead of the built-in login (no refresh by mesh-sdk).
+   * Exclusive with `apiKey` and `authToken`.
+   */
+  tokenProvider?: TokenProvider;
+  /**
+   * A fixed bearer token.
+   * @deprecated Use the default login (`npx mesh-auth`), `apiKey`, or a `tokenProvider`.
+   */
+  authToken?: string;
+  /**
+   * The undici Dispatcher for every request (your proxy or agent).
+   * @default an EnvHttpProxyAgent: keep-alive, honouring HTTPS_PROXY, HTTP_PROXY and NO_PROXY
+   */
+  dispatcher?: Dispatcher;
+  /** After `threshold` consecutive failures, fail fast for `cooldownMs`. @default { threshold: 5, cooldownMs: 30000 } */
+  circuitBreaker?: CircuitBreakerOptions;
   /** The environment to read instead of `process.env` (tests, embedding). @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }

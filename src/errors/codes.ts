@@ -29,6 +29,12 @@ export const ErrorCode = {
   KEYCHAIN_UNAVAILABLE: 'keychain_unavailable',
   /** The backend rejected the request as malformed (400). Raised by `BadRequestError`. */
   BAD_REQUEST: 'bad_request',
+  /** The account has no credits left (402). Raised by `MeshError`. */
+  INSUFFICIENT_CREDITS: 'insufficient_credits',
+  /** Too many consecutive failures to this backend: failing fast for a cool-down. Raised by `CircuitOpenError`. */
+  CIRCUIT_OPEN: 'circuit_open',
+  /** A streamed reply ended before it was complete; `partialText` holds what arrived. Raised by `StreamInterruptedError`. */
+  STREAM_INTERRUPTED: 'stream_interrupted',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

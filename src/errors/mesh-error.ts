@@ -129,3 +129,19 @@ export class RateLimitError extends MeshError {
     return { ...super.toJSON(), retryAfter: this.retryAfter };
   }
 }
+
+/** Too many consecutive failures to one backend: requests fail fast until the cool-down ends. */
+export class CircuitOpenError extends NetworkError {
+  static override defaultCode: string = ErrorCode.CIRCUIT_OPEN;
+}
+
+/** A streamed chat reply was cut before its end; `partialText` is what had arrived. */
+export class StreamInterruptedError extends NetworkError {
+  static override defaultCode: string = ErrorCode.STREAM_INTERRUPTED;
+  readonly partialText: string;
+
+  constructor(message: string, details: MeshErrorDetails & { partialText: string }) {
+    super(message, details);
+    this.partialText = details.partialText;
+  }
+}

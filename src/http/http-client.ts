@@ -1,0 +1,251 @@
+/**
+ * One pooled undici dispatcher per client (keep-alive; HTTPS_PROXY/HTTP_PROXY/NO_PROXY through
+ * EnvHttpProxyAgent, or the user's own Dispatcher), per-attempt timeouts, the caller's signal,
+ * retries by the policy in retry-policy.ts, a circuit breaker per origin, redirects that never
+ * carry the Authorization header to another origin. Answers every status; mapping statuses to
+ * errors is the caller's job (401/404 need the token's story first).
+ */
+import { randomUUID } from 'node:crypto';
+import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
+import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import { SDK_VERSION } from '../version.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { parseRetryAfter } from './retry-after.js';
+import { errorCode, isRetryableError, isRetryableStatus, retryDelayMs } from './retry-policy.js';
+
+export interface RateLimitInfo {
+  limit?: number;
+  remaining?: number;
+  /** Epoch seconds when the window resets. */
+  reset?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path on the base URL, e.g. `/api/v1/keys`. */
+  path: string;
+  body?: unknown;
+  /** Bearer credential. */
+  token?: string;
+  /** Per-attempt bound, ms. */
+  timeout?: number;
+  signal?: AbortSignal;
+  maxRetries?: number;
+  /** Leave a 2xx body unread (SSE); the timeout then covers the headers only. */
+  stream?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  requestId: string | undefined;
+  /** The parsed JSON body (undefined for an empty or non-JSON body, or a stream). */
+  json: unknown;
+  /** The raw body text (not for streams). */
+  text: string;
+  /** The unread body of a 2xx stream. */
+  body?: Dispatcher.ResponseData['body'];
+  rateLimit: RateLimitInfo | undefined;
+  /** How many attempts it took (1 = no retry). */
+  attempts: number;
+}
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  /** Per-attempt timeout, ms. @default 60_000 */
+  timeout?: number;
+  /** @default 2 */
+  maxRetries?: number;
+  dispatcher?: Dispatcher;
+  breaker?: CircuitBreaker;
+  logger?: InternalLogger;
+  /** Random source for jitter (tests). */
+  random?: () => number;
+}
+
+const MAX_REDIRECTS = 5;
+
+function header(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function rateLimitOf(headers: HttpResponse['headers']): RateLimitInfo | undefined {
+  const read = (name: string) => {
+    const value = Number(header(headers, name));
+    return Number.isFinite(value) && header(headers, name) !== undefined ? value : undefined;
+  };
+  const info = { limit: read('x-ratelimit-limit'), remaining: read('x-ratelimit-remaining'), reset: read('x-ratelimit-reset') };
+  return info.limit === undefined && info.remaining === undefined && info.reset === undefined ? undefined : info;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new AbortError('The request was aborted.'));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new AbortError('The request was aborted.'));
+      },
+      { once: true },
+    );
+  });
+}
+
+export class HttpClient {
+  readonly baseUrl: string;
+  readonly origin: string;
+  readonly dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #timeout: number;
+  readonly #maxRetries: number;
+  readonly #breaker: CircuitBreaker;
+  readonly #logger: InternalLogger;
+  readonly #random: () => number;
+
+  constructor(options: HttpClientOptions) {
+    this.baseUrl = options.baseUrl;
+    this.origin = new URL(options.baseUrl).origin;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    // EnvHttpProxyAgent is a keep-alive pool that also honours HTTP(S)_PROXY and NO_PROXY.
+    this.dispatcher = options.dispatcher ?? new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connections: 64 });
+    this.#timeout = options.timeout ?? 60_000;
+    this.#maxRetries = options.maxRetries ?? 2;
+    this.#breaker = options.breaker ?? new CircuitBreaker();
+    this.#logger = options.logger ?? silentLogger;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Closes the pooled connections (only a dispatcher this client created). */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.dispatcher.close();
+  }
+
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const maxRetries = req.maxRetries ?? this.#maxRetries;
+    // The same key on every attempt: a retried POST is answered once (backend-contract.md).
+    const idempotencyKey = req.method === 'POST' ? randomUUID() : undefined;
+    const context = { idempotent: true }; // GET/DELETE, and POSTs carry an Idempotency-Key
+    for (let attempt = 1; ; attempt++) {
+      const blocked = this.#breaker.blockedFor(this.origin);
+      if (blocked > 0) {
+        throw new CircuitOpenError(
+          `Too many consecutive failures reaching ${this.origin}; not trying again for ${Math.ceil(blocked / 1000)} s.`,
+          {
+            hint: 'The Mesh backend looks down. Wait, or check MESH_API_URL and your connection.',
+          },
+        );
+      }
+      const started = Date.now();
+      let response: HttpResponse;
+      try {
+        response = await this.#attempt(req, idempotencyKey, attempt);
+      } catch (error) {
+        this.#breaker.failure(this.origin);
+        const retryable = !(error instanceof AbortError) && isRetryableError(error, context) && attempt <= maxRetries;
+        this.#logger.debug(
+          `${req.method} ${req.path} failed (attempt ${attempt}, ${Date.now() - started} ms): ${(error as Error).message}`,
+        );
+        if (!retryable) throw error;
+        await sleep(retryDelayMs(attempt, undefined, this.#random), req.signal);
+        continue;
+      }
+      this.#logger.debug(
+        `${req.method} ${req.path} ${response.status} (attempt ${attempt}, ${Date.now() - started} ms${response.requestId ? `, ${response.requestId}` : ''})`,
+      );
+      if (response.status >= 500) this.#breaker.failure(this.origin);
+      else this.#breaker.success(this.origin);
+      if (isRetryableStatus(response.status) && attempt <= maxRetries) {
+        const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
+        await response.body?.dump();
+        await sleep(retryDelayMs(attempt, retryAfter, this.#random), req.signal);
+        continue;
+      }
+      return response;
+    }
+  }
+
+  async #attempt(req: HttpRequest, idempotencyKey: string | undefined, attempt: number): Promise<HttpResponse> {
+    const timeoutMs = req.timeout ?? this.#timeout;
+    const timer = new AbortController();
+    const handle = setTimeout(() => timer.abort(), timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timer.signal]) : timer.signal;
+    let url = new URL(req.path, `${this.baseUrl}/`);
+    let method: string = req.method;
+    let body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let withAuth = req.token !== undefined;
+    let streaming = false;
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const headers: Record<string, string> = {
+          accept: req.stream ? 'text/event-stream' : 'application/json',
+          'user-agent': `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`,
+        };
+        if (withAuth) headers.authorization = `Bearer ${req.token}`;
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+        if (attempt > 1) headers['x-mesh-retry-count'] = String(attempt - 1);
+        const response = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body,
+          signal,
+          dispatcher: this.dispatcher,
+        });
+        const location = header(response.headers, 'location');
+        if (response.statusCode >= 300 && response.statusCode < 400 && location && redirects < MAX_REDIRECTS) {
+          await response.body.dump();
+          const next = new URL(location, url);
+          // Never hand the credential to another origin (a redirect is not a reason to trust it).
+          if (next.origin !== url.origin) withAuth = false;
+          if (
+            response.statusCode === 303 ||
+            ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')
+          ) {
+            method = 'GET';
+            body = undefined;
+          }
+          url = next;
+          continue;
+        }
+        const base = {
+          status: response.statusCode,
+          headers: response.headers,
+          requestId: header(response.headers, 'x-request-id'),
+          rateLimit: rateLimitOf(response.headers),
+          attempts: attempt,
+        };
+        if (req.stream && response.statusCode < 300) {
+          clearTimeout(handle); // the timeout bounds the wait for headers; a stream may run long
+          streaming = true;
+          return { ...base, json: undefined, text: '', body: response.body };
+        }
+        const text = await response.body.text();
+        let json: unknown;
+        try {
+          json = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        return { ...base, json, text };
+      }
+    } catch (error) {
+      if (req.signal?.aborted) throw new AbortError(`${req.method} ${req.path} was aborted.`, { cause: error });
+      if (timer.signal.aborted)
+        throw new TimeoutError(`${req.method} ${req.path} did not finish within ${timeoutMs} ms.`, { cause: error });
+      const code = errorCode(error);
+      throw new NetworkError(`Could not reach ${this.origin} (${code ?? (error as Error).message}).`, {
+        cause: error,
+        hint:
+          code === 'ENOTFOUND'
+            ? 'Check MESH_API_URL: its host name does not resolve.'
+            : 'Check your connection and MESH_API_URL.',
+      });
+    } finally {
+      if (!streaming) clearTimeout(handle);
+    }
+  }
+}

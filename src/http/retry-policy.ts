@@ -1,0 +1,57 @@
+/**
+ * When to retry and how long to wait, in one place: connection errors, 408, 429, 500, 502, 503,
+ * 504 and 520-524; a POST only where it cannot have been processed twice; exponential backoff
+ * with full jitter; `Retry-After` honoured up to a cap.
+ */
+
+export const RETRY_DEFAULTS = {
+  baseDelayMs: 500, // 0.5 s, doubled per attempt
+  maxDelayMs: 8_000, // 8 s cap for computed backoff
+  maxRetryAfterMs: 60_000, // 60 s cap for a server's Retry-After
+} as const;
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]);
+
+/** Errors where the request never reached the server: safe to retry any method. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/** Errors where the request may have been processed: retry only idempotent requests. */
+const MAYBE_SENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT']);
+
+export interface RetryContext {
+  /** GET/DELETE/HEAD, or a POST carrying an Idempotency-Key the server honours. */
+  idempotent: boolean;
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}
+
+/** Whether a failed attempt may be retried for this request. */
+export function isRetryableError(error: unknown, context: RetryContext): boolean {
+  const codes = errorCodes(error);
+  if (codes.some((code) => NOT_SENT_CODES.has(code))) return true;
+  // A timeout or a reset may come after the server processed the request.
+  return context.idempotent && codes.some((code) => MAYBE_SENT_CODES.has(code) || code === 'timeout');
+}
+
+/** Every `code` along an error's cause chain: ours (`network_error`) and the system's (`ECONNREFUSED`). */
+export function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 5; depth++) {
+    if (typeof current.code === 'string') codes.push(current.code);
+    current = current.cause as typeof current;
+  }
+  return codes;
+}
+
+/** The most specific code: the system's when there is one. */
+export function errorCode(error: unknown): string | undefined {
+  return errorCodes(error).at(-1);
+}
+
+/** Delay before retry number `retry` (1-based): Retry-After when given (capped), else full jitter. */
+export function retryDelayMs(retry: number, retryAfterSeconds: number | undefined, random: () => number = Math.random): number {
+  if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds * 1000, RETRY_DEFAULTS.maxRetryAfterMs);
+  const ceiling = Math.min(RETRY_DEFAULTS.maxDelayMs, RETRY_DEFAULTS.baseDelayMs * 2 ** (retry - 1));
+  return Math.floor(random() * ceiling);
+}
