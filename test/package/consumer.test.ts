@@ -6,10 +6,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../dev/stack.js';
+import { loginTokens, postJson } from '../helpers/backend-login.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 let project: string;
+let stack: Stack;
+/** The consumer's environment: the local stack, and an API key so no login is needed. */
+let consumerEnv: NodeJS.ProcessEnv;
 
 const ESM_CONSUMER = `
 import { MeshClient, ConfigError, ErrorCode, type MeshClientOptions } from 'mesh-sdk';
@@ -47,6 +52,14 @@ const TSCONFIG = {
 };
 
 beforeAll(async () => {
+  stack = await startStack();
+  const { access_token } = await loginTokens(stack, { login: 'consumer@example.test' });
+  const created = await postJson(
+    `${stack.apiUrl}/api/v1/api-keys`,
+    { name: 'consumer' },
+    { authorization: `Bearer ${access_token}` },
+  );
+  consumerEnv = { PATH: process.env.PATH, HOME: tmpdir(), ...stack.env, MESH_API_KEY: created.json.key as string };
   project = await mkdtemp(join(tmpdir(), 'mesh-sdk-consumer-'));
   // Build, then pack without lifecycle scripts so that stdout is npm's JSON alone.
   await run(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], { cwd: root });
@@ -57,13 +70,27 @@ beforeAll(async () => {
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   expect(packed?.files.map((f) => f.path).every((path) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))).toBe(true);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(project, packed?.filename as string)], {
-    cwd: project,
-  });
+  const typesNode = JSON.parse(await readFile(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'))
+    .version as string;
+  await run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      join(project, packed?.filename as string),
+      `@types/node@${typesNode}`,
+    ],
+    {
+      cwd: project,
+    },
+  );
   await writeFile(join(project, 'tsconfig.json'), JSON.stringify(TSCONFIG));
 }, 180_000);
 
 afterAll(async () => {
+  await stack?.close();
   if (project) await rm(project, { recursive: true, force: true });
 });
 
@@ -110,12 +137,27 @@ describe('the published package', () => {
     expect(failure).toMatch(/wrong\.mts.*callbackPort|Type 'string' is not assignable to type 'number'/s);
   });
 
+  it('chats from an ESM consumer (import) and a CommonJS consumer (require)', async () => {
+    await writeFile(
+      join(project, 'chat.mjs'),
+      "import { chat } from 'mesh-sdk';\nconsole.log((await chat('What is 5 + 7?')).content);\n",
+    );
+    await writeFile(
+      join(project, 'chat.cjs'),
+      "const { chat } = require('mesh-sdk');\nchat('What is 6 * 7?').then((reply) => console.log(reply.content));\n",
+    );
+    const esm = await run(process.execPath, ['chat.mjs'], { cwd: project, env: consumerEnv });
+    const cjs = await run(process.execPath, ['chat.cjs'], { cwd: project, env: consumerEnv });
+    expect(esm.stdout.trim()).toBe('5 + 7 = 12');
+    expect(cjs.stdout.trim()).toBe('6 * 7 = 42');
+  });
+
   it('declares engines.node >= 20.19 and ships no dev stack', async () => {
     const manifest = JSON.parse(await readFile(join(project, 'node_modules', 'mesh-sdk', 'package.json'), 'utf8')) as {
       engines: { node: string };
     };
     expect(manifest.engines.node).toBe('>=20.19');
     const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: project });
-    expect(stdout).not.toMatch(/oidc-provider|vitest|tsup/);
+    expect(stdout).not.toMatch(/oidc-provider|vitest|tsup|tsx|biome/);
   });
 });
