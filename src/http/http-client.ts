@@ -6,7 +6,7 @@
  * errors is the caller's job (401/404 need the token's story first).
  */
 import { randomUUID } from 'node:crypto';
-import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { SDK_VERSION } from '../version.js';
@@ -65,6 +65,21 @@ export interface HttpClientOptions {
 }
 
 const MAX_REDIRECTS = 5;
+const USER_AGENT = `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`;
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+/**
+ * A keep-alive pool. With a proxy configured, undici's EnvHttpProxyAgent, which honours
+ * HTTP(S)_PROXY and NO_PROXY as curl does; without one, a plain Agent, because the proxy agent's
+ * per-request checks cost about a fifth of the throughput (bench/http.bench.ts). Both read the
+ * environment once, here.
+ */
+function defaultDispatcher(): Dispatcher {
+  const pool = { keepAliveTimeout: 10_000, connections: 64 };
+  return PROXY_VARIABLES.some((name) => process.env[name]) ? new EnvHttpProxyAgent(pool) : new Agent(pool);
+}
 
 function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
@@ -110,8 +125,7 @@ export class HttpClient {
     this.baseUrl = options.baseUrl;
     this.origin = new URL(options.baseUrl).origin;
     this.#ownsDispatcher = options.dispatcher === undefined;
-    // EnvHttpProxyAgent is a keep-alive pool that also honours HTTP(S)_PROXY and NO_PROXY.
-    this.dispatcher = options.dispatcher ?? new EnvHttpProxyAgent({ keepAliveTimeout: 10_000, connections: 64 });
+    this.dispatcher = options.dispatcher ?? defaultDispatcher();
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
     this.#breaker = options.breaker ?? new CircuitBreaker();
@@ -153,9 +167,10 @@ export class HttpClient {
         await sleep(retryDelayMs(attempt, undefined, this.#random), req.signal);
         continue;
       }
-      this.#logger.debug(
-        `${req.method} ${req.path} ${response.status} (attempt ${attempt}, ${Date.now() - started} ms${response.requestId ? `, ${response.requestId}` : ''})`,
-      );
+      if (this.#logger.debugEnabled) {
+        const id = response.requestId ? `, ${response.requestId}` : '';
+        this.#logger.debug(`${req.method} ${req.path} ${response.status} (attempt ${attempt}, ${Date.now() - started} ms${id})`);
+      }
       if (response.status >= 500) this.#breaker.failure(this.origin);
       else this.#breaker.success(this.origin);
       if (isRetryableStatus(response.status) && attempt <= maxRetries) {
@@ -169,20 +184,19 @@ export class HttpClient {
   }
 
   async #attempt(req: HttpRequest, idempotencyKey: string | undefined, attempt: number): Promise<HttpResponse> {
+    // undici's own parser timers bound the wait for headers and each pause in the body: no
+    // AbortController or timer per request on the hot path. A stream's bound is per pause.
     const timeoutMs = req.timeout ?? this.#timeout;
-    const timer = new AbortController();
-    const handle = setTimeout(() => timer.abort(), timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, timer.signal]) : timer.signal;
-    let url = new URL(req.path, `${this.baseUrl}/`);
+    // A string on the hot path (undici parses it anyway); URL objects only for redirects.
+    let url: string = `${this.baseUrl}${req.path}`;
     let method: string = req.method;
     let body = req.body === undefined ? undefined : JSON.stringify(req.body);
     let withAuth = req.token !== undefined;
-    let streaming = false;
     try {
       for (let redirects = 0; ; redirects++) {
         const headers: Record<string, string> = {
           accept: req.stream ? 'text/event-stream' : 'application/json',
-          'user-agent': `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`,
+          'user-agent': USER_AGENT,
         };
         if (withAuth) headers.authorization = `Bearer ${req.token}`;
         if (body !== undefined) headers['content-type'] = 'application/json';
@@ -192,15 +206,18 @@ export class HttpClient {
           method: method as Dispatcher.HttpMethod,
           headers,
           body,
-          signal,
+          signal: req.signal,
           dispatcher: this.dispatcher,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
         });
         const location = header(response.headers, 'location');
         if (response.statusCode >= 300 && response.statusCode < 400 && location && redirects < MAX_REDIRECTS) {
           await response.body.dump();
-          const next = new URL(location, url);
+          const current = new URL(url);
+          const next = new URL(location, current);
           // Never hand the credential to another origin (a redirect is not a reason to trust it).
-          if (next.origin !== url.origin) withAuth = false;
+          if (next.origin !== current.origin) withAuth = false;
           if (
             response.statusCode === 303 ||
             ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')
@@ -208,7 +225,7 @@ export class HttpClient {
             method = 'GET';
             body = undefined;
           }
-          url = next;
+          url = next.href;
           continue;
         }
         const base = {
@@ -218,11 +235,7 @@ export class HttpClient {
           rateLimit: rateLimitOf(response.headers),
           attempts: attempt,
         };
-        if (req.stream && response.statusCode < 300) {
-          clearTimeout(handle); // the timeout bounds the wait for headers; a stream may run long
-          streaming = true;
-          return { ...base, json: undefined, text: '', body: response.body };
-        }
+        if (req.stream && response.statusCode < 300) return { ...base, json: undefined, text: '', body: response.body };
         const text = await response.body.text();
         let json: unknown;
         try {
@@ -234,9 +247,10 @@ export class HttpClient {
       }
     } catch (error) {
       if (req.signal?.aborted) throw new AbortError(`${req.method} ${req.path} was aborted.`, { cause: error });
-      if (timer.signal.aborted)
-        throw new TimeoutError(`${req.method} ${req.path} did not finish within ${timeoutMs} ms.`, { cause: error });
       const code = errorCode(error);
+      if (code !== undefined && TIMEOUT_CODES.has(code)) {
+        throw new TimeoutError(`${req.method} ${req.path} got no answer within ${timeoutMs} ms.`, { cause: error });
+      }
       throw new NetworkError(`Could not reach ${this.origin} (${code ?? (error as Error).message}).`, {
         cause: error,
         hint:
@@ -244,8 +258,6 @@ export class HttpClient {
             ? 'Check MESH_API_URL: its host name does not resolve.'
             : 'Check your connection and MESH_API_URL.',
       });
-    } finally {
-      if (!streaming) clearTimeout(handle);
     }
   }
 }

@@ -3,6 +3,8 @@ import { redact } from './redact.js';
 
 /** The SDK's logger: every line redacted; debug lines only when debug is on; warnings once per key. */
 export interface InternalLogger {
+  /** Whether debug lines go anywhere: check it before building an expensive line. */
+  readonly debugEnabled: boolean;
   debug(message: string): void;
   warn(message: string): void;
   /** Warns once per `key` for the life of this logger (e.g. "keychain unavailable"). */
@@ -18,6 +20,7 @@ export function createLogger(options: { debug?: boolean; logger?: Logger | undef
   const sink = options.logger ?? stderrLogger;
   const warned = new Set<string>();
   return {
+    debugEnabled: options.debug === true,
     debug: options.debug ? (message) => sink.debug(redact(message)) : () => {},
     warn: (message) => sink.warn(redact(message)),
     warnOnce(key, message) {
@@ -29,4 +32,4 @@ export function createLogger(options: { debug?: boolean; logger?: Logger | undef
 }
 
 /** A logger that drops everything (tests, embedding). */
-export const silentLogger: InternalLogger = { debug() {}, warn() {}, warnOnce() {} };
+export const silentLogger: InternalLogger = { debugEnabled: false, debug() {}, warn() {}, warnOnce() {} };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EnvStore, tokenEnvLines } from '../../src/auth/stores/env-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
+import { recordingLogger } from '../helpers/logger.js';
 
 describe('EnvStore', () => {
   it('reads MESH_ACCESS_TOKEN, MESH_REFRESH_TOKEN and MESH_TOKEN_EXPIRES_AT', async () => {
@@ -15,10 +16,11 @@ describe('EnvStore', () => {
   });
 
   it('treats a bad MESH_TOKEN_EXPIRES_AT as expired (so it refreshes), keeping the refresh token, with a warning', async () => {
-    const warnings: string[] = [];
+    const logger = recordingLogger();
+    const { warnings } = logger;
     const store = new EnvStore({
       env: { MESH_ACCESS_TOKEN: 'a.b.c', MESH_REFRESH_TOKEN: 'r1', MESH_TOKEN_EXPIRES_AT: 'tomorrow' },
-      logger: { debug() {}, warn: (m) => warnings.push(m), warnOnce() {} },
+      logger,
     });
     expect(await store.load()).toMatchObject({ refresh_token: 'r1', expires_at: 0 });
     expect(warnings[0]).toMatch(/MESH_TOKEN_EXPIRES_AT is not epoch seconds/);
@@ -34,11 +36,12 @@ describe('EnvStore', () => {
 
   it('keeps a refreshed set in memory, hands it to the callback, and warns once without the secret', async () => {
     const seen: TokenSet[] = [];
-    const warnings: string[] = [];
+    const logger = recordingLogger();
+    const { warnings } = logger;
     const store = new EnvStore({
       env: { MESH_ACCESS_TOKEN: 'old.a.b', MESH_REFRESH_TOKEN: 'r1' },
       onTokensRefreshed: (tokens) => seen.push(tokens),
-      logger: { debug() {}, warn: (m) => warnings.push(m), warnOnce: (_k, m) => warnings.push(m) },
+      logger,
     });
     const next = { access_token: 'new.a.b', refresh_token: 'r2-secret', expires_at: 1_900_000_000 };
     await store.save(next);

@@ -5,13 +5,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
+import { recordingLogger } from '../helpers/logger.js';
 
 let root: string;
 let warnings: string[];
-const logger = { debug() {}, warn: (m: string) => warnings.push(m), warnOnce() {} };
+let logger: ReturnType<typeof recordingLogger>;
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'mesh-file-store-'));
-  warnings = [];
+  logger = recordingLogger();
+  warnings = logger.warnings;
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
 

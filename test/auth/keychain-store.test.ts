@@ -12,6 +12,7 @@ import { LayeredStore } from '../../src/auth/stores/layered-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { KeychainError } from '../../src/errors/mesh-error.js';
 import { keychainToolsInstalled, type PrivateBus, startBareBus, startHungBus, startKeyringBus } from '../helpers/dbus.js';
+import { recordingLogger } from '../helpers/logger.js';
 
 const installed = keychainToolsInstalled();
 const TOKENS: TokenSet = {
@@ -22,10 +23,11 @@ const TOKENS: TokenSet = {
 };
 
 let warnings: string[];
-const logger = { debug() {}, warn: (m: string) => warnings.push(m), warnOnce: (_k: string, m: string) => warnings.push(m) };
+let logger: ReturnType<typeof recordingLogger>;
 let tokenDirectory: string;
 beforeEach(async () => {
-  warnings = [];
+  logger = recordingLogger();
+  warnings = logger.warnings;
   tokenDirectory = await mkdtemp(join(tmpdir(), 'mesh-keychain-file-'));
 });
 afterEach(() => rm(tokenDirectory, { recursive: true, force: true }));

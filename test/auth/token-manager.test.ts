@@ -6,6 +6,7 @@ import { MemoryStore } from '../../src/auth/stores/memory-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { postJson } from '../helpers/backend-login.js';
+import { recordingLogger } from '../helpers/logger.js';
 import { CountingStore, managerFor, storedTokens } from '../helpers/token-manager.js';
 
 let stack: Stack;
@@ -183,7 +184,7 @@ describe('TokenManager', () => {
 
   it('keeps refreshed tokens in memory, with a warning, when the store cannot save them', async () => {
     const tokens = await storedTokens(stack);
-    const warnings: string[] = [];
+    const logger = recordingLogger();
     const inner = new MemoryStore(expired(tokens));
     const store = {
       load: () => inner.load(),
@@ -191,10 +192,10 @@ describe('TokenManager', () => {
       describe: () => 'full disk',
       save: async () => Promise.reject(new Error('ENOSPC: no space left on device')),
     };
-    const manager = managerFor(stack, store, { logger: { debug() {}, warn: (m) => warnings.push(m), warnOnce() {} } });
+    const manager = managerFor(stack, store, { logger });
     const first = await manager.getAccessToken();
     expect(first).not.toBe(tokens.access_token);
     expect(await manager.getAccessToken()).toBe(first);
-    expect(warnings.join('\n')).toMatch(/ENOSPC.*kept in memory/);
+    expect(logger.warnings.join('\n')).toMatch(/ENOSPC.*kept in memory/);
   });
 });
