@@ -14,6 +14,7 @@ import { KeychainStore } from '../src/auth/stores/keychain-store.js';
 import { MemoryStore } from '../src/auth/stores/memory-store.js';
 import { TokenManager } from '../src/auth/token-manager.js';
 import type { TokenSet, TokenStore } from '../src/auth/token-store.js';
+import { HttpClient } from '../src/http/http-client.js';
 import { keychainToolsInstalled, startKeyringBus } from '../test/helpers/dbus.js';
 
 const TOKENS: TokenSet = {
@@ -27,7 +28,11 @@ const CALLS = 2_000_000;
 function manager(store: TokenStore): TokenManager {
   const clock = new SkewClock();
   // No request is made in these runs: the tokens are fresh.
-  return new TokenManager({ store, clock, authApi: new AuthApi({ apiUrl: 'http://127.0.0.1:1', clock, timeout: 1000 }) });
+  return new TokenManager({
+    store,
+    clock,
+    authApi: new AuthApi({ http: new HttpClient({ baseUrl: 'http://127.0.0.1:1' }), clock }),
+  });
 }
 
 async function perSecond(label: string, call: () => Promise<string>): Promise<number> {

@@ -1,21 +1,18 @@
 /**
  * The token endpoints of the backend the TokenManager needs: `/auth/refresh-token` and
- * `/auth/validate`. Every response teaches the clock the backend's time (its `Date` header).
- * The HTTP layer for `/api/v1/*` is separate (src/http).
+ * `/auth/validate`, sent through the client's HttpClient (pool, retries, breaker; a retried
+ * refresh is answered once thanks to its Idempotency-Key). Every response teaches the clock the
+ * backend's time (its `Date` header).
  */
-import { randomUUID } from 'node:crypto';
-import { type Dispatcher, request } from 'undici';
 import { z } from 'zod';
 import {
-  AbortError,
   AuthenticationError,
   BadRequestError,
-  MeshError,
   NetworkError,
   ResponseValidationError,
   ServerError,
-  TimeoutError,
 } from '../errors/mesh-error.js';
+import type { HttpClient, HttpResponse } from '../http/http-client.js';
 import type { SkewClock } from './clock.js';
 import { type TokenReply, tokenReplySchema } from './token-set.js';
 
@@ -23,17 +20,10 @@ import { type TokenReply, tokenReplySchema } from './token-set.js';
 export const INVALID_GRANT = 'invalid_grant';
 
 export interface AuthApiOptions {
-  apiUrl: string;
+  http: HttpClient;
   clock: SkewClock;
-  /** Per-request bound, ms. */
-  timeout: number;
-  dispatcher?: Dispatcher;
-}
-
-interface RawResponse {
-  status: number;
-  json: unknown;
-  requestId: string | undefined;
+  /** Per-attempt bound, ms. @default the HttpClient's */
+  timeout?: number;
 }
 
 const oauthErrorSchema = z.object({
@@ -61,49 +51,13 @@ export class AuthApi {
     method: 'GET' | 'POST',
     path: string,
     init: { body?: unknown; bearer?: string; signal?: AbortSignal },
-  ): Promise<RawResponse> {
-    const url = `${this.options.apiUrl}${path}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (init.bearer) headers.authorization = `Bearer ${init.bearer}`;
-    if (init.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      // Lets a retried POST be answered from the first attempt instead of rotating twice.
-      headers['idempotency-key'] = randomUUID();
-    }
-    const timeout = AbortSignal.timeout(this.options.timeout);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    const { clock } = this.options;
+  ): Promise<HttpResponse> {
+    const { clock, http, timeout } = this.options;
     const sentAt = clock.localNow();
-    try {
-      const response = await request(url, {
-        method,
-        headers,
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
-        signal,
-        dispatcher: this.options.dispatcher,
-      });
-      const text = await response.body.text();
-      clock.learn(response.headers.date as string | undefined, sentAt, clock.localNow());
-      const requestId = response.headers['x-request-id'] as string | undefined;
-      let json: unknown;
-      try {
-        json = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined; // an HTML page from a proxy: each caller judges the status without a body
-      }
-      return { status: response.statusCode, json, requestId };
-    } catch (error) {
-      if (error instanceof MeshError) throw error;
-      if (init.signal?.aborted) throw new AbortError(`${method} ${path} was aborted.`, { cause: error });
-      if (timeout.aborted) {
-        throw new TimeoutError(`${method} ${path} did not answer within ${this.options.timeout} ms.`, { cause: error });
-      }
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new NetworkError(`Could not reach the Mesh backend at ${this.options.apiUrl} (${reason}).`, {
-        cause: error,
-        hint: 'Check your connection and MESH_API_URL.',
-      });
-    }
+    const response = await http.send({ method, path, body: init.body, token: init.bearer, signal: init.signal, timeout });
+    const date = response.headers.date;
+    clock.learn(Array.isArray(date) ? date[0] : date, sentAt, clock.localNow());
+    return response;
   }
 
   /**
@@ -127,7 +81,7 @@ export class AuthApi {
     const code = failure.success ? failure.data.error : undefined;
     const description = failure.success ? (failure.data.error_description ?? failure.data.message) : undefined;
     if ((status === 400 || status === 401 || status === 403) && code === INVALID_GRANT) {
-      throw new AuthenticationError(`The refresh token was refused: ${description ?? 'invalid_grant'}.`, {
+      throw new AuthenticationError(`The refresh token was refused: ${description ?? INVALID_GRANT}.`, {
         code: INVALID_GRANT,
         status,
         requestId,
@@ -143,7 +97,7 @@ export class AuthApi {
 
   /** Asks the backend whether a token is good; `unavailable` when it cannot say. */
   async validate(token: string, signal?: AbortSignal): Promise<BackendValidation> {
-    let response: RawResponse;
+    let response: HttpResponse;
     try {
       response = await this.#send('GET', '/auth/validate', { bearer: token, signal });
     } catch (error) {

@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { HttpClient } from '../http/http-client.js';
 import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { AuthApi } from './auth-api.js';
 import { SkewClock } from './clock.js';
@@ -20,6 +21,8 @@ export interface TokenMachinery {
 }
 
 export interface TokenMachineryOptions extends TokenStoreDependencies {
+  /** The client's HttpClient, to share its pool, retries and breaker. @default a new one */
+  http?: HttpClient;
   dispatcher?: Dispatcher;
   login?: LoginSeam;
   /** Local clock, ms (tests). */
@@ -31,12 +34,16 @@ export function createTokenMachinery(config: ResolvedConfig, options: TokenMachi
   const clock = new SkewClock(options.localNow);
   const selection = createTokenStore(config, { ...options, logger });
   // A refresh must not wait a whole request timeout while other processes wait on the lock.
-  const authApi = new AuthApi({
-    apiUrl: config.apiUrl,
-    clock,
-    timeout: Math.min(config.timeout, 30_000),
-    dispatcher: options.dispatcher,
-  });
+  const http =
+    options.http ??
+    new HttpClient({
+      baseUrl: config.apiUrl,
+      timeout: config.timeout,
+      maxRetries: config.maxRetries,
+      dispatcher: options.dispatcher,
+      logger,
+    });
+  const authApi = new AuthApi({ http, clock, timeout: Math.min(config.timeout, 30_000) });
   const manager = new TokenManager({
     store: selection.store,
     authApi,

@@ -9,6 +9,7 @@ import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AbortError, TimeoutError } from '../errors/mesh-error.js';
+import { sleep } from '../internal/sleep.js';
 
 export interface RefreshLockOptions {
   /** A lock older than this is broken even if its owner lives (a hung refresh). @default 45_000 */
@@ -36,19 +37,6 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, but is someone else's
   }
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new AbortError('Waiting for the token refresh lock was aborted.'));
-      },
-      { once: true },
-    );
-  });
 
 export class RefreshLock {
   readonly #staleAfterMs: number;
@@ -91,7 +79,11 @@ export class RefreshLock {
         });
       }
       // Short polls with jitter: a refresh takes tens of milliseconds on a good day.
-      await sleep(Math.min(200, 10 + attempt * 10) + Math.random() * 10, signal);
+      await sleep(
+        Math.min(200, 10 + attempt * 10) + Math.random() * 10,
+        signal,
+        'Waiting for the token refresh lock was aborted.',
+      );
     }
   }
 

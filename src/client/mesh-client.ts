@@ -86,7 +86,7 @@ export class MeshClient {
     } else if (this.config.apiKey !== undefined) {
       this.#credentials = staticCredentials(this.config.apiKey, 'apiKey');
     } else {
-      this.#machinery = createTokenMachinery(this.config, { env: options.env, logger, dispatcher: this.#http.dispatcher });
+      this.#machinery = createTokenMachinery(this.config, { env: options.env, logger, http: this.#http });
       this.#credentials = managedCredentials(this.#machinery.manager);
     }
     this.#validator = this.#machinery?.validator ?? this.#standaloneValidator();
@@ -101,12 +101,7 @@ export class MeshClient {
       audience: auth0.audience,
       issuer: `${auth0.domain}/`,
       jwksUrl: `${auth0.domain}/.well-known/jwks.json`,
-      authApi: new AuthApi({
-        apiUrl: this.config.apiUrl,
-        clock,
-        timeout: this.config.timeout,
-        dispatcher: this.#http.dispatcher,
-      }),
+      authApi: new AuthApi({ http: this.#http, clock }),
     });
   }
 

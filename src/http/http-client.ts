@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import { sleep } from '../internal/sleep.js';
 import { SDK_VERSION } from '../version.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -95,21 +96,6 @@ function rateLimitOf(headers: HttpResponse['headers']): RateLimitInfo | undefine
   return info.limit === undefined && info.remaining === undefined && info.reset === undefined ? undefined : info;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError('The request was aborted.'));
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new AbortError('The request was aborted.'));
-      },
-      { once: true },
-    );
-  });
-}
-
 export class HttpClient {
   readonly baseUrl: string;
   readonly origin: string;
@@ -164,7 +150,7 @@ export class HttpClient {
           `${req.method} ${req.path} failed (attempt ${attempt}, ${Date.now() - started} ms): ${(error as Error).message}`,
         );
         if (!retryable) throw error;
-        await sleep(retryDelayMs(attempt, undefined, this.#random), req.signal);
+        await sleep(retryDelayMs(attempt, undefined, this.#random), req.signal, `${req.method} ${req.path} was aborted.`);
         continue;
       }
       if (this.#logger.debugEnabled) {
@@ -176,7 +162,7 @@ export class HttpClient {
       if (isRetryableStatus(response.status) && attempt <= maxRetries) {
         const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
         await response.body?.dump();
-        await sleep(retryDelayMs(attempt, retryAfter, this.#random), req.signal);
+        await sleep(retryDelayMs(attempt, retryAfter, this.#random), req.signal, `${req.method} ${req.path} was aborted.`);
         continue;
       }
       return response;

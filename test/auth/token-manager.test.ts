@@ -159,18 +159,28 @@ describe('TokenManager', () => {
     ['an HTML 520 page', { kind: 'status', status: 520, html: true } as const, 'ServerError'],
     ['a dropped connection', { kind: 'drop', when: 'before' } as const, 'NetworkError'],
   ])(
-    'turns %s during a refresh into a typed error and loses nothing: the next call refreshes',
+    'turns %s on every attempt of a refresh into a typed error and loses nothing: the next call refreshes',
     async (_name, fault, errorName) => {
       const tokens = await storedTokens(stack);
       const store = new MemoryStore(expired(tokens));
       const manager = managerFor(stack, store);
-      stack.backend.faults.add({ fault, match: { path: '/auth/refresh-token' } });
+      stack.backend.faults.add({ fault, match: { path: '/auth/refresh-token' }, times: 3 }); // 1 + 2 retries
       const error = await manager.getAccessToken().catch((e: unknown) => e);
       expect((error as Error).name).toBe(errorName);
       expect((await store.load())?.refresh_token).toBe(tokens.refresh_token);
       expect(await manager.getAccessToken()).not.toBe(tokens.access_token);
     },
   );
+
+  it('retries a refresh through one transient 503 without rotating twice', async () => {
+    const tokens = await storedTokens(stack);
+    const manager = managerFor(stack, new MemoryStore(expired(tokens)));
+    stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/auth/refresh-token' } });
+    const before = { refreshes: refreshes(), reuse: stack.provider.counters.refreshTokenReuse };
+    expect(await manager.getAccessToken()).not.toBe(tokens.access_token);
+    expect(refreshes()).toBe(before.refreshes + 1);
+    expect(stack.provider.counters.refreshTokenReuse).toBe(before.reuse);
+  });
 
   it('refuses a 200 refresh reply that is not a token set with ResponseValidationError', async () => {
     const tokens = await storedTokens(stack);

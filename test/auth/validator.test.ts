@@ -7,6 +7,7 @@ import { type Stack, startStack } from '../../dev/stack.js';
 import { AuthApi } from '../../src/auth/auth-api.js';
 import { SkewClock } from '../../src/auth/clock.js';
 import { TokenValidator } from '../../src/auth/validator.js';
+import { HttpClient } from '../../src/http/http-client.js';
 import { loginTokens } from '../helpers/backend-login.js';
 
 let stack: Stack;
@@ -27,7 +28,10 @@ function validatorFor(options: { apiUrl?: string; clock?: SkewClock } = {}) {
     audience: stack.auth0.audience,
     issuer: stack.provider.issuer,
     jwksUrl: `${stack.provider.origin}/.well-known/jwks.json`,
-    authApi: new AuthApi({ apiUrl: options.apiUrl ?? stack.apiUrl, clock, timeout: 5000 }),
+    authApi: new AuthApi({
+      http: new HttpClient({ baseUrl: options.apiUrl ?? stack.apiUrl, timeout: 5000, maxRetries: 0 }),
+      clock,
+    }),
   });
 }
 

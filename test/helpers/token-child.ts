@@ -10,6 +10,7 @@ import { SkewClock } from '../../src/auth/clock.js';
 import { RefreshLock } from '../../src/auth/refresh-lock.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { TokenManager } from '../../src/auth/token-manager.js';
+import { HttpClient } from '../../src/http/http-client.js';
 
 const directory = process.env.MESH_CHILD_DIR as string;
 const lock = new RefreshLock(join(directory, 'token.json.lock'));
@@ -22,7 +23,7 @@ if (process.argv[2] === 'hold-lock') {
   const clock = new SkewClock();
   const manager = new TokenManager({
     store: new FileStore({ directory }),
-    authApi: new AuthApi({ apiUrl: process.env.MESH_API_URL as string, clock, timeout: 10_000 }),
+    authApi: new AuthApi({ http: new HttpClient({ baseUrl: process.env.MESH_API_URL as string, timeout: 10_000 }), clock }),
     clock,
     lock,
   });

@@ -5,6 +5,7 @@ import { AuthApi } from '../../src/auth/auth-api.js';
 import { SkewClock } from '../../src/auth/clock.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/auth/token-manager.js';
 import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
+import { HttpClient } from '../../src/http/http-client.js';
 import { loginTokens } from './backend-login.js';
 
 export function managerFor(
@@ -13,7 +14,7 @@ export function managerFor(
   options: Partial<TokenManagerOptions> & { localNow?: () => number } = {},
 ): TokenManager {
   const clock = options.clock ?? new SkewClock(options.localNow);
-  const authApi = options.authApi ?? new AuthApi({ apiUrl: stack.apiUrl, clock, timeout: 10_000 });
+  const authApi = options.authApi ?? new AuthApi({ http: new HttpClient({ baseUrl: stack.apiUrl, timeout: 10_000 }), clock });
   return new TokenManager({ store, authApi, clock, ...options });
 }
 
