@@ -129,13 +129,13 @@ for (const [, call] of variants) for (let i = 0; i < 200; i++) await call(); // 
 
 const results: Record<string, Record<number, number>> = {};
 for (const concurrency of [1, 64] as const) {
-  const samples: Record<string, number[]> = {};
+  const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, call] of variants) {
-      (samples[name] ??= []).push(await rate(call, concurrency, REQUESTS[concurrency]));
-    }
+    for (const [name, call] of variants) samples.get(name)?.push(await rate(call, concurrency, REQUESTS[concurrency]));
   }
-  for (const [name] of variants) (results[name] ??= {})[concurrency] = median(samples[name] as number[]);
+  for (const [name] of variants) {
+    results[name] = { ...results[name], [concurrency]: median(samples.get(name) ?? []) };
+  }
 }
 
 const floor = results['raw undici.request (floor)'] as Record<number, number>;
