@@ -152,6 +152,16 @@ describe('the published package', () => {
     expect(cjs.stdout.trim()).toBe('6 * 7 = 42');
   });
 
+  it('creates the default client on first use, not at import', async () => {
+    const script =
+      "const m = await import('mesh-sdk'); console.log('imported'); await m.listKeys().catch((e) => console.log(e.code));";
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: project,
+      env: { ...consumerEnv, AUTH0_CALLBACK_PORT: 'abc' },
+    });
+    expect(stdout.trim().split('\n')).toEqual(['imported', 'config_invalid']);
+  });
+
   it('declares engines.node >= 20.19 and ships no dev stack', async () => {
     const manifest = JSON.parse(await readFile(join(project, 'node_modules', 'mesh-sdk', 'package.json'), 'utf8')) as {
       engines: { node: string };
