@@ -43,4 +43,5 @@ export {
   StreamInterruptedError,
   TimeoutError,
 } from './errors/mesh-error.js';
+export type { AuthFlowCallbacks, DeviceVerification, LoginOptions } from './flow/auth-flow.js';
 export { redact } from './internal/redact.js';

@@ -169,6 +169,7 @@ export const authRoutes: Route[] = [
       const result = await callProvider(backend, '/oauth/device/code', form);
       if (!result.ok) throw oauthFailure(result.json, 502);
       const { device_code, user_code, verification_uri, verification_uri_complete, expires_in } = result.json;
+      backend.state.devicePolls.set(String(device_code), { at: Date.now(), slowDowns: 0 });
       return {
         status: 200,
         body: {
@@ -189,15 +190,24 @@ export const authRoutes: Route[] = [
     handler: async ({ body }, backend) => {
       backend.counters.tokenStatusPolls += 1;
       const deviceCode = requireString(body, 'device_code');
-      // oidc-provider does not enforce a poll interval; Auth0 does (RFC 8628 §3.5 slow_down).
+      // oidc-provider does not enforce a poll interval; Auth0 does (RFC 8628 §3.5): the interval
+      // counts from the device authorization, and each slow_down adds 5 s to what the client owes.
       const polls = backend.state.devicePolls;
       const now = Date.now();
       const last = polls.get(deviceCode);
-      if (last && now - last.at < last.interval * 1000) {
-        polls.set(deviceCode, { at: now, interval: last.interval + 5 });
-        throw new HttpError(400, 'slow_down', `Polling too fast: wait ${last.interval + 5} s between polls.`);
+      if (last) {
+        const { deviceInterval, devicePollFloor } = backend.settings;
+        const owed = Math.max(deviceInterval + 5 * last.slowDowns, devicePollFloor) * 1000;
+        if (now - last.at < owed) {
+          polls.set(deviceCode, { at: now, slowDowns: last.slowDowns + 1 });
+          throw new HttpError(
+            400,
+            'slow_down',
+            `Polling too fast: wait ${deviceInterval + 5 * (last.slowDowns + 1)} s between polls.`,
+          );
+        }
       }
-      polls.set(deviceCode, { at: now, interval: last?.interval ?? backend.settings.deviceInterval });
+      polls.set(deviceCode, { at: now, slowDowns: last?.slowDowns ?? 0 });
       const result = await callProvider(backend, '/oauth/token', { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode });
       if (!result.ok) throw oauthFailure(result.json);
       polls.delete(deviceCode);

@@ -18,8 +18,10 @@ export interface BackendSettings {
   authFailureStatus: 404 | 401;
   /** Status for a refresh answered `invalid_grant` (the contract allows 400 or 401). @default 400 */
   refreshInvalidGrantStatus: 400 | 401;
-  /** Seconds between device-flow polls; a faster poll gets `slow_down`. @default 5 */
+  /** Seconds between device-flow polls, as advertised; a faster poll gets `slow_down`. @default 5 */
   deviceInterval: number;
+  /** Enforce at least this many seconds between polls, whatever was advertised (to test `slow_down`). @default 0 */
+  devicePollFloor: number;
   /** Requests per user per minute on `/api/v1/*`. @default 1000 */
   rateLimitPerMinute: number;
   /** Pause between streamed chat deltas, ms. @default 2 */

@@ -45,6 +45,7 @@ export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
   authFailureStatus: 404,
   refreshInvalidGrantStatus: 400,
   deviceInterval: 5,
+  devicePollFloor: 0,
   rateLimitPerMinute: 1000,
   streamDelayMs: 2,
   auth0Unreachable: false,

@@ -31,8 +31,8 @@ export class BackendState {
   readonly apiKeys = new Map<string, ApiKeyRecord>(); // by sha256
   /** Claims learned from ID tokens the backend redeemed: the profile's email and name. */
   readonly knownClaims = new Map<string, { email?: string; name?: string }>();
-  /** Last poll time and current interval (seconds) per device code, for `slow_down`. */
-  readonly devicePolls = new Map<string, { at: number; interval: number }>();
+  /** Per device code: when it was last polled (or issued), and how many `slow_down`s it got. */
+  readonly devicePolls = new Map<string, { at: number; slowDowns: number }>();
   /** Per-user one-minute rate-limit windows. */
   readonly rateWindows = new Map<string, { start: number; used: number }>();
   readonly #idempotent = new Map<string, { reply: Reply; at: number }>();

@@ -95,6 +95,15 @@ export class ApiCaller {
     });
   }
 
+  /** Meets the backend through /auth/profile now (after a login), and answers the profile. */
+  async register(signal?: AbortSignal) {
+    const registration = this.call({ method: 'GET', path: PROFILE_PATH, signal }, profileReply, 'Registering with Mesh');
+    this.#registered = registration.catch(() => {
+      this.#registered = undefined;
+    });
+    return (await registration).data.profile;
+  }
+
   /** The Python SDK meets the backend through /auth/profile before the first call; so do we, once. */
   async #registerOnce(signal?: AbortSignal): Promise<void> {
     this.#registered ??= this.call({ method: 'GET', path: PROFILE_PATH, signal }, profileReply, 'Registering with Mesh').catch(

@@ -5,6 +5,8 @@ import { TokenValidator, type ValidationResult } from '../auth/validator.js';
 import type { MeshClientOptions } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
+import { AuthFlow, type LoginOptions } from '../flow/auth-flow.js';
+import { LoginApi } from '../flow/login-api.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
 import { HttpClient, type RateLimitInfo } from '../http/http-client.js';
 import { createLogger } from '../internal/logger.js';
@@ -53,6 +55,7 @@ export class MeshClient {
   readonly #validator: TokenValidator;
   readonly #credentials: Credentials;
   readonly #machinery: TokenMachinery | undefined;
+  #flow: AuthFlow | undefined;
 
   constructor(options: MeshClientOptions = {}) {
     this.config = resolveConfig(options);
@@ -86,7 +89,24 @@ export class MeshClient {
     } else if (this.config.apiKey !== undefined) {
       this.#credentials = staticCredentials(this.config.apiKey, 'apiKey');
     } else {
-      this.#machinery = createTokenMachinery(this.config, { env: options.env, logger, http: this.#http });
+      const interactive = options.interactive ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
+      this.#machinery = createTokenMachinery(this.config, {
+        env: options.env,
+        logger,
+        http: this.#http,
+        // When a call needs a login and a person can answer: run it (once; the manager single-flights it).
+        login: interactive ? (signal) => (this.#flow as AuthFlow).login({ signal }) : undefined,
+      });
+      const { clock, selection } = this.#machinery;
+      this.#flow = new AuthFlow({
+        config: this.config,
+        api: new LoginApi(this.#http),
+        clock,
+        headless: selection.headless,
+        env: options.env,
+        logger,
+        ...options.loginUi,
+      });
       this.#credentials = managedCredentials(this.#machinery.manager);
     }
     this.#validator = this.#machinery?.validator ?? this.#standaloneValidator();
@@ -221,6 +241,27 @@ export class MeshClient {
   async validateToken(options: Pick<RequestOptions, 'signal'> = {}): Promise<ValidationResult> {
     const token = await this.#credentials.token(options.signal);
     return this.#validator.validate(token, { signal: options.signal });
+  }
+
+  /**
+   * Logs in: the browser on a desktop (a loopback callback on `callbackPort`), the device flow
+   * when headless or asked; stores the tokens and meets the backend through `/auth/profile`.
+   * @example const me = await client.login(); console.log(`Logged in as ${me.email}`);
+   */
+  async login(options: LoginOptions = {}): Promise<Profile> {
+    if (!this.#flow || !this.#machinery) {
+      throw new ConfigError('login() needs the default credentials: this client was given apiKey, authToken or tokenProvider.', {
+        hint: 'Create the client without them to log in.',
+      });
+    }
+    const tokens = await this.#flow.login(options);
+    await this.#machinery.manager.setTokens(tokens);
+    return this.#api.register(options.signal);
+  }
+
+  /** Milliseconds from the login callback's arrival to the tokens in hand, for the last login. */
+  get lastLoginCallbackMs(): number | undefined {
+    return this.#flow?.lastCallbackToTokensMs;
   }
 
   /** Forgets the stored tokens (keychain, file, memory: whichever this configuration uses). */

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { TokenStore } from '../auth/token-store.js';
 import type { TokenProvider } from '../client/types.js';
+import type { AuthFlowCallbacks } from '../flow/auth-flow.js';
 import type { CircuitBreakerOptions } from '../http/circuit-breaker.js';
 import type { TokenStoreKind } from './parsers.js';
 
@@ -116,6 +117,13 @@ export interface MeshClientOptions {
   dispatcher?: Dispatcher;
   /** After `threshold` consecutive failures, fail fast for `cooldownMs`. @default { threshold: 5, cooldownMs: 30000 } */
   circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * Whether a person can answer a login when a call needs one (then it runs, once).
+   * @default stdin and stderr are both TTYs
+   */
+  interactive?: boolean;
+  /** How the login talks to the person: URL and device-code display, the browser opener. @default stderr and the system browser */
+  loginUi?: AuthFlowCallbacks;
   /** The environment to read instead of `process.env` (tests, embedding). @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }

@@ -338,13 +338,14 @@ describe('device flow: POST /auth/device-code and /auth/token-status', () => {
       interval: 1,
     });
     const code = started.json.device_code as string;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the interval counts from the device authorization
     const pending = await status(code);
     expect([pending.status, pending.json.error]).toEqual([400, 'authorization_pending']);
     const tooFast = await status(code);
     expect([tooFast.status, tooFast.json.error]).toEqual([400, 'slow_down']);
 
     await approveDeviceOverHttp(started.json.verification_uri_complete as string, { login: 'dora@example.test' });
-    await new Promise((resolve) => setTimeout(resolve, 6100)); // the slowed-down interval: 1 + 5 s
+    await new Promise((resolve) => setTimeout(resolve, 6100)); // what the client owes after one slow_down: 1 + 5 s
     const done = await status(code);
     expect(done.status).toBe(200);
     expect(done.json).toMatchObject({
@@ -359,16 +360,25 @@ describe('device flow: POST /auth/device-code and /auth/token-status', () => {
     stack.backend.settings.deviceInterval = 1;
     const started = await deviceCode();
     await approveDeviceOverHttp(started.json.verification_uri_complete as string, { deny: true });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const denied = await status(started.json.device_code as string);
     expect([denied.status, denied.json.error]).toEqual([400, 'access_denied']);
   });
 
   it('answers expired_token once the device code has expired', async () => {
     stack.provider.settings.deviceCodeTtl = 1;
+    stack.backend.settings.deviceInterval = 1;
     const started = await deviceCode();
     await new Promise((resolve) => setTimeout(resolve, 1600));
     const expired = await status(started.json.device_code as string);
     expect([expired.status, expired.json.error]).toEqual([400, 'expired_token']);
+  });
+
+  it('answers slow_down to a poll sooner than the interval after the device authorization', async () => {
+    stack.backend.settings.deviceInterval = 1;
+    const started = await deviceCode();
+    const early = await status(started.json.device_code as string);
+    expect([early.status, early.json.error]).toEqual([400, 'slow_down']);
   });
 
   it('answers 404 when the deployment has no device flow', async () => {

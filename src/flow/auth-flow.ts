@@ -1,0 +1,205 @@
+/**
+ * The interactive login: Auth0 through the backend. On a desktop, a loopback callback with state
+ * and PKCE S256 (openid-client's helpers), the browser opened for the user; when headless or
+ * asked, the device flow. The code is exchanged by the backend, never with Auth0 directly.
+ */
+import { readFileSync } from 'node:fs';
+import * as oauth from 'openid-client';
+import type { SkewClock } from '../auth/clock.js';
+import type { HeadlessVerdict } from '../auth/headless.js';
+import { type TokenReply, tokenSetFromReply } from '../auth/token-set.js';
+import type { TokenSet } from '../auth/token-store.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import { type Auth0Settings, resolveAuth0Settings } from './auth0-settings.js';
+import { type DeviceVerification, deviceLogin } from './device-login.js';
+import { envInstructions } from './instructions.js';
+import type { LoginApi } from './login-api.js';
+import { startLoopbackListener } from './loopback-listener.js';
+
+export type { DeviceVerification };
+
+export interface LoginOptions {
+  /** Use the device flow even with a display. @default headless */
+  device?: boolean;
+  /** Open the browser. @default true unless headless, WSL or SSH */
+  openBrowser?: boolean;
+  /** Callback port. @default config.callbackPort */
+  port?: number;
+  /** How long to wait for the browser, ms. @default 5 minutes */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface AuthFlowCallbacks {
+  /** Shown the authorization URL (always, browser or not). Default: a line on stderr. */
+  onAuthUrl?: (url: string, browserOpened: boolean) => void;
+  /** Shown the device code and URLs. Default: lines on stderr. */
+  onVerification?: (verification: DeviceVerification) => void;
+  /** After a headless login: the env-var instructions. Default: printed on stderr. */
+  onHeadlessTokens?: (tokens: TokenSet, instructions: string) => void;
+  /** Opens a URL in the user's browser. Default: the `open` package. */
+  openBrowser?: (url: string) => Promise<void>;
+}
+
+export interface AuthFlowOptions extends AuthFlowCallbacks {
+  config: ResolvedConfig;
+  api: LoginApi;
+  clock: SkewClock;
+  headless: HeadlessVerdict;
+  env?: Readonly<Record<string, string | undefined>>;
+  logger?: InternalLogger;
+}
+
+const LOGIN_TIMEOUT_MS = 5 * 60_000;
+
+const stderr = (text: string) => process.stderr.write(`${text}\n`);
+
+async function openWithSystemBrowser(url: string): Promise<void> {
+  const { default: open } = await import('open');
+  const child = await open(url);
+  // `open` resolves once the opener started; a missing opener shows up as an error event.
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    setTimeout(resolve, 200);
+  });
+}
+
+/** WSL (a Linux browser may be absent; the Windows one is not ours to open blindly) or SSH (the browser would open on the remote machine). */
+export function remoteOrWsl(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (env.SSH_CONNECTION || env.SSH_TTY) return 'an SSH session';
+  if (env.WSL_DISTRO_NAME) return 'WSL';
+  try {
+    if (/microsoft/i.test(readFileSync('/proc/version', 'utf8'))) return 'WSL';
+  } catch {}
+  return undefined;
+}
+
+export class AuthFlow {
+  readonly #options: AuthFlowOptions;
+  readonly #logger: InternalLogger;
+  /** Milliseconds from the callback's arrival to the tokens in hand (exchange included), last login. */
+  lastCallbackToTokensMs: number | undefined;
+
+  constructor(options: AuthFlowOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get #extendedLifetime(): boolean {
+    return this.#options.headless.headless && this.#options.config.extendedTokenLifetime;
+  }
+
+  /** Runs the login and returns the token set (not stored: the caller stores it). */
+  async login(options: LoginOptions = {}): Promise<TokenSet> {
+    const useDevice = options.device ?? this.#options.headless.headless;
+    const reply = useDevice ? await this.#device(options) : await this.#loopback(options);
+    const tokens = tokenSetFromReply(reply, this.#options.clock.nowSeconds());
+    if (this.#options.headless.headless) {
+      const show = this.#options.onHeadlessTokens ?? ((_t, text) => stderr(text));
+      show(tokens, envInstructions(tokens));
+    }
+    return tokens;
+  }
+
+  async #device(options: LoginOptions): Promise<TokenReply> {
+    const onVerification =
+      this.#options.onVerification ??
+      ((v: DeviceVerification) => {
+        stderr(`To log in to Mesh, open ${v.verificationUri} and enter the code ${v.userCode}`);
+        if (v.verificationUriComplete) stderr(`(or open ${v.verificationUriComplete})`);
+      });
+    return deviceLogin({
+      api: this.#options.api,
+      extendedLifetime: this.#extendedLifetime,
+      onVerification,
+      signal: options.signal,
+    });
+  }
+
+  async #authorizationUrl(settings: Auth0Settings, params: Record<string, string>, signal?: AbortSignal): Promise<string> {
+    const fromBackend = await this.#options.api.authUrl(params, signal);
+    if (fromBackend) return fromBackend;
+    // The backend does not build it: the same URL, built here (backend-contract.md).
+    const server = { issuer: `${settings.domain}/`, authorization_endpoint: `${settings.domain}/authorize` };
+    const configuration = new oauth.Configuration(server, settings.clientId);
+    // http reaches here only for a loopback domain (the local stack): configuration refuses it elsewhere.
+    if (settings.domain.startsWith('http://')) oauth.allowInsecureRequests(configuration);
+    const local = oauth.buildAuthorizationUrl(configuration, {
+      ...params,
+      response_type: 'code',
+      scope: settings.scope,
+      audience: settings.audience,
+    });
+    return local.href;
+  }
+
+  async #loopback(options: LoginOptions): Promise<TokenReply> {
+    const { config, api, env = process.env } = this.#options;
+    const settings = await resolveAuth0Settings(config, api, options.signal);
+    const state = oauth.randomState(); // 256 bits
+    const verifier = oauth.randomPKCECodeVerifier();
+    const challenge = await oauth.calculatePKCECodeChallenge(verifier);
+    const listener = await startLoopbackListener({
+      port: options.port ?? config.callbackPort,
+      state,
+      timeoutMs: options.timeoutMs ?? LOGIN_TIMEOUT_MS,
+      signal: options.signal,
+    });
+    try {
+      const params: Record<string, string> = {
+        redirect_uri: listener.redirectUri,
+        state,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
+      if (this.#extendedLifetime) params.extended_lifetime = 'true';
+      const url = await this.#authorizationUrl(settings, params, options.signal);
+      const remote = remoteOrWsl(env);
+      let opened = false;
+      if ((options.openBrowser ?? !this.#options.headless.headless) && !remote) {
+        try {
+          await (this.#options.openBrowser ?? openWithSystemBrowser)(url);
+          opened = true;
+        } catch (error) {
+          this.#logger.debug(`Could not open a browser: ${(error as Error).message}`);
+        }
+      }
+      const show =
+        this.#options.onAuthUrl ??
+        ((shown: string, browserOpened: boolean) => {
+          stderr(
+            browserOpened
+              ? `Opened your browser to log in to Mesh. If it did not open, visit:\n${shown}`
+              : `To log in to Mesh, open:\n${shown}`,
+          );
+          if (remote)
+            stderr(
+              `(This looks like ${remote}: open the URL on this machine's display, or log in with \`npx mesh-auth --headless\`.)`,
+            );
+        });
+      show(url, opened);
+      const code = await listener.code;
+      const arrived = performance.now();
+      try {
+        const reply = await api.exchange(
+          {
+            code,
+            redirect_uri: listener.redirectUri,
+            code_verifier: verifier,
+            ...(this.#extendedLifetime ? { extended_lifetime: true } : {}),
+          },
+          options.signal,
+        );
+        this.lastCallbackToTokensMs = performance.now() - arrived;
+        listener.finish({ ok: true });
+        return reply;
+      } catch (error) {
+        listener.finish({ ok: false, reason: (error as Error).message });
+        throw error;
+      }
+    } finally {
+      await listener.close();
+    }
+  }
+}

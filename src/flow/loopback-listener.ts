@@ -1,0 +1,190 @@
+/**
+ * The loopback listener of the login (RFC 8252 §7.3): bound to 127.0.0.1 and ::1 only, path
+ * `/callback`. It checks `state` in constant time, answers the code with a 302 to a code-free
+ * page (so the code leaves the address bar and history), shows the outcome there, ignores stray
+ * requests, and closes on every path.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AbortError, LoginError } from '../errors/mesh-error.js';
+import { failurePage, successPage } from './pages.js';
+
+export interface LoopbackOptions {
+  port: number;
+  /** The `state` sent in the authorization request. */
+  state: string;
+  /** How long to wait for the browser, ms. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface LoopbackListener {
+  /** `http://localhost:<port>/callback`: what Auth0 has registered. */
+  redirectUri: string;
+  /** Resolves with the authorization code; rejects on an error callback, the time bound or abort. */
+  code: Promise<string>;
+  /** The flow's final word (after the exchange), shown on the browser's page. */
+  finish(outcome: { ok: true } | { ok: false; reason: string }): void;
+  /** Stops listening and drops every connection; waits briefly for the browser to get its page. */
+  close(): Promise<void>;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  // Hash first: timingSafeEqual needs equal lengths, and a length check would leak.
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function portInUse(port: number, cause: unknown): LoginError {
+  return new LoginError(`Port ${port} is already in use, so the login cannot receive its callback there.`, {
+    code: 'callback_port_in_use',
+    cause,
+    hint: `Stop the program using port ${port}, or log in on another port registered for the Mesh app: \`npx mesh-auth --port <port>\` or AUTH0_CALLBACK_PORT.`,
+  });
+}
+
+export async function startLoopbackListener(options: LoopbackOptions): Promise<LoopbackListener> {
+  const { port, state } = options;
+  let settle!: { resolve: (code: string) => void; reject: (error: Error) => void };
+  const code = new Promise<string>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  code.catch(() => {}); // observed by the caller; never an unhandled rejection here
+  let settled = false;
+  let finishOutcome!: (outcome: { ok: true } | { ok: false; reason: string }) => void;
+  const outcome = new Promise<{ ok: true } | { ok: false; reason: string }>((resolve) => {
+    finishOutcome = resolve;
+  });
+  let pageServed!: () => void;
+  const served = new Promise<void>((resolve) => {
+    pageServed = resolve;
+  });
+
+  const settleWith = (result: { code: string } | { error: Error }) => {
+    if (settled) return;
+    settled = true;
+    if ('code' in result) settle.resolve(result.code);
+    else {
+      finishOutcome({ ok: false, reason: result.error.message });
+      settle.reject(result.error);
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const html = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+    if (url.pathname === '/callback') {
+      const params = url.searchParams;
+      if (settled || !sameSecret(params.get('state') ?? '', state)) {
+        // A forged or stale callback: refuse it, keep waiting for the real one.
+        html(400, failurePage('This login response does not belong to the login in progress, so it was ignored.'));
+        return;
+      }
+      const error = params.get('error');
+      if (error) {
+        const description = params.get('error_description') ?? error;
+        settleWith({
+          error: new LoginError(`The login was refused: ${description} (${error}).`, {
+            code: `login_${error}`,
+            hint: 'Run `npx mesh-auth` to try again.',
+          }),
+        });
+      } else {
+        const received = params.get('code');
+        if (!received) {
+          html(400, failurePage('The login response carried no code.'));
+          return;
+        }
+        settleWith({ code: received });
+      }
+      // The code leaves the address bar: the browser lands on a page without it.
+      res.writeHead(302, { location: '/done', 'cache-control': 'no-store' }).end();
+      return;
+    }
+    if (url.pathname === '/done' && settled) {
+      const result = await Promise.race([outcome, new Promise<null>((resolve) => setTimeout(resolve, 30_000, null))]);
+      html(200, result?.ok ? successPage() : failurePage(result ? result.reason : 'The login is taking too long.'));
+      pageServed();
+      return;
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+  };
+
+  const servers: Server[] = [];
+  const newServer = () => {
+    const server = createServer((req, res) => {
+      handle(req, res).catch(() => res.destroy());
+    });
+    servers.push(server);
+    return server;
+  };
+  const closeAll = () =>
+    Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    ).then(() => {});
+
+  // Loopback only (RFC 8252 §8.3): never every interface. Both families, so that `localhost`
+  // works whichever it resolves to.
+  try {
+    await listen(newServer(), port, '127.0.0.1');
+  } catch (error) {
+    await closeAll();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port, error);
+    throw new LoginError(`Could not listen on 127.0.0.1:${port} for the login callback.`, { cause: error });
+  }
+  try {
+    await listen(newServer(), port, '::1');
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).code;
+    if (errno === 'EADDRINUSE') {
+      await closeAll();
+      throw portInUse(port, error);
+    }
+    servers.pop(); // no IPv6 loopback here: 127.0.0.1 alone
+  }
+
+  const timer = setTimeout(() => {
+    settleWith({
+      error: new LoginError(`No login response arrived within ${Math.round(options.timeoutMs / 1000)} s.`, {
+        code: 'login_timeout',
+        hint: 'Run `npx mesh-auth` to try again; on a machine without a browser use `npx mesh-auth --headless`.',
+      }),
+    });
+  }, options.timeoutMs);
+  const onAbort = () => settleWith({ error: new AbortError('The login was cancelled.') });
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+
+  return {
+    redirectUri: `http://localhost:${port}/callback`,
+    code,
+    finish: (result) => finishOutcome(result),
+    async close() {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      // Give the browser a moment to fetch its page, then drop everything.
+      await Promise.race([served, new Promise((resolve) => setTimeout(resolve, settled ? 2000 : 0))]);
+      await closeAll();
+    },
+  };
+}
