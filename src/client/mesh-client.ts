@@ -256,13 +256,16 @@ export class MeshClient {
     }
     const tokens = await this.#flow.login(options);
     await this.#machinery.manager.setTokens(tokens);
+    const callback = this.#flow.lastCallback;
+    this.lastLoginTimings = callback && {
+      callbackToStoredMs: performance.now() - callback.arrivedAt,
+      exchangeMs: callback.exchangeMs,
+    };
     return this.#api.register(options.signal);
   }
 
-  /** Milliseconds from the login callback's arrival to the tokens in hand, for the last login. */
-  get lastLoginCallbackMs(): number | undefined {
-    return this.#flow?.lastCallbackToTokensMs;
-  }
+  /** The last browser login: ms from the callback's arrival to the tokens stored, and the backend's exchange within it. */
+  lastLoginTimings: { callbackToStoredMs: number; exchangeMs: number } | undefined;
 
   /** Forgets the stored tokens (keychain, file, memory: whichever this configuration uses). */
   async logout(): Promise<void> {

@@ -78,8 +78,8 @@ export function remoteOrWsl(env: Readonly<Record<string, string | undefined>>): 
 export class AuthFlow {
   readonly #options: AuthFlowOptions;
   readonly #logger: InternalLogger;
-  /** Milliseconds from the callback's arrival to the tokens in hand (exchange included), last login. */
-  lastCallbackToTokensMs: number | undefined;
+  /** The last loopback login: when its callback arrived (performance.now()) and how long the backend's exchange took, ms. */
+  lastCallback: { arrivedAt: number; exchangeMs: number } | undefined;
 
   constructor(options: AuthFlowOptions) {
     this.#options = options;
@@ -146,6 +146,7 @@ export class AuthFlow {
       timeoutMs: options.timeoutMs ?? LOGIN_TIMEOUT_MS,
       signal: options.signal,
     });
+    let closed = false;
     try {
       const params: Record<string, string> = {
         redirect_uri: listener.redirectUri,
@@ -180,7 +181,7 @@ export class AuthFlow {
         });
       show(url, opened);
       const code = await listener.code;
-      const arrived = performance.now();
+      const arrivedAt = performance.now();
       try {
         const reply = await api.exchange(
           {
@@ -191,15 +192,19 @@ export class AuthFlow {
           },
           options.signal,
         );
-        this.lastCallbackToTokensMs = performance.now() - arrived;
+        this.lastCallback = { arrivedAt, exchangeMs: performance.now() - arrivedAt };
         listener.finish({ ok: true });
+        closed = true;
+        // The tokens go to the caller now; the listener closes once the browser has its page (2 s at most).
+        void listener.close();
         return reply;
       } catch (error) {
         listener.finish({ ok: false, reason: (error as Error).message });
         throw error;
       }
     } finally {
-      await listener.close();
+      // Every other path: closed before the error surfaces, so the port is free for a retry.
+      if (!closed) await listener.close();
     }
   }
 }
