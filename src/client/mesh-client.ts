@@ -1,10 +1,12 @@
 import { AuthApi } from '../auth/auth-api.js';
 import { SkewClock } from '../auth/clock.js';
 import { createTokenMachinery, type TokenMachinery } from '../auth/create-token-manager.js';
+import { LayeredStore } from '../auth/stores/layered-store.js';
+import type { TokenSet } from '../auth/token-store.js';
 import { TokenValidator, type ValidationResult } from '../auth/validator.js';
 import type { MeshClientOptions } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
-import { ConfigError } from '../errors/mesh-error.js';
+import { ConfigError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import { AuthFlow, type LoginOptions } from '../flow/auth-flow.js';
 import { LoginApi } from '../flow/login-api.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
@@ -16,6 +18,7 @@ import { type Credentials, managedCredentials, providedCredentials, staticCreden
 import { apiKeysReply, chatReply, createdApiKeyReply, keyReply, keysReply, profileReply, successReply } from './schemas.js';
 import type {
   ApiKeyInfo,
+  AuthStatus,
   ChatMessage,
   ChatOptions,
   ChatResponse,
@@ -267,9 +270,56 @@ export class MeshClient {
   /** The last browser login: ms from the callback's arrival to the tokens stored, and the backend's exchange within it. */
   lastLoginTimings: { callbackToStoredMs: number; exchangeMs: number } | undefined;
 
-  /** Forgets the stored tokens (keychain, file, memory: whichever this configuration uses). */
-  async logout(): Promise<void> {
-    await this.#machinery?.manager.clear();
+  /**
+   * The current token set, refreshed first when due (never a login: throws
+   * ReauthenticationRequiredError when there is none). For `mesh-auth token` and `print-tokens`.
+   */
+  async tokenSet(options: Pick<RequestOptions, 'signal'> = {}): Promise<TokenSet> {
+    if (!this.#machinery) throw new ConfigError('This client holds no tokens: it was given apiKey, authToken or tokenProvider.');
+    return this.#machinery.manager.getTokenSet({ signal: options.signal });
+  }
+
+  /**
+   * Who is logged in, until when, where the tokens are, and who vouched for them. Never starts a
+   * login. `loggedIn` is false when there are no usable tokens.
+   */
+  async authStatus(options: Pick<RequestOptions, 'signal'> = {}): Promise<AuthStatus> {
+    const store = this.describeTokenStore();
+    if (this.#machinery && !(await this.#machinery.manager.hasTokens()))
+      return { loggedIn: false, store, reason: 'no tokens stored' };
+    let token: string;
+    let expiresAt: number | undefined;
+    try {
+      if (this.#machinery) {
+        const tokens = await this.#machinery.manager.getTokenSet({ signal: options.signal });
+        token = tokens.access_token;
+        expiresAt = tokens.expires_at;
+      } else {
+        token = await this.#credentials.token(options.signal);
+      }
+    } catch (error) {
+      if (error instanceof ReauthenticationRequiredError) return { loggedIn: false, store, reason: error.message };
+      throw error;
+    }
+    const validation = await this.#validator.validate(token, { signal: options.signal });
+    const claims = validation.claims ?? {};
+    return {
+      loggedIn: validation.valid,
+      store,
+      subject: typeof claims.sub === 'string' ? claims.sub : undefined,
+      expiresAt,
+      validation,
+      ...(validation.valid ? {} : { reason: validation.reason ?? 'the token is not valid' }),
+    };
+  }
+
+  /** Forgets the stored tokens everywhere this configuration keeps them; answers where that was. */
+  async logout(): Promise<string[]> {
+    if (!this.#machinery) return [];
+    const { store } = this.#machinery.selection;
+    const places = store instanceof LayeredStore ? store.places() : [store.describe()];
+    await this.#machinery.manager.clear();
+    return places;
   }
 
   /** Where tokens are kept, e.g. "file /home/me/.mesh/token.json"; `apiKey`/`authToken`/`tokenProvider` otherwise. */

@@ -68,6 +68,20 @@ export interface Profile {
   credits: number;
 }
 
+/** What `client.authStatus()` finds. */
+export interface AuthStatus {
+  loggedIn: boolean;
+  /** Where the tokens are, e.g. "file /home/me/.mesh/token.json". */
+  store: string;
+  /** The token's `sub`. */
+  subject?: string;
+  /** Epoch seconds. */
+  expiresAt?: number;
+  validation?: import('../auth/validator.js').ValidationResult;
+  /** Why not logged in. */
+  reason?: string;
+}
+
 /** Supplies bearer tokens from elsewhere (a vault, your own OAuth code). */
 export interface TokenProvider {
   getAccessToken(): Promise<string>;

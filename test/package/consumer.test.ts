@@ -61,8 +61,7 @@ beforeAll(async () => {
   );
   consumerEnv = { PATH: process.env.PATH, HOME: tmpdir(), ...stack.env, MESH_API_KEY: created.json.key as string };
   project = await mkdtemp(join(tmpdir(), 'mesh-sdk-consumer-'));
-  // Build, then pack without lifecycle scripts so that stdout is npm's JSON alone.
-  await run(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], { cwd: root });
+  // dist/ is built by the global setup; pack without lifecycle scripts so that stdout is npm's JSON alone.
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,

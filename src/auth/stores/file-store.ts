@@ -3,17 +3,17 @@
  * in the snake_case format the Python SDK shares. A corrupt or unreadable file is moved aside with
  * a warning, never overwritten without a trace.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import { writeSecretFile } from '../../internal/secret-file.js';
 import { parseStoredTokenJson, TokenSetFormatError } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
 
 export const TOKEN_FILE_NAME = 'token.json';
 const DIRECTORY_MODE = 0o700;
-const FILE_MODE = 0o600;
+const FILE_MODE = 0o600; // what loose files are tightened to (writeSecretFile sets it on writes)
 
 export interface FileStoreOptions {
   /** Directory holding token.json. @default ~/.mesh */
@@ -68,24 +68,7 @@ export class FileStore implements TokenStore {
     await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
     // mkdir's mode applies only on create (and through the umask): set it explicitly.
     await chmod(this.directory, DIRECTORY_MODE);
-    const temporary = `${this.path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await open(temporary, 'wx', FILE_MODE);
-    try {
-      await handle.writeFile(`${JSON.stringify(tokens, null, 2)}\n`, 'utf8');
-      await handle.chmod(FILE_MODE); // the open mode passes through the umask
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(temporary).catch(() => {});
-      throw error;
-    }
-    await handle.close();
-    try {
-      await rename(temporary, this.path);
-    } catch (error) {
-      await unlink(temporary).catch(() => {});
-      throw error;
-    }
+    await writeSecretFile(this.path, `${JSON.stringify(tokens, null, 2)}\n`);
   }
 
   async clear(): Promise<void> {

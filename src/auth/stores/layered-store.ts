@@ -67,6 +67,11 @@ export class LayeredStore implements TokenStore {
     this.#source = undefined;
   }
 
+  /** Every place this store keeps tokens (what a logout clears). */
+  places(): string[] {
+    return [this.keychain.describe(), this.file.describe()];
+  }
+
   describe(): string {
     if (this.#keychainDown) return `${this.file.describe()} (keychain unavailable: ${this.#keychainDown.message})`;
     return this.#source === 'file' ? this.file.describe() : this.keychain.describe();

@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+/**
+ * `mesh-auth`: log in, log out, status, token, print-tokens, doctor. A thin shell over
+ * MeshClient: parsing, printing and exit codes only.
+ */
+import { parseArgs } from 'node:util';
+import { MeshClient } from '../client/mesh-client.js';
+import type { AuthStatus } from '../client/types.js';
+import type { MeshClientOptions } from '../config/options.js';
+import { runDiagnostics } from '../diagnostics/doctor.js';
+import { envInstructions } from '../flow/instructions.js';
+import { SDK_VERSION } from '../version.js';
+import { loginUi } from './login-ui.js';
+import { createOutput } from './output.js';
+import { EXIT, Exit, runCli, UsageError } from './run.js';
+
+const USAGE = `Usage: mesh-auth [command] [options]
+
+Commands:
+  login          Log in to Mesh (the default command)
+  logout         Forget the stored tokens
+  status         Who is logged in, until when, and where the tokens are
+  token          Print a valid access token (refreshed first), nothing else
+  print-tokens   Print the tokens as environment variables for a server or CI
+  doctor         Check configuration, connectivity, the keychain and the token
+
+Options: --help, --version. Run "mesh-auth <command> --help" for a command's options.`;
+
+const COMMANDS: Record<string, { usage: string; options: NonNullable<Parameters<typeof parseArgs>[0]>['options'] }> = {
+  login: {
+    usage: `Usage: mesh-auth login [--port <port>] [--headless] [--no-browser] [--force]
+
+  --port <port>   Callback port on localhost (registered in Auth0; default 8000 or AUTH0_CALLBACK_PORT)
+  --headless      Log in with a device code (for machines without a browser); alias --device
+  --no-browser    Print the login URL instead of opening a browser
+  --force         Log in even when already logged in`,
+    options: {
+      port: { type: 'string' },
+      headless: { type: 'boolean' },
+      device: { type: 'boolean' },
+      'no-browser': { type: 'boolean' },
+      force: { type: 'boolean' },
+    },
+  },
+  logout: {
+    usage: 'Usage: mesh-auth logout\n\nRemoves the stored tokens from every place this configuration keeps them.',
+    options: {},
+  },
+  status: { usage: 'Usage: mesh-auth status [--json]\n\nExits 1 when not logged in.', options: { json: { type: 'boolean' } } },
+  token: { usage: 'Usage: mesh-auth token\n\nPrints a valid access token (refreshing it first) and nothing else.', options: {} },
+  'print-tokens': {
+    usage: 'Usage: mesh-auth print-tokens\n\nPrints the export lines and the dashboard form for MESH_TOKEN_FROM_ENV.',
+    options: {},
+  },
+  doctor: { usage: 'Usage: mesh-auth doctor [--json]\n\nExits 1 when a check fails.', options: { json: { type: 'boolean' } } },
+};
+
+const out = createOutput();
+
+const ui = loginUi(out);
+
+function client(options: MeshClientOptions = {}): MeshClient {
+  return new MeshClient({ interactive: false, loginUi: ui.callbacks, ...options });
+}
+
+function describeStatus(status: AuthStatus, email: string | undefined): string[] {
+  if (!status.loggedIn)
+    return [
+      out.fail(`Not logged in: ${status.reason ?? 'no tokens'}.`),
+      `  Tokens: ${status.store}`,
+      '  Run `npx mesh-auth` to log in.',
+    ];
+  return [
+    out.ok(`Logged in as ${email ?? status.subject ?? 'unknown user'}`),
+    ...(status.expiresAt ? [`  Access token expires: ${new Date(status.expiresAt * 1000).toISOString()}`] : []),
+    `  Tokens: ${status.store}`,
+    `  Checked by: the ${status.validation?.source ?? 'local'} validator${status.validation?.reason ? ` (${status.validation.reason})` : ''}`,
+  ];
+}
+
+async function emailOf(mesh: MeshClient, signal: AbortSignal): Promise<string | undefined> {
+  return mesh.profile({ signal }).then(
+    (profile) => profile.email,
+    () => undefined,
+  );
+}
+
+const commands: Record<string, (values: Record<string, unknown>, signal: AbortSignal) => Promise<void>> = {
+  async login(values, signal) {
+    let port: number | undefined;
+    if (values.port !== undefined) {
+      port = Number(values.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new UsageError(`--port needs a port number from 1 to 65535, not "${values.port}".`);
+    }
+    const device = Boolean(values.headless || values.device);
+    const mesh = client({ ...(port ? { callbackPort: port } : {}), ...(device ? { headless: true } : {}) });
+    if (!values.force) {
+      const status = await mesh.authStatus({ signal });
+      if (status.loggedIn) {
+        out.err(out.ok(`Already logged in as ${(await emailOf(mesh, signal)) ?? status.subject}. Use --force to log in again.`));
+        return;
+      }
+    }
+    const profile = await mesh.login({ device, openBrowser: !values['no-browser'], signal }).finally(() => ui.stop());
+    out.err(out.ok(`Logged in as ${profile.email}. Tokens: ${mesh.describeTokenStore()}`));
+  },
+
+  async logout() {
+    const places = await client().logout();
+    out.err(out.ok(places.length ? `Logged out: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
+  },
+
+  async status(values, signal) {
+    const mesh = client();
+    const status = await mesh.authStatus({ signal });
+    const email = status.loggedIn ? await emailOf(mesh, signal) : undefined;
+    if (values.json) {
+      out.out(
+        JSON.stringify({
+          loggedIn: status.loggedIn,
+          email,
+          subject: status.subject,
+          expiresAt: status.expiresAt,
+          store: status.store,
+          validationSource: status.validation?.source,
+          reason: status.reason,
+        }),
+      );
+    } else {
+      for (const line of describeStatus(status, email)) out.err(line);
+    }
+    if (!status.loggedIn) throw new Exit(EXIT.failure);
+  },
+
+  async token(_values, signal) {
+    out.out((await client().tokenSet({ signal })).access_token);
+  },
+
+  async 'print-tokens'(_values, signal) {
+    out.out(envInstructions(await client().tokenSet({ signal })));
+  },
+
+  async doctor(values) {
+    const checks = await runDiagnostics(client());
+    if (values.json) out.out(JSON.stringify(checks, null, 2));
+    else {
+      for (const check of checks) {
+        out.err(check.ok ? out.ok(`${check.name}: ${check.detail}`) : out.fail(`${check.name}: ${check.detail}`));
+        if (!check.ok && check.recommendation) out.err(`    → ${check.recommendation}`);
+      }
+    }
+    if (checks.some((check) => !check.ok)) throw new Exit(EXIT.failure);
+  },
+};
+
+await runCli(USAGE, async (signal) => {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--version' || argv[0] === '-v') return out.out(SDK_VERSION);
+  if (argv[0] === '--help' || argv[0] === '-h') return out.out(USAGE);
+  const name = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'login';
+  const spec = COMMANDS[name];
+  if (!spec) throw new UsageError(`Unknown command "${name}".`);
+  const args = argv[0] === name ? argv.slice(1) : argv;
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { ...spec.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, spec.usage);
+  }
+  if (values.help) return out.out(spec.usage);
+  await (commands[name] as (typeof commands)[string])(values, signal);
+});

@@ -1,0 +1,237 @@
+// The built bins against the local stack: output, exit codes and files (modes included). Logins
+// go through --no-browser and --headless, with real Chromium following what the CLI printed.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../dev/stack.js';
+import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
+import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+
+const installed = chromiumInstalled();
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('mesh-auth and mesh-env, without a login', () => {
+  const env = { PATH: process.env.PATH, HOME: tmpdir(), MESH_TOKEN_STORE: 'memory' };
+
+  it.each([['mesh-auth'], ['mesh-env']] as const)('%s --help and --version exit 0', async (bin) => {
+    const help = await runBin(bin, ['--help'], env);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining(`Usage: ${bin}`)]);
+    const version = await runBin(bin, ['--version'], env);
+    expect([version.code, version.stdout.trim()]).toEqual([0, '0.1.0']);
+  });
+
+  it.each(['login', 'logout', 'status', 'token', 'print-tokens', 'doctor'])(
+    'mesh-auth %s --help shows its usage',
+    async (command) => {
+      const result = await runBin('mesh-auth', [command, '--help'], env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: mesh-auth ${command}`));
+    },
+  );
+
+  it.each([
+    [['status', '--bogus'], /Unknown option '--bogus'[\s\S]*Usage: mesh-auth status/],
+    [['login', '--port'], /argument missing[\s\S]*Usage: mesh-auth login/],
+    [['login', '--port', 'eighty'], /--port needs a port number/],
+    [['frobnicate'], /Unknown command "frobnicate"[\s\S]*Usage: mesh-auth \[command\]/],
+  ])('bad usage %j exits 2 with the usage', async (args, message) => {
+    const result = await runBin('mesh-auth', args, env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('mesh-env with a stray argument exits 2', async () => {
+    const result = await runBin('mesh-env', ['stray'], env);
+    expect([result.code, result.stderr]).toEqual([2, expect.stringContaining('Usage: mesh-env')]);
+  });
+
+  it('a bad configuration value exits 1 and says which', async () => {
+    const result = await runBin('mesh-auth', ['status'], { ...env, AUTH0_CALLBACK_PORT: 'abc' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/AUTH0_CALLBACK_PORT is invalid: got "abc"/);
+  });
+});
+
+describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+  let directory: string;
+  const tokenFile = () => join(directory, 'token.json');
+
+  beforeAll(async () => {
+    port = await freePort();
+    stack = await startStack({ callbackPorts: [port], backend: { deviceInterval: 1 } });
+    browser = await launchChromium();
+    page = await (await loopbackContext(browser)).newPage();
+    directory = await mkdtemp(join(tmpdir(), 'mesh-cli-'));
+    env = {
+      PATH: process.env.PATH,
+      HOME: directory,
+      ...stack.env,
+      MESH_TOKEN_STORE: 'file',
+      MESH_TOKEN_DIR: directory,
+      MESH_HEADLESS: 'false',
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('status says not logged in (exit 1); token says what to run (exit 4, nothing on stdout)', async () => {
+    const status = await runBin('mesh-auth', ['status'], env);
+    expect([status.code, status.stderr]).toEqual([1, expect.stringContaining('Not logged in')]);
+    const token = await runBin('mesh-auth', ['token'], env);
+    expect(token.code).toBe(4);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toMatch(/npx mesh-auth/);
+  });
+
+  it('login --no-browser prints the URL; a browser following it completes the login', async () => {
+    const child = startBin('mesh-auth', ['login', '--no-browser', '--port', String(port)], env);
+    const result = finished(child);
+    const url = await waitForStderr(child, /http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+/);
+    await logInWithBrowser(page, url, { login: 'cli-user@example.test' });
+    const { code, stderr } = await result;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/Logged in as cli-user@example\.test/);
+    expect((await stat(tokenFile())).mode & 0o777).toBe(0o600);
+    expect((await stat(directory)).mode & 0o777).toBe(0o700);
+  });
+
+  it('login again without --force says who is logged in and stops', async () => {
+    const result = await runBin('mesh-auth', ['login', '--no-browser', '--port', String(port)], env);
+    expect([result.code, result.stderr]).toEqual([0, expect.stringMatching(/Already logged in as cli-user@example\.test/)]);
+  });
+
+  it('status shows who, expiry, store and the validation source; --json for scripts', async () => {
+    const text = await runBin('mesh-auth', ['status'], env);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toMatch(/Logged in as cli-user@example\.test/);
+    expect(text.stderr).toMatch(/expires: \d{4}-\d\d-\d\dT/);
+    expect(text.stderr).toContain(`file ${tokenFile()}`);
+    expect(text.stderr).toMatch(/the backend validator/);
+    const json = JSON.parse((await runBin('mesh-auth', ['status', '--json'], env)).stdout);
+    expect(json).toMatchObject({
+      loggedIn: true,
+      email: 'cli-user@example.test',
+      validationSource: 'backend',
+      store: `file ${tokenFile()}`,
+    });
+  });
+
+  it('token prints the access token and nothing else', async () => {
+    const result = await runBin('mesh-auth', ['token'], env);
+    const stored = JSON.parse(await readFile(tokenFile(), 'utf8'));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${stored.access_token}\n`);
+  });
+
+  it('print-tokens prints the export lines and the dashboard form', async () => {
+    const result = await runBin('mesh-auth', ['print-tokens'], env);
+    const stored = JSON.parse(await readFile(tokenFile(), 'utf8'));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('export MESH_TOKEN_FROM_ENV=true');
+    expect(result.stdout).toContain(`export MESH_REFRESH_TOKEN=${stored.refresh_token}`);
+    expect(result.stdout).toContain(`\nMESH_ACCESS_TOKEN=${stored.access_token}\n`);
+  });
+
+  it('doctor --json reports each check; the token and the API call pass', async () => {
+    const result = await runBin('mesh-auth', ['doctor', '--json'], env);
+    const checks = JSON.parse(result.stdout) as Array<{ name: string; ok: boolean }>;
+    expect(checks.map((c) => c.name)).toEqual([
+      'configuration',
+      'api',
+      'auth0',
+      'keychain',
+      'validate-endpoint',
+      'token',
+      'api-call',
+    ]);
+    const byName = Object.fromEntries(checks.map((c) => [c.name, c.ok]));
+    expect(byName).toMatchObject({
+      configuration: true,
+      api: true,
+      auth0: true,
+      'validate-endpoint': true,
+      token: true,
+      'api-call': true,
+    });
+    expect(result.code).toBe(byName.keychain ? 0 : 1);
+  });
+
+  it('mesh-env writes a 0600 .env with the tokens and the rotation warning, and will not overwrite without -f', async () => {
+    const path = join(directory, 'deploy.env');
+    const first = await runBin('mesh-env', ['-o', path], env);
+    expect(first.code).toBe(0);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const content = await readFile(path, 'utf8');
+    expect(content).toMatch(/^MESH_TOKEN_FROM_ENV=true$/m);
+    expect(content).toMatch(/^MESH_REFRESH_TOKEN=\S+$/m);
+    expect(content).toMatch(/^MESH_API_URL=http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(content).toMatch(/^# .*revokes the whole family/m);
+    expect(first.stderr).toMatch(/revokes the whole family/);
+
+    const refused = await runBin('mesh-env', ['-o', path], env);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('not overwriting it without -f')]);
+    expect(await readFile(path, 'utf8')).toBe(content);
+    const forced = await runBin('mesh-env', ['-o', path, '-f'], env);
+    expect(forced.code).toBe(0);
+  });
+
+  it('mesh-env --api-key NAME writes a working MESH_API_KEY', async () => {
+    const path = join(directory, 'server.env');
+    const result = await runBin('mesh-env', ['--api-key', 'render-prod', '-o', path], env);
+    expect(result.code).toBe(0);
+    const key = /^MESH_API_KEY=(mesh_\S+)$/m.exec(await readFile(path, 'utf8'))?.[1];
+    expect(key).toBeDefined();
+    const chat = await fetch(`${stack.apiUrl}/api/v1/keys`, { headers: { authorization: `Bearer ${key}` } });
+    expect(chat.status).toBe(200);
+  });
+
+  it('mesh-env warns when the file is in a git work tree and not ignored, and not when ignored', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'mesh-repo-'));
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+    const exposed = await runBin('mesh-env', ['-o', join(repo, '.env')], env);
+    expect(exposed.stderr).toMatch(/inside a git work tree and not ignored/);
+    await writeFile(join(repo, '.gitignore'), '.env\n');
+    const ignored = await runBin('mesh-env', ['-f', '-o', join(repo, '.env')], env);
+    expect(ignored.code).toBe(0);
+    expect(ignored.stderr).not.toMatch(/not ignored/);
+  });
+
+  it('logout says where it removed the tokens from; status then exits 1', async () => {
+    const result = await runBin('mesh-auth', ['logout'], env);
+    expect([result.code, result.stderr]).toEqual([0, expect.stringContaining(`removed the tokens from file ${tokenFile()}`)]);
+    expect((await runBin('mesh-auth', ['status'], env)).code).toBe(1);
+  });
+
+  it('login --headless prints the device code; approving it in the browser logs in and prints the env lines', async () => {
+    const child = startBin('mesh-auth', ['login', '--headless'], env);
+    const result = finished(child);
+    const url = await waitForStderr(child, /http:\/\/127\.0\.0\.1:\d+\/activate\?user_code=\S+/);
+    // A fresh browser profile: no provider session from the earlier login.
+    const fresh = await loopbackContext(browser);
+    await approveDevice(await fresh.newPage(), url);
+    const { code, stderr } = await result;
+    await fresh.close();
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/enter the code: \S+/);
+    expect(stderr).toMatch(/export MESH_ACCESS_TOKEN=\S+/);
+    expect(stderr).toMatch(/Logged in as device-user@example\.test/);
+  }, 30_000);
+});
