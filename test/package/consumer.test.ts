@@ -161,6 +161,13 @@ describe('the published package', () => {
     expect(stdout.trim().split('\n')).toEqual(['imported', 'config_invalid']);
   });
 
+  it('ships the bins: npx mesh-auth and npx mesh-env work from the consuming project', async () => {
+    const auth = await run('npx', ['--no-install', 'mesh-auth', '--version'], { cwd: project, env: consumerEnv });
+    const env = await run('npx', ['--no-install', 'mesh-env', '--help'], { cwd: project, env: consumerEnv });
+    expect(auth.stdout.trim()).toBe('0.1.0');
+    expect(env.stdout).toMatch(/^Usage: mesh-env/);
+  });
+
   it('declares engines.node >= 20.19 and ships no dev stack', async () => {
     const manifest = JSON.parse(await readFile(join(project, 'node_modules', 'mesh-sdk', 'package.json'), 'utf8')) as {
       engines: { node: string };
