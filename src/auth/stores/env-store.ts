@@ -4,7 +4,7 @@
  * change its environment for the next deploy, so a refreshed set lives in memory and is handed to
  * `onTokensRefreshed` (and announced once as a warning): never lost silently.
  */
-import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { parseStoredTokenSet, TokenSetFormatError } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
 
@@ -39,7 +39,7 @@ export class EnvStore implements TokenStore {
   constructor(options: EnvStoreOptions = {}) {
     this.#env = options.env ?? process.env;
     this.#onTokensRefreshed = options.onTokensRefreshed;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger ?? createLogger();
   }
 
   async load(): Promise<TokenSet | null> {

@@ -6,7 +6,7 @@
 import { chmod, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { writeSecretFile } from '../../internal/secret-file.js';
 import { parseStoredTokenJson, TokenSetFormatError } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
@@ -37,7 +37,7 @@ export class FileStore implements TokenStore {
 
   constructor(options: FileStoreOptions = {}) {
     this.path = join(options.directory ?? defaultTokenDirectory(), TOKEN_FILE_NAME);
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger ?? createLogger();
   }
 
   get directory(): string {

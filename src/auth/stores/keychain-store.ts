@@ -4,7 +4,7 @@
  * is split across entries, never truncated.
  */
 
-import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { type KeychainBackend, KeychainClient } from '../keychain/keychain-client.js';
 import { parseStoredTokenJson, TokenSetFormatError } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
@@ -60,7 +60,7 @@ export class KeychainStore implements TokenStore {
       options.maxSecretLength ?? (process.platform === 'win32' ? WINDOWS_MAX_SECRET_CHARS : Number.POSITIVE_INFINITY);
     this.#backend =
       options.backend ?? new KeychainClient({ service: this.#service, timeoutMs: options.timeoutMs, env: options.env });
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = options.logger ?? createLogger();
   }
 
   async load(): Promise<TokenSet | null> {

@@ -1,0 +1,112 @@
+// Every example in examples/ runs against the local stack, and prints what it promises.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../dev/stack.js';
+import { FileStore } from '../../src/auth/stores/file-store.js';
+import { writeSecretFile } from '../../src/internal/secret-file.js';
+import { postJson } from '../helpers/backend-login.js';
+import { storedTokens } from '../helpers/token-manager.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+let stack: Stack;
+let base: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  stack = await startStack();
+  const directory = await mkdtemp(join(tmpdir(), 'mesh-examples-'));
+  await new FileStore({ directory }).save(await storedTokens(stack, 'examples@example.test'));
+  base = { PATH: process.env.PATH, HOME: directory, ...stack.env, MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory };
+});
+afterAll(() => stack.close());
+
+async function example(name: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', name)], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+  });
+  return stdout;
+}
+
+describe('examples', () => {
+  it('every example in examples/ is covered here', async () => {
+    const files = (await readdir(join(ROOT, 'examples'))).filter((f) => f.endsWith('.ts')).sort();
+    expect(files).toEqual(
+      [
+        'api-key.ts',
+        'basic-chat.ts',
+        'cancellation.ts',
+        'custom-token-provider.ts',
+        'custom-token-store.ts',
+        'headless-env-tokens.ts',
+        'keys.ts',
+        'streaming-chat.ts',
+      ].sort(),
+    );
+  });
+
+  it('basic-chat', async () => {
+    const out = await example('basic-chat.ts');
+    expect(out).toMatch(/^5 \+ 7 = 12\nmodel \S+ \(\w+\), \d+ tokens, request req_/);
+  });
+
+  it('streaming-chat', async () => {
+    expect(await example('streaming-chat.ts')).toMatch(/^Echo: Tell me a story about a lighthouse\n\(\d+ tokens\)\n$/);
+  });
+
+  it('keys', async () => {
+    const out = await example('keys.ts');
+    expect(out).toContain("keys: [ 'example_openai_key' ]");
+    expect(out).toContain('value: sk-example-123');
+    expect(out).toContain('deleted: getKey now says not_found');
+  });
+
+  it('headless-env-tokens', async () => {
+    const tokens = await storedTokens(stack, 'server@example.test');
+    const out = await example('headless-env-tokens.ts', {
+      MESH_TOKEN_STORE: '',
+      MESH_TOKEN_FROM_ENV: 'true',
+      MESH_ACCESS_TOKEN: tokens.access_token,
+      MESH_REFRESH_TOKEN: tokens.refresh_token,
+      MESH_TOKEN_EXPIRES_AT: String(Math.floor(Date.now() / 1000) - 60), // expired: the example refreshes
+    });
+    expect(out).toMatch(/^store: environment/);
+    expect(out).toMatch(/tokens refreshed; they expire at \d{4}-/);
+    expect(out).toContain('6 * 7 = 42');
+  });
+
+  it('api-key', async () => {
+    const { access_token } = await storedTokens(stack, 'ci@example.test');
+    const created = await postJson(
+      `${stack.apiUrl}/api/v1/api-keys`,
+      { name: 'example' },
+      { authorization: `Bearer ${access_token}` },
+    );
+    const out = await example('api-key.ts', { MESH_API_KEY: created.json.key as string, MESH_TOKEN_STORE: '' });
+    expect(out).toBe('2 + 2 = 4\nkeys: []\n');
+  });
+
+  it('custom-token-store', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'mesh-custom-store-')), 'tokens.json');
+    await writeSecretFile(path, JSON.stringify(await storedTokens(stack, 'custom@example.test')));
+    const out = await example('custom-token-store.ts', { EXAMPLE_STORE_PATH: path, MESH_TOKEN_STORE: '' });
+    expect(out).toBe(`store: my store (${path})\n10 - 3 = 7\n`);
+  });
+
+  it('custom-token-provider', async () => {
+    const { access_token } = await storedTokens(stack, 'provider@example.test');
+    expect(await example('custom-token-provider.ts', { EXAMPLE_ACCESS_TOKEN: access_token, MESH_TOKEN_STORE: '' })).toBe(
+      '9 / 3 = 3\n',
+    );
+  });
+
+  it('cancellation', async () => {
+    const out = await example('cancellation.ts');
+    expect(out).toMatch(/^aborted after \d+ characters: "Echo: /);
+    expect(out).toMatch(/a bounded call still works: \[/);
+  });
+});
