@@ -52,6 +52,7 @@ export interface AuthFlowOptions extends AuthFlowCallbacks {
 }
 
 const LOGIN_TIMEOUT_MS = 5 * 60_000;
+const OPENER_BOUND_MS = 3000;
 
 const stderr = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -159,12 +160,16 @@ export class AuthFlow {
       const remote = remoteOrWsl(env);
       let opened = false;
       if ((options.openBrowser ?? !this.#options.headless.headless) && !remote) {
-        try {
-          await (this.#options.openBrowser ?? openWithSystemBrowser)(url);
-          opened = true;
-        } catch (error) {
-          this.#logger.debug(`Could not open a browser: ${(error as Error).message}`);
-        }
+        const opening = (this.#options.openBrowser ?? openWithSystemBrowser)(url).then(
+          () => true,
+          (error: Error) => {
+            this.#logger.debug(`Could not open a browser: ${error.message}`);
+            return false;
+          },
+        );
+        // An opener that waits for the whole page (not just the launch) must not hold up the
+        // listener: after a short bound, assume the browser is on its way.
+        opened = await Promise.race([opening, new Promise<boolean>((resolve) => setTimeout(resolve, OPENER_BOUND_MS, true).unref())]);
       }
       const show =
         this.#options.onAuthUrl ??
