@@ -169,7 +169,10 @@ export class AuthFlow {
         );
         // An opener that waits for the whole page (not just the launch) must not hold up the
         // listener: after a short bound, assume the browser is on its way.
-        opened = await Promise.race([opening, new Promise<boolean>((resolve) => setTimeout(resolve, OPENER_BOUND_MS, true).unref())]);
+        opened = await Promise.race([
+          opening,
+          new Promise<boolean>((resolve) => setTimeout(resolve, OPENER_BOUND_MS, true).unref()),
+        ]);
       }
       const show =
         this.#options.onAuthUrl ??

@@ -60,6 +60,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
   });
   code.catch(() => {}); // observed by the caller; never an unhandled rejection here
   let settled = false;
+  let callbackArrived = false; // a browser brought a code or an error: it will ask for /done
   let finishOutcome!: (outcome: { ok: true } | { ok: false; reason: string }) => void;
   const outcome = new Promise<{ ok: true } | { ok: false; reason: string }>((resolve) => {
     finishOutcome = resolve;
@@ -107,6 +108,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
         }
         settleWith({ code: received });
       }
+      callbackArrived = true;
       // The code leaves the address bar: the browser lands on a page without it.
       res.writeHead(302, { location: '/done', 'cache-control': 'no-store' }).end();
       return;
@@ -182,8 +184,8 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     async close() {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      // Give the browser a moment to fetch its page, then drop everything.
-      await Promise.race([served, new Promise((resolve) => setTimeout(resolve, settled ? 2000 : 0))]);
+      // After a callback, give the browser a moment to fetch its page; then drop everything.
+      await Promise.race([served, new Promise((resolve) => setTimeout(resolve, callbackArrived ? 2000 : 0))]);
       await closeAll();
     },
   };
