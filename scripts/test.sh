@@ -11,6 +11,8 @@ fi
 status=0
 npx tsc --noEmit -p . || status=1
 npx biome check . || status=1
+# The API reference (docs/api, not committed) must build without a warning.
+npx typedoc --logLevel Warn || status=1
 
 mkdir -p .tmp
 rm -f .tmp/vitest.json
