@@ -6,13 +6,14 @@ import type { TokenSet } from '../auth/token-store.js';
 import { TokenValidator, type ValidationResult } from '../auth/validator.js';
 import type { MeshClientOptions } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
-import { ConfigError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
+import { ConfigError } from '../errors/mesh-error.js';
 import { AuthFlow, type LoginOptions } from '../flow/auth-flow.js';
 import { LoginApi } from '../flow/login-api.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
 import { HttpClient, type RateLimitInfo } from '../http/http-client.js';
 import { createLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
+import { readAuthStatus } from './auth-status.js';
 import { readChatStream } from './chat-stream.js';
 import { type Credentials, managedCredentials, providedCredentials, staticCredentials } from './credentials.js';
 import { apiKeysReply, chatReply, createdApiKeyReply, keyReply, keysReply, profileReply, successReply } from './schemas.js';
@@ -284,33 +285,13 @@ export class MeshClient {
    * login. `loggedIn` is false when there are no usable tokens.
    */
   async authStatus(options: Pick<RequestOptions, 'signal'> = {}): Promise<AuthStatus> {
-    const store = this.describeTokenStore();
-    if (this.#machinery && !(await this.#machinery.manager.hasTokens()))
-      return { loggedIn: false, store, reason: 'no tokens stored' };
-    let token: string;
-    let expiresAt: number | undefined;
-    try {
-      if (this.#machinery) {
-        const tokens = await this.#machinery.manager.getTokenSet({ signal: options.signal });
-        token = tokens.access_token;
-        expiresAt = tokens.expires_at;
-      } else {
-        token = await this.#credentials.token(options.signal);
-      }
-    } catch (error) {
-      if (error instanceof ReauthenticationRequiredError) return { loggedIn: false, store, reason: error.message };
-      throw error;
-    }
-    const validation = await this.#validator.validate(token, { signal: options.signal });
-    const claims = validation.claims ?? {};
-    return {
-      loggedIn: validation.valid,
-      store,
-      subject: typeof claims.sub === 'string' ? claims.sub : undefined,
-      expiresAt,
-      validation,
-      ...(validation.valid ? {} : { reason: validation.reason ?? 'the token is not valid' }),
-    };
+    return readAuthStatus({
+      manager: this.#machinery?.manager,
+      credentials: this.#credentials,
+      validator: this.#validator,
+      store: this.describeTokenStore(),
+      signal: options.signal,
+    });
   }
 
   /** Forgets the stored tokens everywhere this configuration keeps them; answers where that was. */
