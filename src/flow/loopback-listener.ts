@@ -34,6 +34,24 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
+export type CallbackVerdict =
+  | { kind: 'code'; code: string }
+  | { kind: 'error'; error: string; description: string }
+  | { kind: 'rejected'; reason: 'state' | 'no-code' | 'stale' };
+
+/** What a callback's query says (RFC 6749 §4.1.2): the code, the error, or a refusal (wrong state, no code). */
+export function interpretCallback(params: URLSearchParams, expectedState: string): CallbackVerdict {
+  if (!sameSecret(params.get('state') ?? '', expectedState)) return { kind: 'rejected', reason: 'state' };
+  const error = params.get('error');
+  if (error) {
+    // Error codes are ASCII words (RFC 6749 §4.1.2.1); anything else is shown as "unknown".
+    const safe = /^[\x20-\x7e]{1,64}$/.test(error) ? error.replace(/[^a-z_]/gi, '_') : 'unknown';
+    return { kind: 'error', error: safe, description: params.get('error_description') ?? safe };
+  }
+  const code = params.get('code');
+  return code ? { kind: 'code', code } : { kind: 'rejected', reason: 'no-code' };
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -85,28 +103,28 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
     const html = (status: number, body: string) =>
       res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(body);
     if (url.pathname === '/callback') {
-      const params = url.searchParams;
-      if (settled || !sameSecret(params.get('state') ?? '', state)) {
-        // A forged or stale callback: refuse it, keep waiting for the real one.
-        html(400, failurePage('This login response does not belong to the login in progress, so it was ignored.'));
+      const verdict = settled ? ({ kind: 'rejected', reason: 'stale' } as const) : interpretCallback(url.searchParams, state);
+      if (verdict.kind === 'rejected') {
+        // A forged, stale or empty callback: refuse it, keep waiting for the real one.
+        html(
+          400,
+          failurePage(
+            verdict.reason === 'no-code'
+              ? 'The login response carried no code.'
+              : 'This login response does not belong to the login in progress, so it was ignored.',
+          ),
+        );
         return;
       }
-      const error = params.get('error');
-      if (error) {
-        const description = params.get('error_description') ?? error;
+      if (verdict.kind === 'error') {
         settleWith({
-          error: new LoginError(`The login was refused: ${description} (${error}).`, {
-            code: `login_${error}`,
+          error: new LoginError(`The login was refused: ${verdict.description} (${verdict.error}).`, {
+            code: `login_${verdict.error}`,
             hint: 'Run `npx mesh-auth` to try again.',
           }),
         });
       } else {
-        const received = params.get('code');
-        if (!received) {
-          html(400, failurePage('The login response carried no code.'));
-          return;
-        }
-        settleWith({ code: received });
+        settleWith({ code: verdict.code });
       }
       callbackArrived = true;
       // The code leaves the address bar: the browser lands on a page without it.

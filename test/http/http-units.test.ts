@@ -100,6 +100,11 @@ describe('SSE reader', () => {
     ]);
   });
 
+  it('regression: an event ended by CR line endings at the very end of the stream is not dropped', async () => {
+    expect(await collect(['data: last\r\r'])).toEqual(['last']);
+    expect(await collect(['data: a\r', '\r'])).toEqual(['a']);
+  });
+
   it('handles multi-byte characters split between chunks', async () => {
     const bytes = new TextEncoder().encode('data: héllo ✓\n\n');
     async function* source() {
