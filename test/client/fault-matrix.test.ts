@@ -113,6 +113,15 @@ describe('fault matrix', () => {
     expect(r.ms).toBeLessThan(1200);
   });
 
+  it('a body that stalls longer than the timeout: TimeoutError', async () => {
+    const { client } = await clientWithTokens(stack, { maxRetries: 0 });
+    await client.listKeys();
+    fault({ fault: { kind: 'slowBody', ms: 1500 }, match: { path: '/api/v1/keys' } });
+    const r = await measure('GET /api/v1/keys', () => client.listKeys({ timeout: 300 }));
+    expect(r.error).toMatchObject({ name: 'TimeoutError', code: 'timeout' });
+    expect(r.ms).toBeLessThan(1200);
+  });
+
   it('a connection dropped mid-body: retried, then the reply (2 attempts); the POST too, by its Idempotency-Key', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
