@@ -1,6 +1,6 @@
 /**
  * A child process for the cross-process tests. Modes (argv[2]):
- * - `loop`: calls getAccessToken() every few ms for MESH_CHILD_MS, then prints
+ * - `loop`: calls getAccessToken() every few ms for MESH_CHILD_MS (or MESH_CHILD_CALLS times), then prints
  *   {"calls", "errors", "tokens": [distinct access tokens]} as JSON.
  * - `hold-lock`: takes the refresh lock, says "locked", and waits to be killed.
  */
@@ -27,18 +27,21 @@ if (process.argv[2] === 'hold-lock') {
     clock,
     lock,
   });
-  const until = Date.now() + Number(process.env.MESH_CHILD_MS);
+  // Either for MESH_CHILD_MS, or MESH_CHILD_CALLS calls MESH_CHILD_PAUSE_MS apart.
+  const until = process.env.MESH_CHILD_CALLS ? Number.POSITIVE_INFINITY : Date.now() + Number(process.env.MESH_CHILD_MS);
+  const maxCalls = Number(process.env.MESH_CHILD_CALLS ?? Number.POSITIVE_INFINITY);
+  const pause = Number(process.env.MESH_CHILD_PAUSE_MS ?? 10);
   const tokens = new Set<string>();
   const errors: string[] = [];
   let calls = 0;
-  while (Date.now() < until) {
+  while (Date.now() < until && calls < maxCalls) {
     try {
       tokens.add(await manager.getAccessToken());
     } catch (error) {
       errors.push(`${(error as Error).name}: ${(error as Error).message}`);
     }
     calls += 1;
-    await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+    await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
   }
   process.stdout.write(`${JSON.stringify({ calls, errors, tokens: [...tokens] })}\n`);
 }
