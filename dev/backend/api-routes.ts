@@ -1,5 +1,6 @@
 /** `/api/v1/*` of backend-contract.md: chat (plain and SSE), keys, API keys. */
 import { randomBytes } from 'node:crypto';
+import { recordSecrets } from '../canaries.js';
 import { answer, type ChatMessage, deltas } from './chat-responder.js';
 import type { Backend, Principal, Route, RouteRequest } from './context.js';
 import { cutConnection, HttpError, type Reply, sleep } from './http.js';
@@ -144,6 +145,7 @@ export const apiRoutes: Route[] = [
       }
       if (typeof b.key_value !== 'string' || b.key_value === '') throw invalid('key_value must be a non-empty string.');
       backend.state.user(sub(request)).keys.set(b.key_name, b.key_value);
+      recordSecrets(b.key_value);
       return ok;
     },
   },
@@ -178,6 +180,7 @@ export const apiRoutes: Route[] = [
         throw invalid('name must be a non-empty string of at most 128 characters.');
       }
       const { record, key } = backend.state.createApiKey(sub(request), name);
+      recordSecrets(key);
       return { status: 201, body: { id: record.id, name: record.name, key, created_at: record.created_at } };
     },
   },

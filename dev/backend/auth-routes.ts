@@ -1,4 +1,5 @@
 /** `/auth/*` of backend-contract.md: config, auth URL, exchange, refresh, validate, profile, device flow. */
+import { recordSecrets } from '../canaries.js';
 import { DEVICE_CODE_GRANT } from '../provider/provider.js';
 import type { Backend, Route } from './context.js';
 import { bearerOf, HttpError, optionalBoolean, type Reply, requireString } from './http.js';
@@ -38,6 +39,7 @@ function oauthFailure(json: Record<string, unknown>, status = 400): HttpError {
 
 /** The contract's token set, learning the user's email and name from the ID token on the way. */
 function tokenSetReply(backend: Backend, json: Record<string, unknown>): Reply {
+  recordSecrets(json.access_token, json.refresh_token, json.id_token);
   const idToken = typeof json.id_token === 'string' ? json.id_token : undefined;
   if (idToken) {
     const claims = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, string>;
@@ -106,6 +108,7 @@ export const authRoutes: Route[] = [
     oauth: true,
     handler: async ({ body }, backend) => {
       backend.counters.exchanges += 1;
+      recordSecrets((body as Record<string, unknown>)?.code, (body as Record<string, unknown>)?.code_verifier);
       const form = {
         grant_type: 'authorization_code',
         code: requireString(body, 'code'),
@@ -125,6 +128,7 @@ export const authRoutes: Route[] = [
     handler: async ({ body }, backend) => {
       backend.counters.refreshes += 1;
       const refreshToken = requireString(body, 'refresh_token');
+      recordSecrets(refreshToken);
       optionalBoolean(body, 'extended_lifetime');
       const result = await callProvider(backend, '/oauth/token', { grant_type: 'refresh_token', refresh_token: refreshToken });
       if (!result.ok) {
@@ -170,6 +174,7 @@ export const authRoutes: Route[] = [
       if (!result.ok) throw oauthFailure(result.json, 502);
       const { device_code, user_code, verification_uri, verification_uri_complete, expires_in } = result.json;
       backend.state.devicePolls.set(String(device_code), { at: Date.now(), slowDowns: 0 });
+      recordSecrets(device_code);
       return {
         status: 200,
         body: {

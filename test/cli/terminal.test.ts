@@ -76,6 +76,9 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
       MESH_TOKEN_DIR: directory,
       MESH_HEADLESS: 'false',
       TERM: 'xterm',
+      // Pinned: tmux would otherwise pass on this process's DEBUG or NO_COLOR to the session.
+      DEBUG: '',
+      NO_COLOR: '',
     };
   }, 60_000);
   afterAll(async () => {

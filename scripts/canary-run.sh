@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The canary run: the whole suite once with DEBUG on, every secret the local stack issues
+# recorded, then all output and temp files searched for them (scripts/canary-scan.mjs).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+dir="$PWD/.tmp/canary"
+rm -rf "$dir"
+mkdir -p "$dir/tmp"
+export MESH_CANARY_FILE="$dir/secrets.txt" DEBUG='mesh*' TMPDIR="$dir/tmp"
+: > "$MESH_CANARY_FILE"
+npx vitest run --reporter=dot --reporter=json --outputFile.json="$dir/vitest.json" > "$dir/output.log" 2>&1
+tests=$?
+node scripts/test-summary.mjs "$dir/vitest.json" > /dev/null || tests=1
+node scripts/canary-scan.mjs "$MESH_CANARY_FILE" "$dir/output.log" "$dir/tmp"
+scan=$?
+[ $tests -eq 0 ] || echo "canary run: the suite itself failed (see $dir/output.log)"
+[ $tests -eq 0 ] && [ $scan -eq 0 ]
