@@ -4,13 +4,23 @@
  * across processes (a lock file), the rotated refresh token persisted before the new access token
  * is handed out, and a clean seam for the interactive login.
  */
-import { AuthenticationError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
+import { AbortError, AuthenticationError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { type AuthApi, INVALID_GRANT } from './auth-api.js';
 import type { SkewClock } from './clock.js';
 import type { RefreshLock } from './refresh-lock.js';
 import { tokenSetFromReply } from './token-set.js';
 import type { TokenSet, TokenStore } from './token-store.js';
+
+/** `promise`, or an AbortError as soon as `signal` fires (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new AbortError('Waiting for a token was aborted.'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError('Waiting for a token was aborted.'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /** Runs a login and returns its tokens; provided by the AuthFlow where a person can answer. */
 export type LoginSeam = (signal?: AbortSignal) => Promise<TokenSet>;
@@ -129,11 +139,13 @@ export class TokenManager {
   }
 
   #slowPath(options: GetTokenOptions): Promise<TokenSet> {
-    // Single flight: every concurrent caller shares one load/refresh.
-    this.#pending ??= this.#obtain(options).finally(() => {
+    // Single flight: every concurrent caller shares one load/refresh. The shared work carries no
+    // caller's signal (one caller giving up must not fail the others); each caller stops waiting
+    // on its own signal instead.
+    this.#pending ??= this.#obtain({ ...options, signal: undefined }).finally(() => {
       this.#pending = undefined;
     });
-    return this.#pending;
+    return options.signal ? untilAborted(this.#pending, options.signal) : this.#pending;
   }
 
   async #obtain(options: GetTokenOptions): Promise<TokenSet> {

@@ -42,6 +42,19 @@ describe('TokenManager', () => {
     expect(results[0]).not.toBe(tokens.access_token);
   });
 
+  it('regression: one caller aborting does not fail the others sharing its refresh', async () => {
+    const tokens = await storedTokens(stack);
+    const manager = managerFor(stack, new MemoryStore(expired(tokens)));
+    const before = refreshes();
+    const impatient = new AbortController();
+    const first = manager.getAccessToken({ signal: impatient.signal });
+    const second = manager.getAccessToken();
+    impatient.abort();
+    await expect(first).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await second).not.toBe(tokens.access_token);
+    expect(refreshes()).toBe(before + 1);
+  });
+
   it('does not hand out the new access token before the rotated refresh token is saved', async () => {
     const tokens = await storedTokens(stack);
     let releaseSave: () => void = () => {};
