@@ -7,26 +7,18 @@
  * device flow. With --auto, or when no person can answer (no TTY), it completes by itself:
  * through headless Chromium when installed, else by filling in the provider's login form over HTTP.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chat, getDefaultClient, listKeys, MeshClient, type Profile, storeKey } from '../src/index.js';
+import { chromiumInstalled, launchChromium } from './chromium.js';
 import { loginOverHttp } from './login-driver.js';
+import { freePort } from './ports.js';
 import { startStack } from './stack.js';
 
 const DEMO_USER = 'demo@example.test';
 const step = (n: number, text: string) => process.stdout.write(`\n${n}. ${text}\n`);
 const say = (text: string) => process.stdout.write(`   ${text}\n`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Logs in without a person: headless Chromium if installed, else the login form over plain HTTP.
@@ -35,21 +27,8 @@ async function freePort(): Promise<number> {
 async function automaticBrowser(): Promise<{ open(url: string): Promise<void>; close(): Promise<void>; how: string }> {
   const report = (error: unknown) => process.stderr.write(`   automatic login failed: ${(error as Error).message}\n`);
   // MESH_DEMO_NO_CHROMIUM=1 takes the path of a machine without Chromium (tested).
-  if (existsSync('/usr/bin/chromium') && !process.env.MESH_DEMO_NO_CHROMIUM) {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+  if (chromiumInstalled() && !process.env.MESH_DEMO_NO_CHROMIUM) {
+    const browser = await launchChromium();
     const page = await browser.newPage();
     const logIn = async (url: string) => {
       await page.goto(url);

@@ -2,24 +2,16 @@
 // go through --no-browser and --headless, with real Chromium following what the CLI printed.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../dev/ports.js';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 
 const installed = chromiumInstalled();
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('mesh-auth and mesh-env, without a login', () => {
   const env = { PATH: process.env.PATH, HOME: tmpdir(), MESH_TOKEN_STORE: 'memory' };

@@ -3,12 +3,13 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
+import { freePort } from '../../dev/ports.js';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/config/options.js';
@@ -16,14 +17,6 @@ import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 
 const installed = chromiumInstalled();
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 if (process.env.CI && !installed) {
   it('has Chromium installed (CI must run the browser tests)', () => {

@@ -1,30 +1,12 @@
 /**
- * Real Chromium for the login tests (Debian's package, driven by playwright-core). Requests to
- * anything but loopback are refused inside the browser, so no test depends on the network.
+ * Real Chromium for the login tests (dev/chromium.ts). Requests to anything but loopback are
+ * refused inside the browser, so no test depends on the network.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumInstalled, launchChromium } from '../../dev/chromium.js';
 import { DEFAULT_TEST_PASSWORD } from '../../dev/provider/provider.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-
-export const chromiumInstalled = () => existsSync(CHROMIUM);
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+export { chromiumInstalled, launchChromium };
 
 export async function loopbackContext(browser: Browser): Promise<BrowserContext> {
   const context = await browser.newContext();
