@@ -26,7 +26,8 @@ export interface AuthApiOptions {
   timeout?: number;
 }
 
-const oauthErrorSchema = z.object({
+/** An OAuth error body (RFC 6749 §5.2), or the contract's `{error, message}`. */
+export const oauthErrorSchema = z.object({
   error: z.string(),
   error_description: z.string().optional(),
   message: z.string().optional(),

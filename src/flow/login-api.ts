@@ -4,6 +4,7 @@
  * The SDK never talks to Auth0's token endpoint: the backend holds the client secret.
  */
 import { z } from 'zod';
+import { oauthErrorSchema as oauthError } from '../auth/auth-api.js';
 import { type TokenReply, tokenReplySchema } from '../auth/token-set.js';
 import { LoginError, ResponseValidationError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpResponse } from '../http/http-client.js';
@@ -18,7 +19,6 @@ const deviceCodeReply = z.object({
   expires_in: z.number().positive(),
   interval: z.number().positive().optional(),
 });
-const oauthError = z.object({ error: z.string(), error_description: z.string().optional(), message: z.string().optional() });
 
 export type BackendAuthConfig = z.infer<typeof configReply>;
 export type DeviceCode = z.infer<typeof deviceCodeReply>;

@@ -3,11 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../dev/ports.js';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { BIN } from '../helpers/bins.js';
@@ -61,10 +61,7 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
   let directory: string;
 
   beforeAll(async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    port = (probe.address() as AddressInfo).port;
-    probe.close();
+    port = await freePort();
     stack = await startStack({ callbackPorts: [port] });
     browser = await launchChromium();
     directory = await mkdtemp(join(tmpdir(), 'mesh-terminal-'));

@@ -55,6 +55,19 @@ describe.skipIf(!installed)('login in a real browser', () => {
   });
 
   const tokenFile = () => join(directory, 'token.json');
+  /** Logs in through the browser and answers the authorization URL the flow opened. */
+  async function loginSeeingUrl(): Promise<URL> {
+    let seen: URL | undefined;
+    await client({
+      loginUi: {
+        openBrowser: async (url) => {
+          seen = new URL(url);
+          void logInWithBrowser(page, url);
+        },
+      },
+    }).login();
+    return seen as URL;
+  }
   function client(options: MeshClientOptions = {}): MeshClient {
     return new MeshClient({
       env: { ...stack.env, MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory },
@@ -85,17 +98,8 @@ describe.skipIf(!installed)('login in a real browser', () => {
   });
 
   it('sends state and a PKCE S256 challenge, and the loopback redirect URI', async () => {
-    let seen: URL | undefined;
-    const mesh = client({
-      loginUi: {
-        openBrowser: async (url) => {
-          seen = new URL(url);
-          void logInWithBrowser(page, url);
-        },
-      },
-    });
-    await mesh.login();
-    const q = (seen as URL).searchParams;
+    const seen = await loginSeeingUrl();
+    const q = seen.searchParams;
     expect(q.get('code_challenge_method')).toBe('S256');
     expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(Buffer.from(q.get('state') as string, 'base64url').length).toBeGreaterThanOrEqual(16);
@@ -105,16 +109,7 @@ describe.skipIf(!installed)('login in a real browser', () => {
 
   it('builds the same authorization URL itself when the backend has no /auth/get-auth-url', async () => {
     stack.backend.settings.authUrlEndpoint = false;
-    let seen: URL | undefined;
-    const mesh = client({
-      loginUi: {
-        openBrowser: async (url) => {
-          seen = new URL(url);
-          void logInWithBrowser(page, url);
-        },
-      },
-    });
-    await mesh.login();
+    const seen = await loginSeeingUrl();
     expect(`${seen?.origin}${seen?.pathname}`).toBe(`${stack.auth0.domain}/authorize`);
     expect(seen?.searchParams.get('audience')).toBe(stack.auth0.audience);
     expect(seen?.searchParams.get('client_id')).toBe(stack.auth0.clientId);
