@@ -3,44 +3,77 @@
  * it at the same time (a rotated token used twice revokes the whole family). Created with `wx`;
  * a lock whose owner process is dead, or that is older than a bound, is broken; released on every
  * path, and only by its owner.
+ *
+ * Why a second file: breaking a stale lock is two steps, judge then remove, and an unlink between
+ * them can remove a lock another process has just taken (issue 12: A and B both judge one dead lock
+ * stale, B removes it and creates its own, A's unlink removes B's, two processes refresh one token).
+ * So every removal of the lock file (breaking a stale one, an owner's release, cleaning up after a
+ * failed write) happens while holding `<path>.break`, and judges the lock again under it. While the
+ * breaker is held the file at `path` cannot change: nobody else may remove it, and `wx` cannot
+ * replace it. The file judged under the breaker is the file removed: a compare-and-delete.
+ *
+ * The breaker is held for a few milliseconds of local file I/O, never across a network call. One
+ * left by a process that died holding it is broken by the same rules (dead pid on this host, or
+ * older than 10 s); a breaker holder checks the breaker is still its own right before it removes
+ * anything, so two processes breaking one abandoned breaker overlap at most for that instant.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AbortError, TimeoutError } from '../errors/mesh-error.js';
 import { sleep } from '../internal/sleep.js';
+import { createExclusive, isStale, type LockOwner, type LockSnapshot, readLock, removeLockFile } from './lock-file.js';
+import type { HeldLock, TokenLock } from './token-lock.js';
+
+export type { HeldLock, TokenLock } from './token-lock.js';
+
+/** Points in `RefreshLock` where a test can stop one contender to force an interleaving. */
+export interface RefreshLockHooks {
+  /** A waiter has judged the lock stale from outside and is about to take the breaker. */
+  judgedStale?(): Promise<void>;
+  /** A remover holds the breaker, has judged the lock again, and is about to remove it. */
+  beforeRemove?(): Promise<void>;
+}
 
 export interface RefreshLockOptions {
-  /** A lock older than this is broken even if its owner lives (a hung refresh). @default 45_000 */
+  /** A lock older than this is broken even if its owner lives (a hung refresh, or never written). @default 45_000 */
   staleAfterMs?: number;
   /** How long to wait for another process's refresh. @default 60_000 */
   waitMs?: number;
+  /** @internal Test seam; never set outside tests. */
+  hooks?: RefreshLockHooks;
 }
 
-interface LockContent {
-  pid: number;
-  host: string;
-  nonce: string;
-  createdAt: number;
+const BREAKER_STALE_MS = 10_000; // held for milliseconds: ten seconds means a dead or frozen holder
+const RELEASE_WAIT_MS = BREAKER_STALE_MS + 5_000; // a release outwaits an abandoned breaker, no longer
+const ABORTED = 'Waiting for the token refresh lock was aborted.';
+
+function newOwner(): LockOwner {
+  return { pid: process.pid, host: hostname(), nonce: randomBytes(8).toString('hex'), createdAt: Date.now() };
 }
 
-export interface HeldLock {
-  release(): Promise<void>;
+function sameFile(a: LockSnapshot, b: LockSnapshot): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.mtimeMs === b.mtimeMs && a.owner?.nonce === b.owner?.nonce;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, but is someone else's
-  }
-}
-
-export class RefreshLock {
+/**
+ * The file implementation of `TokenLock`.
+ *
+ * @example
+ * const lock = new RefreshLock(join(homedir(), '.mesh', 'token.json.lock'));
+ * const held = await lock.acquire(AbortSignal.timeout(60_000));
+ * try {
+ *   // re-read the store, refresh, save
+ * } finally {
+ *   await held.release();
+ * }
+ */
+export class RefreshLock implements TokenLock {
   readonly #staleAfterMs: number;
   readonly #waitMs: number;
+  readonly #hooks: RefreshLockHooks;
+  readonly #breakerPath: string;
 
   constructor(
     readonly path: string,
@@ -48,70 +81,118 @@ export class RefreshLock {
   ) {
     this.#staleAfterMs = options.staleAfterMs ?? 45_000;
     this.#waitMs = options.waitMs ?? 60_000;
+    this.#hooks = options.hooks ?? {};
+    this.#breakerPath = `${path}.break`;
   }
 
   async acquire(signal?: AbortSignal): Promise<HeldLock> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const content: LockContent = {
-      pid: process.pid,
-      host: hostname(),
-      nonce: randomBytes(8).toString('hex'),
-      createdAt: Date.now(),
-    };
     const deadline = Date.now() + this.#waitMs;
     for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw new AbortError('Waiting for the token refresh lock was aborted.');
-      try {
-        const handle = await open(this.path, 'wx', 0o600);
-        try {
-          await handle.writeFile(JSON.stringify({ ...content, createdAt: Date.now() }));
-        } finally {
-          await handle.close();
-        }
-        return { release: () => this.#release(content.nonce) };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (signal?.aborted) throw new AbortError(ABORTED);
+      const held = await this.#tryCreate();
+      if (held) return held;
+      const lock = await readLock(this.path);
+      // Gone since our create failed (released): try again at once. Stale: break it, then try again.
+      let retryNow = lock === undefined;
+      if (lock && isStale(lock, this.#staleAfterMs)) {
+        await this.#hooks.judgedStale?.();
+        retryNow = await this.#removeIf((current) => isStale(current, this.#staleAfterMs), deadline, signal);
       }
-      await this.#breakIfStale();
       if (Date.now() > deadline) {
         throw new TimeoutError(`Another process has held the token refresh lock (${this.path}) for over ${this.#waitMs} ms.`, {
           hint: `If no other mesh-sdk process is running, delete ${this.path}.`,
         });
       }
       // Short polls with jitter: a refresh takes tens of milliseconds on a good day.
-      await sleep(
-        Math.min(200, 10 + attempt * 10) + Math.random() * 10,
-        signal,
-        'Waiting for the token refresh lock was aborted.',
-      );
+      if (!retryNow) await sleep(Math.min(200, 10 + attempt * 10) + Math.random() * 10, signal, ABORTED);
     }
   }
 
-  async #read(): Promise<LockContent | undefined> {
+  async #tryCreate(): Promise<HeldLock | undefined> {
+    const owner = newOwner();
+    const handle = await createExclusive(this.path);
+    if (!handle) return undefined;
+    let identity: { ino: number; dev: number } | undefined;
     try {
-      return JSON.parse(await readFile(this.path, 'utf8')) as LockContent;
-    } catch {
-      return undefined;
+      const stats = await handle.stat();
+      identity = { ino: stats.ino, dev: stats.dev };
+      await handle.writeFile(JSON.stringify(owner));
+      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => {});
+      // Our own empty or half-written file: remove it rather than make everyone wait 45 s for nobody.
+      const ours = (lock: LockSnapshot) =>
+        lock.ino === identity?.ino && lock.dev === identity.dev && (lock.owner === undefined || lock.owner.nonce === owner.nonce);
+      await this.#removeIf(ours, Date.now() + RELEASE_WAIT_MS).catch(() => {});
+      throw error;
+    }
+    let released: Promise<void> | undefined;
+    return {
+      release: () => {
+        // Never throws: a lock left behind is broken by the others once we exit, or after staleAfterMs.
+        released ??= this.#removeIf((lock) => lock.owner?.nonce === owner.nonce, Date.now() + RELEASE_WAIT_MS).then(
+          () => {},
+          () => {},
+        );
+        return released;
+      },
+    };
+  }
+
+  /**
+   * The compare-and-delete: under the breaker, removes the lock file if `judge` says so of the file
+   * there now. True when the lock is gone afterwards (removed, or already gone).
+   */
+  async #removeIf(judge: (lock: LockSnapshot) => boolean, deadline: number, signal?: AbortSignal): Promise<boolean> {
+    const breaker = await this.#takeBreaker(deadline, signal);
+    if (breaker === undefined) return false;
+    try {
+      const lock = await readLock(this.path);
+      if (lock === undefined) return true;
+      if (!judge(lock)) return false;
+      await this.#hooks.beforeRemove?.();
+      if (!(await this.#holdsBreaker(breaker))) return false;
+      await removeLockFile(this.path);
+      return true;
+    } finally {
+      // A breaker we fail to remove is broken by the others after BREAKER_STALE_MS.
+      if (await this.#holdsBreaker(breaker).catch(() => false)) await removeLockFile(this.#breakerPath).catch(() => {});
     }
   }
 
-  async #breakIfStale(): Promise<void> {
-    const holder = await this.#read();
-    if (holder === undefined) {
-      // Being written right now, or garbage left by a crash mid-write: judge by a second look.
-      await sleep(20);
-      if ((await this.#read()) !== undefined) return;
-    } else {
-      const sameHost = holder.host === hostname();
-      const dead = sameHost && typeof holder.pid === 'number' && !isAlive(holder.pid);
-      const old = typeof holder.createdAt !== 'number' || Date.now() - holder.createdAt > this.#staleAfterMs;
-      if (!dead && !old) return;
+  /** Takes `<path>.break`: resolves its nonce, or undefined when `deadline` passes first. */
+  async #takeBreaker(deadline: number, signal?: AbortSignal): Promise<string | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new AbortError(ABORTED);
+      const owner = newOwner();
+      const handle = await createExclusive(this.#breakerPath);
+      if (handle) {
+        try {
+          await handle.writeFile(JSON.stringify(owner));
+        } catch (error) {
+          await handle.close().catch(() => {});
+          await removeLockFile(this.#breakerPath).catch(() => {}); // fresh and ownerless: nobody else removes it
+          throw error;
+        }
+        await handle.close();
+        return owner.nonce;
+      }
+      const current = await readLock(this.#breakerPath);
+      let retryNow = current === undefined;
+      if (current && isStale(current, BREAKER_STALE_MS)) {
+        // Look once more right before the unlink, to narrow the window in which another process
+        // broke this abandoned breaker and took a fresh one.
+        const again = await readLock(this.#breakerPath);
+        if (again && sameFile(current, again)) await removeLockFile(this.#breakerPath);
+        retryNow = true;
+      }
+      if (Date.now() > deadline) return undefined;
+      if (!retryNow) await sleep(Math.min(50, 2 + attempt * 2) + Math.random() * 3, signal, ABORTED);
     }
-    await unlink(this.path).catch(() => {});
   }
 
-  async #release(nonce: string): Promise<void> {
-    const holder = await this.#read();
-    if (holder?.nonce === nonce) await unlink(this.path).catch(() => {});
+  async #holdsBreaker(nonce: string): Promise<boolean> {
+    return (await readLock(this.#breakerPath))?.owner?.nonce === nonce;
   }
 }
