@@ -7,9 +7,10 @@ import { parseArgs } from 'node:util';
 import { MeshClient } from '../client/mesh-client.js';
 import type { AuthStatus } from '../client/types.js';
 import type { MeshClientOptions } from '../config/options.js';
-import { runDiagnostics } from '../diagnostics/doctor.js';
+import { diagnose } from '../diagnostics/doctor.js';
 import { envInstructions } from '../flow/instructions.js';
 import { SDK_VERSION } from '../version.js';
+import { expandAbbreviations } from './args.js';
 import { loginUi } from './login-ui.js';
 import { createOutput } from './output.js';
 import { EXIT, Exit, runCli, UsageError } from './run.js';
@@ -24,22 +25,26 @@ Commands:
   print-tokens   Print the tokens as environment variables for a server or CI
   doctor         Check configuration, connectivity, the keychain and the token
 
-Options: --help, --version. Run "mesh-auth <command> --help" for a command's options.`;
+Options: --help, --version. Run "mesh-auth <command> --help" for a command's options.
+The Python SDK's spellings work too: "mesh-auth --clear" logs out, "mesh-auth --headless --force" logs in;
+long options may be abbreviated ("--head").`;
 
 const COMMANDS: Record<string, { usage: string; options: NonNullable<Parameters<typeof parseArgs>[0]>['options'] }> = {
   login: {
-    usage: `Usage: mesh-auth login [--port <port>] [--headless] [--no-browser] [--force]
+    usage: `Usage: mesh-auth login [--port <port>] [--headless] [--no-browser] [--force] [--clear]
 
   --port <port>   Callback port on localhost (registered in Auth0; default 8000 or AUTH0_CALLBACK_PORT)
   --headless      Log in with a device code (for machines without a browser); alias --device
   --no-browser    Print the login URL instead of opening a browser
-  --force         Log in even when already logged in`,
+  --force         Log in even when already logged in
+  --clear         Forget the stored tokens and stop, as "mesh-auth logout" (the Python SDK's spelling)`,
     options: {
       port: { type: 'string' },
       headless: { type: 'boolean' },
       device: { type: 'boolean' },
       'no-browser': { type: 'boolean' },
       force: { type: 'boolean' },
+      clear: { type: 'boolean' },
     },
   },
   logout: {
@@ -85,8 +90,15 @@ async function emailOf(mesh: MeshClient, signal: AbortSignal): Promise<string | 
   );
 }
 
+async function logout(): Promise<void> {
+  const places = await client().logout();
+  out.err(out.ok(places.length ? `Logged out: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
+}
+
 const commands: Record<string, (values: Record<string, unknown>, signal: AbortSignal) => Promise<void>> = {
   async login(values, signal) {
+    // The Python SDK's `mesh-auth --clear` (auth_cli.py 1.5.4): clear the tokens and exit, whatever else is given.
+    if (values.clear) return logout();
     let port: number | undefined;
     if (values.port !== undefined) {
       port = Number(values.port);
@@ -106,10 +118,7 @@ const commands: Record<string, (values: Record<string, unknown>, signal: AbortSi
     out.err(out.ok(`Logged in as ${profile.email}. Tokens: ${mesh.describeTokenStore()}`));
   },
 
-  async logout() {
-    const places = await client().logout();
-    out.err(out.ok(places.length ? `Logged out: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
-  },
+  logout,
 
   async status(values, signal) {
     const mesh = client();
@@ -142,11 +151,13 @@ const commands: Record<string, (values: Record<string, unknown>, signal: AbortSi
   },
 
   async doctor(values) {
-    const checks = await runDiagnostics(client());
+    // Not client(): a bad setting is the doctor's first finding, not the end of it.
+    const checks = await diagnose({ interactive: false, loginUi: ui.callbacks }, (options) => new MeshClient(options));
     if (values.json) out.out(JSON.stringify(checks, null, 2));
     else {
       for (const check of checks) {
-        out.err(check.ok ? out.ok(`${check.name}: ${check.detail}`) : out.fail(`${check.name}: ${check.detail}`));
+        const line = `${check.name}: ${check.detail}`;
+        out.err(check.skipped ? `- ${line}` : check.ok ? out.ok(line) : out.fail(line));
         if (!check.ok && check.recommendation) out.err(`    → ${check.recommendation}`);
       }
     }
@@ -161,7 +172,8 @@ await runCli(USAGE, async (signal) => {
   const name = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'login';
   const spec = COMMANDS[name];
   if (!spec) throw new UsageError(`Unknown command "${name}".`);
-  const args = argv[0] === name ? argv.slice(1) : argv;
+  const longNames = [...Object.keys(spec.options ?? {}), 'help'];
+  const args = expandAbbreviations(argv[0] === name ? argv.slice(1) : argv, longNames, spec.usage);
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({

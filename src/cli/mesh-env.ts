@@ -8,11 +8,13 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import { isInteractive } from '../auth/headless.js';
 import { MeshClient } from '../client/mesh-client.js';
 import { gitExposure, ROTATION_WARNING, renderApiKeyEnvFile, renderTokenEnvFile } from '../diagnostics/env-file.js';
 import { ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import { writeSecretFile } from '../internal/secret-file.js';
 import { SDK_VERSION } from '../version.js';
+import { expandAbbreviations } from './args.js';
 import { loginUi } from './login-ui.js';
 import { createOutput } from './output.js';
 import { EXIT, Exit, runCli, UsageError } from './run.js';
@@ -49,7 +51,8 @@ await runCli(USAGE, async (signal) => {
     version: { type: 'boolean' },
   } as const;
   try {
-    parsed = parseArgs({ args: process.argv.slice(2), options: OPTIONS, allowPositionals: true, strict: true });
+    const args = expandAbbreviations(process.argv.slice(2), Object.keys(OPTIONS));
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -73,8 +76,8 @@ await runCli(USAGE, async (signal) => {
   const ui = loginUi(out);
   const mesh = new MeshClient({ interactive: false, loginUi: ui.callbacks });
   if (!(await mesh.authStatus({ signal })).loggedIn) {
-    if (!(process.stdin.isTTY && process.stderr.isTTY)) {
-      throw new ReauthenticationRequiredError('mesh-env needs a login, and there is no terminal to do it here.', {
+    if (!isInteractive({ env: process.env, stdin: process.stdin, stderr: process.stderr })) {
+      throw new ReauthenticationRequiredError('mesh-env needs a login, and nobody can answer one here (no terminal, or CI).', {
         hint: 'Run `npx mesh-auth` first, then `npx mesh-env` again.',
       });
     }

@@ -59,7 +59,7 @@ export interface MeshClientOptions {
   refreshAheadSeconds?: number;
   /**
    * Force headless mode (device login, file store) on or off.
-   * @default auto-detect: no display, SSH, container or CI (env `MESH_HEADLESS`)
+   * @default auto-detect: CI, a hosting platform (Render, Kubernetes, Lambda, Cloud Run), a container, SSH or no display (env `MESH_HEADLESS`: a boolean, or `auto`)
    */
   headless?: boolean;
   /**
@@ -79,13 +79,33 @@ export interface MeshClientOptions {
    */
   extendedTokenLifetime?: boolean;
   /**
-   * A Mesh API key (`mesh_...`): no login at all.
+   * A Mesh API key (`mesh_` and the rest, e.g. `mesh_pk_...`): no login at all.
    * @default none (env `MESH_API_KEY`)
    */
   apiKey?: string;
   /**
+   * The provider a chat names when the caller names none (sent lower case).
+   * @default 'openai' (env `DEFAULT_PROVIDER`)
+   */
+  defaultProvider?: string;
+  /**
+   * The model a chat names when the caller names neither model nor provider.
+   * @default the default provider's model: `defaultAnthropicModel` for `anthropic`, else `defaultOpenaiModel` (env `DEFAULT_MODEL`)
+   */
+  defaultModel?: string;
+  /**
+   * The model for provider `openai`, and for a provider without a default of its own.
+   * @default 'gpt-4o' (env `DEFAULT_OPENAI_MODEL_OVERRIDE`, then `DEFAULT_OPENAI_MODEL`)
+   */
+  defaultOpenaiModel?: string;
+  /**
+   * The model for provider `anthropic`.
+   * @default 'claude-3-7-sonnet-20250219' (env `DEFAULT_ANTHROPIC_MODEL_OVERRIDE`, then `DEFAULT_ANTHROPIC_MODEL`)
+   */
+  defaultAnthropicModel?: string;
+  /**
    * Debug output to the logger.
-   * @default false (env `DEBUG`: `true`, `1`, `yes` or a pattern naming mesh such as `mesh*`)
+   * @default false (env `DEBUG`: `true`, `1`, `yes`, `y`, `on` or a pattern naming mesh such as `mesh*`)
    */
   debug?: boolean;
   /** Where debug and warning lines go. @default stderr */
@@ -119,7 +139,7 @@ export interface MeshClientOptions {
   circuitBreaker?: CircuitBreakerOptions;
   /**
    * Whether a person can answer a login when a call needs one (then it runs, once).
-   * @default stdin and stderr are both TTYs
+   * @default stdin and stderr are both TTYs and no CI variable (`CI`, `GITHUB_ACTIONS`, ...) is set
    */
   interactive?: boolean;
   /** How the login talks to the person: URL and device-code display, the browser opener. @default stderr and the system browser */

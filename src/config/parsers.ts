@@ -9,8 +9,10 @@ export interface ValueParser<T> {
   readonly expected: string;
 }
 
-const TRUE_WORDS = new Set(['true', '1', 'yes']);
-const FALSE_WORDS = new Set(['false', '0', 'no']);
+// The Python SDK's truthy words are true/1/yes/y (config.py 1.5.5) and it reads anything else as
+// false; we take its words, their opposites and on/off, and still refuse a typo instead of guessing.
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off']);
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -20,7 +22,7 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 export const booleanValue: ValueParser<boolean> = {
-  expected: 'one of true/false/1/0/yes/no',
+  expected: 'one of true/false, 1/0, yes/no, y/n, on/off',
   schema: z.union([
     z.boolean(),
     z.string().transform((raw, ctx) => {
@@ -30,6 +32,23 @@ export const booleanValue: ValueParser<boolean> = {
       ctx.addIssue({ code: 'custom', message: 'not a boolean' });
       return z.NEVER;
     }),
+  ]),
+};
+
+/**
+ * `MESH_HEADLESS`: a boolean, or `auto` (the Python SDK's default, config.py 1.5.5) meaning
+ * "detect"; `auto` resolves to undefined.
+ */
+export const headlessValue: ValueParser<boolean | undefined> = {
+  expected: `auto, or ${booleanValue.expected}`,
+  schema: z.union([
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.literal('auto'))
+      .transform(() => undefined),
+    booleanValue.schema,
   ]),
 };
 
@@ -99,13 +118,33 @@ export const nonEmptyValue: ValueParser<string> = {
   schema: z.string().trim().regex(/^\S+$/),
 };
 
-/** A Mesh API key: `mesh_` followed by 43 base64url characters. */
+/**
+ * A Mesh API key: `mesh_` and an opaque rest (`mesh_pk_...`, `mesh_yourapikey123456`). The Python
+ * SDK checks only the prefix and the server keeps a hash, so no length or alphabet is assumed;
+ * only whitespace inside is refused (it cannot travel in a header).
+ */
 export const apiKeyValue: ValueParser<string> = {
-  expected: 'a Mesh API key: mesh_ followed by 43 letters, digits, - or _',
+  expected: 'a Mesh API key: mesh_ followed by the rest of the key, without spaces',
   schema: z
     .string()
     .trim()
-    .regex(/^mesh_[A-Za-z0-9_-]{43}$/),
+    .regex(/^mesh_\S+$/),
+};
+
+/** A chat provider name as the backend takes it: lower case (`openai`, `anthropic`, `google`). */
+export const providerValue: ValueParser<string> = {
+  expected: 'a provider name such as openai, anthropic or google',
+  schema: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/),
+};
+
+/** A model name, sent as given (`gpt-4o`, `claude-3-7-sonnet-20250219`). */
+export const modelValue: ValueParser<string> = {
+  expected: 'a model name without spaces, such as gpt-4o',
+  schema: nonEmptyValue.schema,
 };
 
 export const TOKEN_STORE_KINDS = ['auto', 'keychain', 'file', 'env', 'memory'] as const;
@@ -118,7 +157,8 @@ export const tokenStoreKindValue: ValueParser<TokenStoreKind> = {
 
 /**
  * DEBUG is shared with other libraries (`DEBUG=express:*`), so a value that is not for us turns
- * logging off rather than failing: on for true/1/yes or a pattern that names mesh (`mesh*`, `*`).
+ * logging off rather than failing: on for the Python SDK's true/1/yes/y (config.py 1.5.5), `on`,
+ * or a pattern that names mesh (`mesh*`, `*`).
  */
 export function debugFromEnv(raw: string): boolean {
   const value = raw.trim().toLowerCase();

@@ -24,13 +24,44 @@ export interface ResolvedConfig {
   readonly apiKey: string | undefined;
   readonly debug: boolean;
   readonly logger: Logger | undefined;
+  /** The provider a chat names when the caller names none (lower case). */
+  readonly defaultProvider: string;
+  /** The model a chat names when the caller names neither model nor provider: the default provider's model. */
+  readonly defaultModel: string;
+  /** The model for `provider: 'openai'` (and, as in the Python SDK, for a provider it has no default for). */
+  readonly defaultOpenaiModel: string;
+  /** The model for `provider: 'anthropic'`. */
+  readonly defaultAnthropicModel: string;
   readonly timeout: number;
   readonly maxRetries: number;
   /** The source of each setting, keyed by option path (`auth0.domain`, `tokenStore`, ...). */
   readonly sources: Readonly<Record<string, ConfigSource>>;
 }
 
+/** One invalid setting found by `inspectConfig`. */
+export interface ConfigProblem {
+  /** The option path (`apiUrl`, `auth0.domain`, ...). */
+  readonly setting: string;
+  /** The environment variable that held the bad value; undefined when it was an option. */
+  readonly variable: string | undefined;
+  readonly error: ConfigError;
+}
+
+/** Every problem at once, and the configuration with each bad value replaced by its default. */
+export interface ConfigReport {
+  readonly config: ResolvedConfig;
+  readonly problems: readonly ConfigProblem[];
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** Which environment variable each ConfigError raised here is about (for `inspectConfig`). */
+const VARIABLE_OF = new WeakMap<ConfigError, string>();
+
+function aboutVariable(error: ConfigError, variable: string | undefined): ConfigError {
+  if (variable !== undefined) VARIABLE_OF.set(error, variable);
+  return error;
+}
 
 function optionAt(options: MeshClientOptions, path: string): unknown {
   let value: unknown = options;
@@ -52,10 +83,20 @@ function invalid(where: string, value: unknown, expected: string, secret = false
   });
 }
 
-function parse<T>(parser: ValueParser<T>, raw: unknown, where: string, secret?: boolean): T {
+function parse<T>(parser: ValueParser<T>, raw: unknown, where: string, secret?: boolean, variable?: string): T {
   const result = parser.schema.safeParse(raw);
-  if (!result.success) throw invalid(where, raw, parser.expected, secret);
+  if (!result.success) throw aboutVariable(invalid(where, raw, parser.expected, secret), variable);
   return result.data;
+}
+
+/** Parses the value of environment variable `name`. */
+function parseEnv<T>(parser: ValueParser<T>, raw: string, name: string, secret?: boolean): T {
+  return parse(parser, raw, `environment variable ${name}`, secret, name);
+}
+
+function envNames(row: Setting<unknown>): readonly string[] {
+  if (row.env === undefined) return [];
+  return typeof row.env === 'string' ? [row.env] : row.env;
 }
 
 function resolveSetting<T>(
@@ -69,10 +110,11 @@ function resolveSetting<T>(
     sources[row.option] = 'option';
     return parse(row.parser, option, `option ${row.option}`, row.secret);
   }
-  const fromEnv = envAt(env, row.env);
-  if (fromEnv !== undefined) {
+  for (const name of envNames(row as Setting<unknown>)) {
+    const fromEnv = envAt(env, name);
+    if (fromEnv === undefined) continue;
     sources[row.option] = 'env';
-    return parse(row.parser, fromEnv, `environment variable ${row.env}`, row.secret);
+    return parseEnv(row.parser, fromEnv, name, row.secret);
   }
   sources[row.option] = 'default';
   return row.default;
@@ -104,13 +146,14 @@ function resolveTokenStore(options: MeshClientOptions, env: Env, sources: Record
   }
   const kind = envAt(env, 'MESH_TOKEN_STORE');
   const fromEnvRaw = envAt(env, 'MESH_TOKEN_FROM_ENV');
-  const fromEnv = fromEnvRaw === undefined ? false : parse(booleanValue, fromEnvRaw, 'environment variable MESH_TOKEN_FROM_ENV');
+  const fromEnv = fromEnvRaw === undefined ? false : parseEnv(booleanValue, fromEnvRaw, 'MESH_TOKEN_FROM_ENV');
   if (kind !== undefined) {
-    const parsed = parse(tokenStoreKindValue, kind, 'environment variable MESH_TOKEN_STORE');
+    const parsed = parseEnv(tokenStoreKindValue, kind, 'MESH_TOKEN_STORE');
     if (fromEnv && parsed !== 'env') {
-      throw new ConfigError(`MESH_TOKEN_FROM_ENV=true conflicts with MESH_TOKEN_STORE=${parsed}.`, {
+      const conflict = new ConfigError(`MESH_TOKEN_FROM_ENV=true conflicts with MESH_TOKEN_STORE=${parsed}.`, {
         hint: 'Unset one of them, or set MESH_TOKEN_STORE=env.',
       });
+      throw aboutVariable(conflict, 'MESH_TOKEN_STORE');
     }
     sources.tokenStore = 'env';
     return parsed;
@@ -130,15 +173,48 @@ function resolveDebug(options: MeshClientOptions, env: Env, sources: Record<stri
 }
 
 /**
- * Resolves every setting once: option, then environment, then default. The backend's
- * `/auth/config` step for the Auth0 settings happens at login, for those still at `default`.
+ * The model for a provider when the caller names the provider but no model: the Python SDK's
+ * `get_default_model(provider)` (config.py 1.5.5), which falls back to the OpenAI default for a
+ * provider it has none for.
  *
- * @throws ConfigError naming the option or variable, the value and what was expected.
+ * @example
+ * defaultModelFor(client.config, 'anthropic'); // 'claude-3-7-sonnet-20250219' unless configured
  */
-export function resolveConfig(options: MeshClientOptions = {}): ResolvedConfig {
+export function defaultModelFor(
+  config: Pick<ResolvedConfig, 'defaultOpenaiModel' | 'defaultAnthropicModel'>,
+  provider: string,
+): string {
+  return provider.trim().toLowerCase() === 'anthropic' ? config.defaultAnthropicModel : config.defaultOpenaiModel;
+}
+
+/**
+ * Resolves every setting and collects every invalid one instead of stopping at the first; each bad
+ * value is replaced by its default in `config`. For diagnostics (`mesh-auth doctor`): a client is
+ * built with `resolveConfig`, which throws.
+ */
+export function inspectConfig(options: MeshClientOptions = {}): ConfigReport {
   const env: Env = options.env ?? process.env;
   const sources: Record<string, ConfigSource> = {};
-  const get = <T>(row: Setting<T>) => resolveSetting(row, options, env, sources);
+  const problems: ConfigProblem[] = [];
+
+  function guarded<T>(setting: string, fallback: T, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push({ setting, variable: VARIABLE_OF.get(error), error });
+      sources[setting] = 'default';
+      return fallback;
+    }
+  }
+  const get = <T>(row: Setting<T>) =>
+    guarded(row.option, row.default, () => resolveSetting(row, options, env, sources)) as T | undefined;
+
+  const defaultProvider = get(SETTINGS.defaultProvider) as string;
+  const defaultOpenaiModel = get(SETTINGS.defaultOpenaiModel) as string;
+  const defaultAnthropicModel = get(SETTINGS.defaultAnthropicModel) as string;
+  const defaultModel =
+    get(SETTINGS.defaultModel) ?? defaultModelFor({ defaultOpenaiModel, defaultAnthropicModel }, defaultProvider);
 
   const config: ResolvedConfig = {
     apiUrl: get(SETTINGS.apiUrl) as string,
@@ -151,15 +227,34 @@ export function resolveConfig(options: MeshClientOptions = {}): ResolvedConfig {
     autoRefresh: get(SETTINGS.autoRefresh) as boolean,
     refreshAheadSeconds: get(SETTINGS.refreshAheadSeconds) as number,
     headless: get(SETTINGS.headless),
-    tokenStore: resolveTokenStore(options, env, sources),
+    tokenStore: guarded<TokenStoreKind | TokenStore>('tokenStore', 'auto', () => resolveTokenStore(options, env, sources)),
     tokenDirectory: get(SETTINGS.tokenDirectory),
     extendedTokenLifetime: get(SETTINGS.extendedTokenLifetime) as boolean,
     apiKey: get(SETTINGS.apiKey),
-    debug: resolveDebug(options, env, sources),
+    debug: guarded('debug', false, () => resolveDebug(options, env, sources)),
     logger: options.logger,
+    defaultProvider,
+    defaultModel,
+    defaultOpenaiModel,
+    defaultAnthropicModel,
     timeout: get(SETTINGS.timeout) as number,
     maxRetries: get(SETTINGS.maxRetries) as number,
     sources: Object.freeze(sources),
   };
-  return Object.freeze(config);
+  return Object.freeze({ config: Object.freeze(config), problems: Object.freeze(problems) });
+}
+
+/**
+ * Resolves every setting once: option, then environment, then default. The backend's
+ * `/auth/config` step for the Auth0 settings happens at login, for those still at `default`.
+ *
+ * @throws ConfigError naming the option or variable, the value and what was expected.
+ * @example
+ * const config = resolveConfig({ env: { MESH_API_URL: 'https://mesh.example.com' } });
+ * config.apiUrl; // 'https://mesh.example.com'
+ */
+export function resolveConfig(options: MeshClientOptions = {}): ResolvedConfig {
+  const { config, problems } = inspectConfig(options);
+  if (problems[0]) throw problems[0].error;
+  return config;
 }

@@ -5,9 +5,12 @@ import {
   auth0DomainValue,
   booleanValue,
   directoryValue,
+  headlessValue,
   millisecondsValue,
+  modelValue,
   nonEmptyValue,
   portValue,
+  providerValue,
   retriesValue,
   secondsValue,
 } from './parsers.js';
@@ -16,12 +19,17 @@ export const DEFAULT_API_URL = 'https://mesh-abh5.onrender.com';
 export const DEFAULT_AUTH0_DOMAIN = 'dev-hzpwy8oqs2ojss6r.us.auth0.com';
 export const DEFAULT_AUTH0_CLIENT_ID = 'Ky6gtf5PPUs1IpIFdm91ttQs4Oxpj0Nq';
 export const DEFAULT_AUTH0_AUDIENCE = 'https://mesh-abh5.onrender.com';
+/** The Python SDK's model defaults (config.py 1.5.5: DEFAULT_PROVIDER, DEFAULT_OPENAI_MODEL, DEFAULT_ANTHROPIC_MODEL). */
+export const DEFAULT_PROVIDER = 'openai';
+export const DEFAULT_OPENAI_MODEL = 'gpt-4o';
+export const DEFAULT_ANTHROPIC_MODEL = 'claude-3-7-sonnet-20250219';
 
 /** One row of the configuration table: option path, environment variable, parser and default. */
 export interface Setting<T> {
   /** Dotted option path, e.g. `auth0.domain`. */
   readonly option: string;
-  readonly env?: string;
+  /** Its environment variable; with several, the first one set wins. */
+  readonly env?: string | readonly string[];
   readonly parser: ValueParser<T>;
   readonly default: T | undefined;
   /** Never echo the value in an error. */
@@ -64,7 +72,7 @@ export const SETTINGS = {
     parser: secondsValue,
     default: 300,
   }),
-  headless: setting<boolean>({ option: 'headless', env: 'MESH_HEADLESS', parser: booleanValue, default: undefined }),
+  headless: setting<boolean | undefined>({ option: 'headless', env: 'MESH_HEADLESS', parser: headlessValue, default: undefined }),
   extendedTokenLifetime: setting({
     option: 'extendedTokenLifetime',
     env: 'MESH_EXTENDED_TOKEN_LIFETIME',
@@ -83,6 +91,28 @@ export const SETTINGS = {
     env: 'MESH_TOKEN_DIR',
     parser: directoryValue,
     default: undefined,
+  }),
+  defaultProvider: setting({
+    option: 'defaultProvider',
+    env: 'DEFAULT_PROVIDER',
+    parser: providerValue,
+    default: DEFAULT_PROVIDER,
+  }),
+  // No default of its own: the default provider's model (see resolve.ts). DEFAULT_MODEL is what the
+  // Python README 1.5.5 documents; its config.py reads only the per-provider variables below.
+  defaultModel: setting<string>({ option: 'defaultModel', env: 'DEFAULT_MODEL', parser: modelValue, default: undefined }),
+  // The _OVERRIDE variables win over the plain ones, as in config.py 1.5.5 get_default_model_with_override.
+  defaultOpenaiModel: setting({
+    option: 'defaultOpenaiModel',
+    env: ['DEFAULT_OPENAI_MODEL_OVERRIDE', 'DEFAULT_OPENAI_MODEL'],
+    parser: modelValue,
+    default: DEFAULT_OPENAI_MODEL,
+  }),
+  defaultAnthropicModel: setting({
+    option: 'defaultAnthropicModel',
+    env: ['DEFAULT_ANTHROPIC_MODEL_OVERRIDE', 'DEFAULT_ANTHROPIC_MODEL'],
+    parser: modelValue,
+    default: DEFAULT_ANTHROPIC_MODEL,
   }),
   timeout: setting({ option: 'timeout', parser: millisecondsValue, default: 60_000 }),
   maxRetries: setting({ option: 'maxRetries', parser: retriesValue, default: 2 }),

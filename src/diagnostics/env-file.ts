@@ -40,7 +40,7 @@ export function renderApiKeyEnvFile(key: CreatedApiKey, apiUrl: string, now = ne
   return `${[
     header([
       `Mesh API key "${key.name}" (id ${key.id}) written by mesh-env on ${now.toISOString()}. Keep this file secret.`,
-      'One key per deployment: revoke it alone when that deployment is retired (client.revokeApiKey).',
+      'One key per deployment: revoke it alone (in the Mesh web interface) when that deployment is retired.',
     ]),
     ...apiUrlLine(apiUrl),
     `MESH_API_KEY=${key.key}`,

@@ -37,6 +37,8 @@ describe('mesh-auth and mesh-env, without a login', () => {
     [['login', '--port'], /argument missing[\s\S]*Usage: mesh-auth login/],
     [['login', '--port', 'eighty'], /--port needs a port number/],
     [['frobnicate'], /Unknown command "frobnicate"[\s\S]*Usage: mesh-auth \[command\]/],
+    // argparse (the Python mesh-auth) refuses an ambiguous abbreviation too: --headless or --help?
+    [['--he'], /Option '--he' is ambiguous: it could be --headless, --help[\s\S]*Usage: mesh-auth login/],
   ])('bad usage %j exits 2 with the usage', async (args, message) => {
     const result = await runBin('mesh-auth', args, env);
     expect(result.code).toBe(2);
@@ -46,6 +48,13 @@ describe('mesh-auth and mesh-env, without a login', () => {
   it('mesh-env with a stray argument exits 2', async () => {
     const result = await runBin('mesh-env', ['stray'], env);
     expect([result.code, result.stderr]).toEqual([2, expect.stringContaining('Usage: mesh-env')]);
+  });
+
+  it('takes the Python spellings: --clear (abbreviated as argparse allows) and MESH_HEADLESS=auto', async () => {
+    const clear = await runBin('mesh-auth', ['--cle'], env);
+    expect([clear.code, clear.stderr]).toEqual([0, expect.stringContaining('Logged out: removed the tokens from memory')]);
+    const status = await runBin('mesh-auth', ['status'], { ...env, MESH_HEADLESS: 'auto' });
+    expect([status.code, status.stderr]).toEqual([1, expect.stringContaining('Not logged in')]);
   });
 
   it('a bad configuration value exits 1 and says which', async () => {
@@ -66,7 +75,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
 
   beforeAll(async () => {
     port = await freePort();
-    stack = await startStack({ callbackPorts: [port], backend: { deviceInterval: 1 } });
+    stack = await startStack({ callbackPorts: [port], provider: { deviceInterval: 1 } });
     browser = await launchChromium();
     page = await (await loopbackContext(browser)).newPage();
     directory = await mkdtemp(join(tmpdir(), 'mesh-cli-'));
@@ -169,6 +178,49 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(result.code).toBe(byName.keychain ? 0 : 1);
   });
 
+  it('doctor with MESH_API_URL=ftp://x reports the ConfigError first and still runs the checks that do not need it', async () => {
+    const result = await runBin('mesh-auth', ['doctor', '--json'], { ...env, MESH_API_URL: 'ftp://x' });
+    expect(result.code).toBe(1);
+    const checks = JSON.parse(result.stdout) as Array<{
+      name: string;
+      ok: boolean;
+      detail: string;
+      recommendation?: string;
+      skipped?: boolean;
+    }>;
+    expect(checks[0]).toEqual({
+      name: 'configuration',
+      ok: false,
+      detail: expect.stringMatching(
+        /^The environment variable MESH_API_URL is invalid: got "ftp:\/\/x"; expected an https:\/\/ URL/,
+      ),
+      recommendation: 'Fix or unset environment variable MESH_API_URL.',
+    });
+    const byName = Object.fromEntries(checks.map((check) => [check.name, check]));
+    expect(byName.auth0).toMatchObject({ ok: true }); // AUTH0_DOMAIN is fine: checked anyway
+    expect(byName.keychain).toBeDefined();
+    for (const name of ['api', 'validate-endpoint', 'token']) {
+      expect(byName[name]).toMatchObject({ ok: false, skipped: true, detail: expect.stringContaining('MESH_API_URL') });
+    }
+
+    const text = await runBin('mesh-auth', ['doctor'], { ...env, MESH_API_URL: 'ftp://x' });
+    expect(text.code).toBe(1);
+    expect(text.stderr.split('\n').slice(0, 2)).toEqual([
+      expect.stringMatching(/^✗ configuration: The environment variable MESH_API_URL is invalid/),
+      '    → Fix or unset environment variable MESH_API_URL.',
+    ]);
+    expect(text.stderr).toMatch(/^- api: skipped: needs a valid MESH_API_URL/m);
+  });
+
+  it('doctor with a bad setting the token does not need still checks the token and the API call', async () => {
+    const result = await runBin('mesh-auth', ['doctor', '--json'], { ...env, AUTH0_CALLBACK_PORT: 'abc' });
+    const checks = JSON.parse(result.stdout) as Array<{ name: string; ok: boolean; detail: string }>;
+    expect(checks[0]).toMatchObject({ name: 'configuration', ok: false, detail: expect.stringContaining('AUTH0_CALLBACK_PORT') });
+    const byName = Object.fromEntries(checks.map((check) => [check.name, check.ok]));
+    expect(byName).toMatchObject({ api: true, auth0: true, 'validate-endpoint': true, token: true, 'api-call': true });
+    expect(result.code).toBe(1);
+  });
+
   it('mesh-env writes a 0600 .env with the tokens and the rotation warning, and will not overwrite without -f', async () => {
     const path = join(directory, 'deploy.env');
     const first = await runBin('mesh-env', ['-o', path], env);
@@ -194,8 +246,11 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(result.code).toBe(0);
     const key = /^MESH_API_KEY=(mesh_\S+)$/m.exec(await readFile(path, 'utf8'))?.[1];
     expect(key).toBeDefined();
-    const chat = await fetch(`${stack.apiUrl}/api/v1/keys`, { headers: { authorization: `Bearer ${key}` } });
-    expect(chat.status).toBe(200);
+    // Sent as the Python SDK sends a key (contract v2: both headers, never Bearer).
+    const profile = await fetch(`${stack.apiUrl}/auth/profile`, {
+      headers: { authorization: `ApiKey ${key}`, 'x-api-key': key as string },
+    });
+    expect(profile.status).toBe(200);
   });
 
   it('mesh-env warns when the file is in a git work tree and not ignored, and not when ignored', async () => {
@@ -227,6 +282,14 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(code).toBe(0);
     expect(stderr).toMatch(/enter the code: \S+/);
     expect(stderr).toMatch(/export MESH_ACCESS_TOKEN=\S+/);
-    expect(stderr).toMatch(/Logged in as device-user@example\.test/);
+    // Whose email the profile shows is the backend's business (the device application's access
+    // token may carry no email claim); the CLI's is to say who the profile says logged in.
+    expect(stderr).toMatch(/Logged in as \S+@\S+\. Tokens: file /);
   }, 30_000);
+
+  it('mesh-auth --clear (the Python SDK spelling) logs out, whatever else is given', async () => {
+    const result = await runBin('mesh-auth', ['--clear', '--headless'], env);
+    expect([result.code, result.stderr]).toEqual([0, expect.stringContaining(`removed the tokens from file ${tokenFile()}`)]);
+    expect((await runBin('mesh-auth', ['status'], env)).code).toBe(1);
+  });
 });

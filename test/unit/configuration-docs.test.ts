@@ -22,7 +22,9 @@ it('documents every option and environment variable of the config module, and no
   ]);
   // The env vars: the settings table, plus those resolve.ts reads by name.
   const codeEnv = new Set([
-    ...Object.values(SETTINGS).flatMap((row) => ('env' in row && row.env ? [row.env] : [])),
+    ...Object.values(SETTINGS).flatMap((row): readonly string[] =>
+      'env' in row && row.env !== undefined ? [row.env].flat() : [],
+    ),
     ...[...resolveSource.matchAll(/envAt\(env, '([A-Z0-9_]+)'\)/g)].map((match) => match[1] as string),
   ]);
 
@@ -48,5 +50,47 @@ it('documents every option and environment variable of the config module, and no
     'environment variables in the docs that the code does not read',
   ).toEqual([]);
   expect(codeOptions.size).toBeGreaterThan(20);
-  expect(codeEnv.size).toBeGreaterThan(12);
+  expect(codeEnv.size).toBeGreaterThan(18);
+});
+
+it('docs/from-python.md names every variable the Python SDK reads and every one the config module reads', async () => {
+  const fromPython = await readFile(resolve(ROOT, 'docs/from-python.md'), 'utf8');
+  // The Python SDK's variables: config.py 1.5.5 DEFAULT_CONFIG, token_manager.py 1.5.4, auth.py 1.5.5, README 1.5.5.
+  const python = [
+    'MESH_API_URL',
+    'DEBUG',
+    'AUTO_REFRESH',
+    'MESH_HEADLESS',
+    'MESH_TOKEN_FROM_ENV',
+    'MESH_ACCESS_TOKEN',
+    'MESH_REFRESH_TOKEN',
+    'MESH_TOKEN_EXPIRES_AT',
+    'MESH_EXTENDED_TOKEN_LIFETIME',
+    'DEFAULT_OPENAI_MODEL',
+    'DEFAULT_ANTHROPIC_MODEL',
+    'DEFAULT_PROVIDER',
+    'THINKING_ENABLED',
+    'DEFAULT_THINKING_BUDGET',
+    'DEFAULT_THINKING_MAX_TOKENS',
+    'DEFAULT_OPENAI_MODEL_OVERRIDE',
+    'DEFAULT_ANTHROPIC_MODEL_OVERRIDE',
+    'DEFAULT_MODEL',
+    'MESH_API_KEY',
+    'DOCKER',
+    'KUBERNETES_SERVICE_HOST',
+    'RENDER',
+    'AWS_LAMBDA_FUNCTION_NAME',
+    'GOOGLE_CLOUD_PROJECT',
+    'CI',
+    'GITHUB_ACTIONS',
+    'GITLAB_CI',
+    'TRAVIS',
+    'JENKINS_URL',
+    'DISPLAY',
+  ];
+  const ours = Object.values(SETTINGS).flatMap((row): readonly string[] =>
+    'env' in row && row.env !== undefined ? [row.env].flat() : [],
+  );
+  const missing = [...python, ...ours].filter((name) => !new RegExp(`\`${name}\``).test(fromPython));
+  expect(missing, 'variables missing from docs/from-python.md').toEqual([]);
 });
