@@ -9,6 +9,7 @@ export { chat, chatStream, generateApiKey, getDefaultClient, getKey, listKeys, s
 export { MeshClient } from './client/mesh-client.js';
 export type {
   ApiKeyInfo,
+  ChatContentPart,
   ChatMessage,
   ChatOptions,
   ChatResponse,
@@ -42,6 +43,7 @@ export {
   ServerError,
   StreamInterruptedError,
   TimeoutError,
+  UnsupportedByBackendError,
 } from './errors/mesh-error.js';
 export type { AuthFlowCallbacks, DeviceVerification, LoginOptions } from './flow/auth-flow.js';
 export { redact } from './internal/redact.js';

@@ -1,32 +1,61 @@
 /**
- * The call flow of every authenticated request: credentials, the user's registration through
- * `/auth/profile` once, one refresh after a 401 (or a 404 from `/api/v1/*` or `/auth/profile`,
- * which may mean "not logged in"), the token's story before a 404 is believed, status -> error,
- * body -> zod.
+ * The call flow of every authenticated request (backend-contract.md part C): the credential's
+ * headers, the user's profile fetched once per client (it registers the user and gives the
+ * `userId`), a 404 believed only once the credential is known good (the deployed backend answers
+ * 404 to a bad credential), else one refresh and one retry; an Idempotency-Key on POSTs only when
+ * the backend advertises `idempotency_key`; status -> error; body -> zod.
  */
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { TokenValidator } from '../auth/validator.js';
-import { AuthenticationError, ResponseValidationError } from '../errors/mesh-error.js';
+import type { TokenValidator, ValidationResult } from '../auth/validator.js';
+import { AbortError, AuthenticationError, NetworkError, ResponseValidationError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse, RateLimitInfo } from '../http/http-client.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import type { Credentials } from './credentials.js';
 import { errorFromResponse } from './response-errors.js';
 import { profileReply } from './schemas.js';
+import type { Profile } from './types.js';
 
-export type ApiRequest = Omit<HttpRequest, 'token'>;
+export type ApiRequest = Omit<HttpRequest, 'token' | 'apiKey' | 'idempotencyKey'>;
 
 export interface ApiCallerOptions {
   http: HttpClient;
   credentials: Credentials;
   validator: TokenValidator;
   logger?: InternalLogger;
+  /**
+   * The backend's advertised extensions (contract part B, `GET /auth/config` `capabilities`).
+   * Failure means none. @default no capabilities
+   */
+  capabilities?: () => Promise<ReadonlySet<string>>;
 }
 
-const PROFILE_PATH = '/auth/profile';
+export const PROFILE_PATH = '/auth/profile';
+const NO_CAPABILITIES: ReadonlySet<string> = new Set();
 
 /** Where the backend answers 404 to a bad credential (it hides these routes from strangers). */
 function hidesFromStrangers(path: string): boolean {
-  return path.startsWith('/api/v1/') || path === PROFILE_PATH;
+  return path.startsWith('/api/v1/') || path.startsWith('/v1/mesh/') || path === PROFILE_PATH;
+}
+
+/** Waits for a shared promise with this caller's own signal: one caller giving up fails no other. */
+function waitFor<T>(shared: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(new AbortError(`${what} was aborted.`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(`${what} was aborted.`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 export class ApiCaller {
@@ -34,7 +63,9 @@ export class ApiCaller {
   readonly #credentials: Credentials;
   readonly #validator: TokenValidator;
   readonly #logger: InternalLogger;
-  #registered: Promise<unknown> | undefined;
+  readonly #capabilities: () => Promise<ReadonlySet<string>>;
+  /** The profile: fetched once per client (single flight), forgotten when the fetch fails. */
+  #profile: Promise<Profile> | undefined;
   /** The rate-limit headers of the latest reply. */
   lastRateLimit: RateLimitInfo | undefined;
 
@@ -43,43 +74,34 @@ export class ApiCaller {
     this.#credentials = options.credentials;
     this.#validator = options.validator;
     this.#logger = options.logger ?? silentLogger;
+    this.#capabilities = options.capabilities ?? (async () => NO_CAPABILITIES);
   }
 
   /** Sends, and parses a 2xx body with `schema`. */
   async call<T>(request: ApiRequest, schema: z.ZodType<T>, what: string): Promise<{ data: T; response: HttpResponse }> {
     const response = await this.send(request, what);
-    const parsed = schema.safeParse(response.json);
-    if (!parsed.success) {
-      const shape = response.json === undefined ? 'a body that is not JSON' : 'a body that does not match the contract';
-      throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} with ${shape}.`, {
-        status: response.status,
-        requestId: response.requestId,
-        hint: 'Check that MESH_API_URL points at a Mesh backend of a compatible version.',
-        cause: parsed.error,
-      });
-    }
-    return { data: parsed.data, response };
+    return { data: parseReply(schema, response, what), response };
   }
 
   /** Sends with credentials; answers a 2xx (a stream's body unread), or throws the error it means. */
   async send(request: ApiRequest, what: string): Promise<HttpResponse> {
-    if (this.#credentials.registersUser && request.path !== PROFILE_PATH) await this.#registerOnce(request.signal);
+    if (request.path !== PROFILE_PATH) await this.#registerOnce(request.signal);
     let token = await this.#credentials.token(request.signal);
-    let response = await this.#http.send({ ...request, token });
-    const mayMeanLoggedOut = response.status === 401 || (response.status === 404 && hidesFromStrangers(request.path));
-    if (mayMeanLoggedOut) {
-      // One refresh per failure, never more: no loops.
-      const renewed = await this.#credentials.renew(token, request.signal);
-      if (renewed !== undefined) {
+    let response = await this.#sendOnce(request, token);
+    if (response.status === 401 || (response.status === 404 && hidesFromStrangers(request.path))) {
+      const why = response.status === 404 ? await this.#rejection(token, request) : 'HTTP 401';
+      if (why !== undefined) {
+        // One refresh per failure, never more: no loops.
+        const renewed = await this.#credentials.renew(token, request.signal);
+        if (renewed === undefined) throw this.#refused(response, what, why);
         await response.body?.dump();
         token = renewed;
-        response = await this.#http.send({ ...request, token });
-      }
-      if (response.status === 401) throw this.#refused(response, what, 'the backend refused the credentials');
-      if (response.status === 404 && hidesFromStrangers(request.path)) {
-        const validation = await this.#validator.validate(token, { signal: request.signal });
-        this.#logger.debug(`404 from ${request.path}: token ${validation.valid ? 'valid' : 'not valid'} (${validation.source}).`);
-        if (!validation.valid) throw this.#refused(response, what, validation.reason ?? 'the token is not valid');
+        response = await this.#sendOnce(request, token);
+        if (response.status === 401) throw this.#refused(response, what, 'the renewed credentials were refused too');
+        if (response.status === 404 && hidesFromStrangers(request.path)) {
+          const still = await this.#rejection(token, request);
+          if (still !== undefined) throw this.#refused(response, what, still);
+        }
       }
     }
     this.lastRateLimit = response.rateLimit ?? this.lastRateLimit;
@@ -87,32 +109,133 @@ export class ApiCaller {
     return response;
   }
 
+  /** One HTTP exchange (with the HTTP layer's retries) carrying this credential. */
+  async #sendOnce(request: ApiRequest, credential: string): Promise<HttpResponse> {
+    const auth = this.#credentials.kind === 'apiKey' ? { apiKey: credential } : { token: credential };
+    // One key per exchange, the same on each of its attempts; a resend after a refresh is a new request.
+    const idempotencyKey = request.method === 'POST' && (await this.#advertises('idempotency_key')) ? randomUUID() : undefined;
+    return this.#http.send({ ...request, ...auth, idempotencyKey });
+  }
+
+  async #advertises(capability: string): Promise<boolean> {
+    try {
+      return (await this.#capabilities()).has(capability);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Why a 404 may mean "bad credential", or undefined when the credential is known good (then the
+   * 404 is real). A bearer asks `/auth/validate` (or the local checks); an API key is never sent
+   * there (contract part A): the profile answering it is the proof.
+   */
+  async #rejection(credential: string, request: ApiRequest): Promise<string | undefined> {
+    if (this.#credentials.kind === 'apiKey') {
+      if (request.path === PROFILE_PATH) return 'the backend did not accept the API key';
+      const probe = await this.#http.send({ method: 'GET', path: PROFILE_PATH, apiKey: credential, signal: request.signal });
+      this.#logger.debug(`404 from ${request.path}: the profile answered ${probe.status} to the API key.`);
+      return probe.status === 200 ? undefined : 'the backend did not accept the API key';
+    }
+    const validation = await this.#validator.validate(credential, { signal: request.signal });
+    this.#logger.debug(`404 from ${request.path}: token ${validation.valid ? 'valid' : 'not valid'} (${validation.source}).`);
+    return validation.valid ? undefined : (validation.reason ?? 'the token is not valid');
+  }
+
   #refused(response: HttpResponse, what: string, why: string): AuthenticationError {
+    const translated = errorFromResponse(response, what);
     return new AuthenticationError(`${what} was refused: you may not be logged in (${why}).`, {
       status: response.status,
-      requestId: response.requestId,
+      requestId: translated.requestId,
+      serverCode: translated.serverCode,
+      serverMessage: translated.serverMessage,
       hint: this.#credentials.refusedHint,
     });
   }
 
+  /**
+   * The user's profile, fetched once per client and shared by concurrent callers; `fresh` fetches
+   * it again (after a login, or to register once more).
+   */
+  async profile(signal?: AbortSignal, options: { fresh?: boolean } = {}): Promise<Profile> {
+    if (options.fresh || this.#profile === undefined) {
+      // The shared fetch carries no caller's signal (each caller stops waiting on its own); the
+      // HTTP timeout bounds it.
+      const fetching = this.call({ method: 'GET', path: PROFILE_PATH }, profileReply, 'Reading the profile').then(({ data }) =>
+        toProfile(data),
+      );
+      this.#profile = fetching;
+      fetching.catch(() => {
+        if (this.#profile === fetching) this.#profile = undefined; // try again with the next call
+      });
+    }
+    return waitFor(this.#profile, signal, 'Reading the profile');
+  }
+
+  /** Forgets the cached profile (after a logout: the next user is not this one). */
+  forgetProfile(): void {
+    this.#profile = undefined;
+  }
+
   /** Meets the backend through /auth/profile now (after a login), and answers the profile. */
-  async register(signal?: AbortSignal) {
-    const registration = this.call({ method: 'GET', path: PROFILE_PATH, signal }, profileReply, 'Registering with Mesh');
-    this.#registered = registration.catch(() => {
-      this.#registered = undefined;
-    });
-    return (await registration).data.profile;
+  async register(signal?: AbortSignal): Promise<Profile> {
+    return this.profile(signal, { fresh: true });
+  }
+
+  /** The `userId` of the stored keys: the profile's `id`, never a token claim. */
+  async userId(signal?: AbortSignal): Promise<string> {
+    return (await this.profile(signal)).id;
+  }
+
+  /** Whether the credential is good. An API key is asked about through the profile, never `/auth/validate`. */
+  async validateCredential(signal?: AbortSignal): Promise<ValidationResult> {
+    const credential = await this.#credentials.token(signal);
+    if (this.#credentials.kind !== 'apiKey') return this.#validator.validate(credential, { signal });
+    try {
+      const response = await this.#http.send({ method: 'GET', path: PROFILE_PATH, apiKey: credential, signal });
+      if (response.status === 200)
+        return { valid: true, source: 'backend', reason: 'the backend answered the profile for this API key' };
+      if (response.status === 401 || response.status === 403 || response.status === 404)
+        return { valid: false, source: 'backend', reason: `the backend refused the API key (HTTP ${response.status})` };
+      return {
+        valid: true,
+        source: 'local',
+        reason: `only the mesh_ prefix was checked: the profile answered HTTP ${response.status}`,
+      };
+    } catch (error) {
+      if (!(error instanceof NetworkError)) throw error;
+      return { valid: true, source: 'local', reason: `only the mesh_ prefix was checked: ${error.message}` };
+    }
   }
 
   /** The Python SDK meets the backend through /auth/profile before the first call; so do we, once. */
   async #registerOnce(signal?: AbortSignal): Promise<void> {
-    this.#registered ??= this.call({ method: 'GET', path: PROFILE_PATH, signal }, profileReply, 'Registering with Mesh').catch(
-      (error: unknown) => {
-        this.#registered = undefined; // try again with the next call
-        if (error instanceof AuthenticationError) throw error;
-        this.#logger.debug(`Registering through ${PROFILE_PATH} failed: ${(error as Error).message}`);
-      },
-    );
-    await this.#registered;
+    try {
+      await this.profile(signal);
+    } catch (error) {
+      if (error instanceof AuthenticationError || error instanceof AbortError) throw error;
+      this.#logger.debug(`Registering through ${PROFILE_PATH} failed: ${(error as Error).message}`);
+    }
   }
+}
+
+/** Parses a 2xx body, or throws the ResponseValidationError it means. */
+export function parseReply<T>(schema: z.ZodType<T>, response: HttpResponse, what: string): T {
+  const parsed = schema.safeParse(response.json);
+  if (parsed.success) return parsed.data;
+  const shape = response.json === undefined ? 'a body that is not JSON' : 'a body that does not match the contract';
+  throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} with ${shape}.`, {
+    status: response.status,
+    requestId: response.requestId,
+    hint: 'Check that MESH_API_URL points at a Mesh backend of a compatible version.',
+    cause: parsed.error,
+  });
+}
+
+function toProfile(data: z.infer<typeof profileReply>): Profile {
+  const profile: Profile = { id: data.id };
+  if (typeof data.email === 'string') profile.email = data.email;
+  if (typeof data.name === 'string') profile.name = data.name;
+  if (typeof data.credits === 'number') profile.credits = data.credits;
+  return profile;
 }

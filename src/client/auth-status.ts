@@ -1,6 +1,6 @@
 /** What `client.authStatus()` reports: never starts a login; a missing or refused token is "not logged in". */
 import type { TokenManager } from '../auth/token-manager.js';
-import type { TokenValidator } from '../auth/validator.js';
+import type { ValidationResult } from '../auth/validator.js';
 import { ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import type { Credentials } from './credentials.js';
 import type { AuthStatus } from './types.js';
@@ -9,12 +9,13 @@ export interface AuthStatusSources {
   /** Present in the default (login) mode. */
   manager: TokenManager | undefined;
   credentials: Credentials;
-  validator: TokenValidator;
+  /** Judges the credential: `/auth/validate` or local checks for a token, the profile for an API key. */
+  validate(token: string, signal?: AbortSignal): Promise<ValidationResult>;
   store: string;
   signal?: AbortSignal;
 }
 
-export async function readAuthStatus({ manager, credentials, validator, store, signal }: AuthStatusSources): Promise<AuthStatus> {
+export async function readAuthStatus({ manager, credentials, validate, store, signal }: AuthStatusSources): Promise<AuthStatus> {
   if (manager && !(await manager.hasTokens())) return { loggedIn: false, store, reason: 'no tokens stored' };
   let token: string;
   let expiresAt: number | undefined;
@@ -30,7 +31,7 @@ export async function readAuthStatus({ manager, credentials, validator, store, s
     if (error instanceof ReauthenticationRequiredError) return { loggedIn: false, store, reason: error.message };
     throw error;
   }
-  const validation = await validator.validate(token, { signal });
+  const validation = await validate(token, signal);
   const subject = validation.claims?.sub;
   return {
     loggedIn: validation.valid,

@@ -1,13 +1,29 @@
 /**
- * Streamed chat: SSE `data: {"delta": ...}` events as text deltas, then `{"done": true, usage}`,
- * then `[DONE]`. Leaving the loop early (`break`) or aborting closes the connection; a stream cut
- * before `[DONE]` is a StreamInterruptedError carrying the text that did arrive.
+ * Streamed chat (backend-contract.md part A "Streaming"): `data: <json>` lines carrying OpenAI
+ * chunks (`choices[0].delta.content`) up to `data: [DONE]`, read by bytes and lines; any other
+ * line, and a data line that is not a chunk, is skipped as the Python SDK skips it. An error
+ * object in the stream becomes the error it means. Leaving the loop early (`break`) or aborting
+ * closes the connection; a stream cut before `[DONE]` is a StreamInterruptedError carrying the
+ * text that did arrive.
  */
 import { AbortError, MeshError, ResponseValidationError, StreamInterruptedError } from '../errors/mesh-error.js';
 import type { HttpResponse } from '../http/http-client.js';
-import { readSseData } from '../http/sse.js';
-import { chatStreamEvent } from './schemas.js';
+import { readDataLines } from '../http/sse.js';
+import { usageOf } from './chat.js';
+import { errorFromResponse } from './response-errors.js';
+import { chatChunk } from './schemas.js';
 import type { ChatStreamResult, ChatUsage } from './types.js';
+
+const WHAT = 'Chat stream';
+
+/** The event, when the data line is JSON. */
+function jsonOf(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
 
 export async function* readChatStream(response: HttpResponse, signal?: AbortSignal): AsyncGenerator<string, ChatStreamResult> {
   const body = response.body;
@@ -18,30 +34,21 @@ export async function* readChatStream(response: HttpResponse, signal?: AbortSign
   let finished = false;
   const details = { status: response.status, requestId: response.requestId };
   try {
-    for await (const data of readSseData(body)) {
-      if (data === '[DONE]') {
+    for await (const data of readDataLines(body)) {
+      if (data.trim() === '[DONE]') {
         finished = true;
         break;
       }
-      let event: unknown;
-      try {
-        event = JSON.parse(data);
-      } catch {
-        throw new ResponseValidationError('The chat stream sent an event that is not JSON.', details);
-      }
-      const parsed = chatStreamEvent.safeParse(event);
-      if (!parsed.success)
-        throw new ResponseValidationError('The chat stream sent an event this SDK does not understand.', details);
-      const { delta, usage: reported } = parsed.data as {
-        delta?: string;
-        usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-      };
-      if (delta !== undefined) {
+      const event = jsonOf(data);
+      if (event === null || typeof event !== 'object') continue;
+      if ((event as { error?: unknown }).error != null) throw errorFromResponse({ ...response, json: event, text: data }, WHAT);
+      const chunk = chatChunk.safeParse(event);
+      if (!chunk.success) continue;
+      usage = usageOf(chunk.data.usage) ?? usage;
+      const delta = chunk.data.choices?.[0]?.delta?.content;
+      if (typeof delta === 'string' && delta !== '') {
         partial += delta;
         yield delta;
-      } else if (reported) {
-        const u = reported;
-        usage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
       }
     }
   } catch (error) {

@@ -44,6 +44,6 @@ export async function getKey(name: string, options?: RequestOptions): Promise<st
 }
 
 /** @example const { key } = await generateApiKey('render-production'); */
-export async function generateApiKey(name: string, options?: RequestOptions): Promise<CreatedApiKey> {
+export async function generateApiKey(name?: string, options?: RequestOptions): Promise<CreatedApiKey> {
   return getDefaultClient().generateApiKey(name, options);
 }

@@ -1,22 +1,25 @@
-import { AuthApi } from '../auth/auth-api.js';
+import { BackendAuth } from '../auth/backend-auth.js';
 import { SkewClock } from '../auth/clock.js';
-import { createTokenMachinery, type TokenMachinery } from '../auth/create-token-manager.js';
+import { createTokenMachinery, REFRESH_TIMEOUT_CAP_MS, type TokenMachinery, validatorFor } from '../auth/create-token-manager.js';
+import { isInteractive } from '../auth/headless.js';
 import { LayeredStore } from '../auth/stores/layered-store.js';
 import type { TokenSet } from '../auth/token-store.js';
-import { TokenValidator, type ValidationResult } from '../auth/validator.js';
+import type { TokenValidator, ValidationResult } from '../auth/validator.js';
 import type { MeshClientOptions } from '../config/options.js';
-import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
+import { defaultModelFor, type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
 import { AuthFlow, type LoginOptions } from '../flow/auth-flow.js';
-import { LoginApi } from '../flow/login-api.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
 import { HttpClient, type RateLimitInfo } from '../http/http-client.js';
 import { createLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
+import { ApiKeys, defaultApiKeyName, unsupported } from './api-keys.js';
 import { readAuthStatus } from './auth-status.js';
+import { CHAT_PATHS, type ChatDefaults, chatBody, chatResponseOf } from './chat.js';
 import { readChatStream } from './chat-stream.js';
 import { type Credentials, managedCredentials, providedCredentials, staticCredentials } from './credentials.js';
-import { apiKeysReply, chatReply, createdApiKeyReply, keyReply, keysReply, profileReply, successReply } from './schemas.js';
+import { PathMemory, sendWithFallback } from './path-fallback.js';
+import { StoredKeys } from './stored-keys.js';
 import type {
   ApiKeyInfo,
   AuthStatus,
@@ -29,16 +32,7 @@ import type {
   RequestOptions,
 } from './types.js';
 
-/** API-key creation can be very slow on a struggling deployment (seeds: gotchas). */
-const API_KEY_TIMEOUT_MS = 120_000;
-
 let warnedAuthToken = false;
-
-function toMessages(input: string | ChatMessage[]): ChatMessage[] {
-  return typeof input === 'string' ? [{ role: 'user', content: input }] : input;
-}
-
-const encode = encodeURIComponent;
 
 /**
  * The Mesh client. Construction resolves and validates all configuration (options, then
@@ -60,6 +54,9 @@ export class MeshClient {
   readonly #credentials: Credentials;
   readonly #machinery: TokenMachinery | undefined;
   #flow: AuthFlow | undefined;
+  /** Which chat path this deployment answered on (streams use it too). */
+  readonly #chatPaths = new PathMemory(CHAT_PATHS);
+  #apiKeys: ApiKeys | undefined;
 
   constructor(options: MeshClientOptions = {}) {
     this.config = resolveConfig(options);
@@ -70,6 +67,15 @@ export class MeshClient {
       maxRetries: this.config.maxRetries,
       dispatcher: options.dispatcher,
       breaker: new CircuitBreaker(options.circuitBreaker),
+      logger,
+    });
+    // One BackendAuth per client: one `/auth/config` (capabilities) serves the login, the
+    // refresh and the API calls; one clock learns the backend's time for all of them.
+    const clock = new SkewClock();
+    const backendAuth = new BackendAuth({
+      http: this.#http,
+      clock,
+      timeout: Math.min(this.config.timeout, REFRESH_TIMEOUT_CAP_MS),
       logger,
     });
     const explicit = [options.apiKey, options.authToken, options.tokenProvider].filter((value) => value !== undefined);
@@ -93,18 +99,22 @@ export class MeshClient {
     } else if (this.config.apiKey !== undefined) {
       this.#credentials = staticCredentials(this.config.apiKey, 'apiKey');
     } else {
-      const interactive = options.interactive ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
+      const interactive =
+        options.interactive ?? isInteractive({ env: options.env ?? process.env, stdin: process.stdin, stderr: process.stderr });
       this.#machinery = createTokenMachinery(this.config, {
         env: options.env,
         logger,
         http: this.#http,
+        backendAuth,
+        clock,
         // When a call needs a login and a person can answer: run it (once; the manager single-flights it).
         login: interactive ? (signal) => (this.#flow as AuthFlow).login({ signal }) : undefined,
       });
-      const { clock, selection } = this.#machinery;
+      const { selection } = this.#machinery;
       this.#flow = new AuthFlow({
         config: this.config,
-        api: new LoginApi(this.#http),
+        backendAuth,
+        dispatcher: this.#http.dispatcher,
         clock,
         headless: selection.headless,
         env: options.env,
@@ -113,19 +123,13 @@ export class MeshClient {
       });
       this.#credentials = managedCredentials(this.#machinery.manager);
     }
-    this.#validator = this.#machinery?.validator ?? this.#standaloneValidator();
-    this.#api = new ApiCaller({ http: this.#http, credentials: this.#credentials, validator: this.#validator, logger });
-  }
-
-  #standaloneValidator(): TokenValidator {
-    const clock = new SkewClock();
-    const { auth0 } = this.config;
-    return new TokenValidator({
-      clock,
-      audience: auth0.audience,
-      issuer: `${auth0.domain}/`,
-      jwksUrl: `${auth0.domain}/.well-known/jwks.json`,
-      authApi: new AuthApi({ http: this.#http, clock }),
+    this.#validator = this.#machinery?.validator ?? validatorFor(this.config, clock, backendAuth);
+    this.#api = new ApiCaller({
+      http: this.#http,
+      credentials: this.#credentials,
+      validator: this.#validator,
+      logger,
+      capabilities: () => backendAuth.capabilities(),
     });
   }
 
@@ -135,116 +139,111 @@ export class MeshClient {
   }
 
   /**
-   * Sends a message (or a conversation) and returns the whole reply.
+   * Sends a message (or a conversation) and returns the whole reply. Always names a model and a
+   * provider (`config.defaultModel`/`defaultProvider`, or the provider the model belongs to).
    * @example const { content } = await client.chat('What is 5 + 7?');
    */
   async chat(input: string | ChatMessage[], options: ChatOptions = {}): Promise<ChatResponse> {
-    const { data, response } = await this.#api.call(
-      { method: 'POST', path: '/api/v1/chat', body: this.#chatBody(input, options, false), ...requestOf(options) },
-      chatReply,
+    const body = chatBody(input, options, this.#chatDefaults(), false);
+    const response = await sendWithFallback(
+      this.#api,
+      this.#chatPaths,
+      (path) => ({ method: 'POST', path, body, ...requestOf(options) }),
       'Chat',
+      { registerOn404: true },
     );
-    const { usage } = data;
-    return {
-      id: data.id,
-      content: data.content,
-      model: data.model,
-      provider: data.provider,
-      usage: { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens },
-      requestId: response.requestId,
-      rateLimit: response.rateLimit,
-    };
+    return chatResponseOf(response);
   }
 
   /**
-   * Streams a reply as text deltas. `break` or an aborted signal closes the connection; a cut
-   * stream throws `StreamInterruptedError` with the text that arrived (`partialText`).
+   * Streams a reply as text deltas, on the chat path this client last saw answer. `break` or an
+   * aborted signal closes the connection; a cut stream throws `StreamInterruptedError` with the
+   * text that arrived (`partialText`).
    * @example for await (const delta of client.chatStream('Tell me a story')) process.stdout.write(delta);
    */
   async *chatStream(input: string | ChatMessage[], options: ChatOptions = {}): AsyncGenerator<string, ChatStreamResult> {
+    const body = chatBody(input, options, this.#chatDefaults(), true);
     const response = await this.#api.send(
-      { method: 'POST', path: '/api/v1/chat', body: this.#chatBody(input, options, true), stream: true, ...requestOf(options) },
+      { method: 'POST', path: this.#chatPaths.first, body, stream: true, ...requestOf(options) },
       'Chat stream',
     );
     return yield* readChatStream(response, options.signal);
   }
 
-  #chatBody(input: string | ChatMessage[], options: ChatOptions, stream: boolean): Record<string, unknown> {
-    const body: Record<string, unknown> = { messages: toMessages(input), stream };
-    if (options.model !== undefined) body.model = options.model;
-    if (options.provider !== undefined) body.provider = options.provider;
-    if (options.temperature !== undefined) body.temperature = options.temperature;
-    if (options.maxTokens !== undefined) body.max_tokens = options.maxTokens;
-    return body;
+  #chatDefaults(): ChatDefaults {
+    const { config } = this;
+    return {
+      defaultModel: config.defaultModel,
+      defaultProvider: config.defaultProvider,
+      modelFor: (provider) => defaultModelFor(config, provider),
+    };
   }
 
   /** Names of the stored provider keys. */
   async listKeys(options: RequestOptions = {}): Promise<string[]> {
-    return (await this.#api.call({ method: 'GET', path: '/api/v1/keys', ...requestOf(options) }, keysReply, 'Listing keys')).data
-      .keys;
+    return new StoredKeys(this.#api).list(requestOf(options));
   }
 
   /** Stores (or replaces) a provider key, e.g. `storeKey('openai_key', 'sk-...')`. */
   async storeKey(name: string, value: string, options: RequestOptions = {}): Promise<void> {
-    await this.#api.call(
-      { method: 'POST', path: '/api/v1/keys', body: { key_name: name, key_value: value }, ...requestOf(options) },
-      successReply,
-      'Storing a key',
-    );
+    await new StoredKeys(this.#api).store(name, value, requestOf(options));
   }
 
   /** A stored key's value. @throws NotFoundError when there is no key of that name. */
   async getKey(name: string, options: RequestOptions = {}): Promise<string> {
-    const path = `/api/v1/keys/${encode(name)}`;
-    return (await this.#api.call({ method: 'GET', path, ...requestOf(options) }, keyReply, `Reading key "${name}"`)).data
-      .key_value;
-  }
-
-  /** @throws NotFoundError when there is no key of that name. */
-  async deleteKey(name: string, options: RequestOptions = {}): Promise<void> {
-    const path = `/api/v1/keys/${encode(name)}`;
-    await this.#api.call({ method: 'DELETE', path, ...requestOf(options) }, successReply, `Deleting key "${name}"`);
+    return new StoredKeys(this.#api).get(name, requestOf(options));
   }
 
   /**
-   * Creates a Mesh API key (`mesh_...`, shown once) for a server or CI. Waits up to 120 s by
-   * default: creation can be slow on a struggling deployment, and a retry is safe (Idempotency-Key).
+   * Not offered by the deployed Mesh backend (no endpoint): always rejects with
+   * `UnsupportedByBackendError` (code `unsupported_by_backend`) and sends nothing.
    */
-  async generateApiKey(name: string, options: RequestOptions = {}): Promise<CreatedApiKey> {
-    const { data } = await this.#api.call(
-      { method: 'POST', path: '/api/v1/api-keys', body: { name }, ...requestOf({ timeout: API_KEY_TIMEOUT_MS, ...options }) },
-      createdApiKeyReply,
-      'Creating an API key',
+  async deleteKey(name: string, _options: RequestOptions = {}): Promise<void> {
+    throw unsupported(
+      `Deleting a stored key ("${name}")`,
+      this.config.apiUrl,
+      'Replace its value with storeKey(name, value) instead.',
     );
-    return { id: data.id, name: data.name, key: data.key, createdAt: data.created_at };
   }
 
-  async listApiKeys(options: RequestOptions = {}): Promise<ApiKeyInfo[]> {
-    const { data } = await this.#api.call(
-      { method: 'GET', path: '/api/v1/api-keys', ...requestOf(options) },
-      apiKeysReply,
-      'Listing API keys',
-    );
-    return data.api_keys.map((k) => ({ id: k.id, name: k.name, createdAt: k.created_at, lastUsedAt: k.last_used_at }));
+  /**
+   * Creates a Mesh API key (`mesh_...`, shown once) for a server or CI. Waits up to 360 s by
+   * default (creation can take minutes on a struggling deployment); the POST is not retried
+   * blindly: only when the backend advertises `idempotency_key`, with one key across attempts.
+   * @example const { key } = await client.generateApiKey('render-production');
+   */
+  async generateApiKey(name: string = defaultApiKeyName(), options: RequestOptions = {}): Promise<CreatedApiKey> {
+    this.#apiKeys ??= new ApiKeys(this.#api);
+    return this.#apiKeys.create(name, requestOf(options));
   }
 
-  /** @throws NotFoundError when there is no API key with that id. */
-  async revokeApiKey(id: string, options: RequestOptions = {}): Promise<void> {
-    const path = `/api/v1/api-keys/${encode(id)}`;
-    await this.#api.call({ method: 'DELETE', path, ...requestOf(options) }, successReply, 'Revoking an API key');
+  /**
+   * Not offered by the deployed Mesh backend (API keys are listed in the Mesh web interface):
+   * always rejects with `UnsupportedByBackendError` and sends nothing.
+   */
+  async listApiKeys(_options: RequestOptions = {}): Promise<ApiKeyInfo[]> {
+    throw unsupported('Listing API keys', this.config.apiUrl, 'List your API keys in the Mesh web interface.');
   }
 
-  /** The logged-in user's profile. */
+  /**
+   * Not offered by the deployed Mesh backend (API keys are revoked in the Mesh web interface):
+   * always rejects with `UnsupportedByBackendError` and sends nothing.
+   */
+  async revokeApiKey(_id: string, _options: RequestOptions = {}): Promise<void> {
+    throw unsupported('Revoking an API key', this.config.apiUrl, 'Revoke it in the Mesh web interface.');
+  }
+
+  /** The logged-in user's profile, read now (`id` is the `userId` of the stored keys). */
   async profile(options: RequestOptions = {}): Promise<Profile> {
-    return (
-      await this.#api.call({ method: 'GET', path: '/auth/profile', ...requestOf(options) }, profileReply, 'Reading the profile')
-    ).data.profile;
+    return this.#api.profile(options.signal, { fresh: true });
   }
 
-  /** Whether the current credential is good, and who answered (`backend`, or `local` when the backend cannot say). */
+  /**
+   * Whether the current credential is good, and who answered (`backend`, or `local` when the
+   * backend cannot say). An API key is checked through the profile, never `/auth/validate`.
+   */
   async validateToken(options: Pick<RequestOptions, 'signal'> = {}): Promise<ValidationResult> {
-    const token = await this.#credentials.token(options.signal);
-    return this.#validator.validate(token, { signal: options.signal });
+    return this.#api.validateCredential(options.signal);
   }
 
   /**
@@ -288,7 +287,8 @@ export class MeshClient {
     return readAuthStatus({
       manager: this.#machinery?.manager,
       credentials: this.#credentials,
-      validator: this.#validator,
+      validate: (token, signal) =>
+        this.#credentials.kind === 'apiKey' ? this.#api.validateCredential(signal) : this.#validator.validate(token, { signal }),
       store: this.describeTokenStore(),
       signal: options.signal,
     });
@@ -300,6 +300,7 @@ export class MeshClient {
     const { store } = this.#machinery.selection;
     const places = store instanceof LayeredStore ? store.places() : [store.describe()];
     await this.#machinery.manager.clear();
+    this.#api.forgetProfile(); // the next login may be someone else
     return places;
   }
 

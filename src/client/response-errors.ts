@@ -1,9 +1,16 @@
-/** A non-2xx reply as the error a caller can act on: class by status, the server's words, the request id. */
+/**
+ * The one translator from a failed reply to the error a caller can act on, for the API, the auth
+ * endpoints and the chat stream: the class by status, the backend's own words kept apart
+ * (`serverCode`, `serverMessage`), the request id from the header or the body. Error bodies come
+ * as `{"error": "text"}`, `{"error": {"message"}}`, `{message}`, OAuth's `{error,
+ * error_description}`, an HTML page from a proxy, or nothing (backend-contract.md part A).
+ */
 import { ErrorCode } from '../errors/codes.js';
 import {
   AuthenticationError,
   BadRequestError,
   MeshError,
+  type MeshErrorDetails,
   NotFoundError,
   RateLimitError,
   ServerError,
@@ -12,22 +19,66 @@ import type { HttpResponse } from '../http/http-client.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import { errorBody } from './schemas.js';
 
+/** What the backend said about the failure, in its own words. */
+export interface ServerWords {
+  /** A machine-readable code, e.g. `invalid_grant` (a snake_case word, or `error.code`/`error.type`). */
+  code?: string;
+  /** Its text, e.g. "User not found". */
+  message?: string;
+  requestId?: string;
+}
+
+/** A word that reads as a code rather than prose: `invalid_grant`, `not_found`, `KEY_MISSING`. */
+const CODE_LIKE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+
+/** "invalid_grant: the refresh token was reused": a snake_case code leading the text. */
+const LEADING_CODE = /^([a-z][a-z0-9]*(?:_[a-z0-9]+)+):\s/;
+
+/** The backend's words from any error body shape; empty for HTML, text or no body. */
+export function serverWords(json: unknown): ServerWords {
+  const parsed = errorBody.safeParse(json);
+  if (!parsed.success) return {};
+  const { error, error_description, message, request_id } = parsed.data;
+  const words: ServerWords = { requestId: request_id };
+  if (typeof error === 'string') {
+    const led = LEADING_CODE.exec(error);
+    if (CODE_LIKE.test(error)) words.code = error;
+    else if (led) words.code = led[1];
+    words.message = error_description ?? message ?? (CODE_LIKE.test(error) ? undefined : error);
+  } else if (error) {
+    const code = error.code ?? error.type;
+    words.code = code === undefined ? undefined : String(code);
+    words.message = error.message ?? error_description ?? message;
+  } else {
+    words.message = error_description ?? message;
+  }
+  return words;
+}
+
+/**
+ * The typed error a non-2xx reply means (or a 2xx that reports a failure, e.g. `"success": false`).
+ * `what` names the operation, e.g. "Chat" or "Reading key \"openai\"".
+ */
 export function errorFromResponse(response: HttpResponse, what: string): MeshError {
-  const { status, requestId } = response;
-  const parsed = errorBody.safeParse(response.json);
-  const said = parsed.success ? (parsed.data.message ?? parsed.data.error_description) : undefined;
-  const code = parsed.success ? parsed.data.error : undefined;
+  const { status } = response;
+  const words = serverWords(response.json);
+  const said = words.message ?? words.code;
   const detail = said
     ? `: ${said}`
-    : response.json === undefined && response.text
+    : response.json === undefined && response.text.trim() !== ''
       ? ' (an HTML or text page, probably from a proxy)'
       : '';
-  const base = { status, requestId };
+  const base: MeshErrorDetails = {
+    status,
+    requestId: response.requestId ?? words.requestId,
+    serverCode: words.code,
+    serverMessage: words.message,
+  };
   if (status === 400) return new BadRequestError(`${what} was refused as invalid${detail}`, base);
   if (status === 401 || status === 403) {
-    return new AuthenticationError(`${what} was refused: not authenticated${detail}`, {
+    return new AuthenticationError(`${what} was refused: not authenticated or not allowed${detail}`, {
       ...base,
-      hint: 'Run `npx mesh-auth` to log in.',
+      hint: 'Run `npx mesh-auth` to log in, or check MESH_API_KEY.',
     });
   }
   if (status === 402) {
@@ -39,7 +90,7 @@ export function errorFromResponse(response: HttpResponse, what: string): MeshErr
   }
   if (status === 404) return new NotFoundError(`${what}: not found${detail}`, base);
   if (status === 429) {
-    const retryAfter = parseRetryAfter(response.headers['retry-after'] as string | undefined);
+    const retryAfter = parseRetryAfter(firstHeader(response.headers['retry-after']));
     return new RateLimitError(`${what} was rate limited${detail}`, {
       ...base,
       retryAfter,
@@ -52,8 +103,9 @@ export function errorFromResponse(response: HttpResponse, what: string): MeshErr
       hint: 'Try again shortly; quote the request id if it persists.',
     });
   }
-  return new MeshError(`${what} failed (HTTP ${status}${code ? `, ${code}` : ''})${detail}`, {
-    ...base,
-    code: code ?? `http_${status}`,
-  });
+  return new MeshError(`${what} failed (HTTP ${status})${detail}`, { ...base, code: ErrorCode.REQUEST_FAILED });
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

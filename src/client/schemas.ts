@@ -1,38 +1,99 @@
-/** zod schemas of the backend's replies (backend-contract.md "API endpoints"). */
+/**
+ * zod schemas of the backend's replies (backend-contract.md v2 part A). Where the deployed
+ * backend's shape is ambiguous, each schema accepts every shape the Python SDK accepts.
+ */
 import { z } from 'zod';
 
-const usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
-
-export const chatReply = z.object({
-  id: z.string(),
-  content: z.string(),
-  model: z.string(),
-  provider: z.string(),
-  usage,
+export const usageSchema = z.object({
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  total_tokens: z.number().optional(),
 });
 
-export const chatStreamEvent = z.union([
-  z.object({ delta: z.string() }),
-  z.object({ done: z.literal(true), usage: usage.optional() }).passthrough(),
+/** Text content: a string, or an array of parts whose text parts are joined. */
+const contentSchema = z.union([
+  z.string(),
+  z
+    .array(z.looseObject({ type: z.string().optional(), text: z.string().optional() }))
+    .transform((parts) => parts.map((part) => part.text ?? '').join('')),
 ]);
 
-export const keysReply = z.object({ keys: z.array(z.string()) });
-export const successReply = z.object({ success: z.literal(true) });
-export const keyReply = z.object({ key_name: z.string(), key_value: z.string() });
-export const createdApiKeyReply = z.object({
-  id: z.string(),
-  name: z.string(),
-  key: z.string().regex(/^mesh_/),
-  created_at: z.string(),
+const chatMeta = {
+  id: z.string().optional(),
+  model: z.string().optional(),
+  provider: z.string().optional(),
+  usage: usageSchema.optional().catch(undefined),
+};
+
+const openAiReply = z.looseObject({
+  ...chatMeta,
+  choices: z.array(z.looseObject({ message: z.looseObject({ content: contentSchema }) })).min(1),
 });
-export const apiKeysReply = z.object({
-  api_keys: z.array(z.object({ id: z.string(), name: z.string(), created_at: z.string(), last_used_at: z.string().nullable() })),
+const contentReply = z.looseObject({ ...chatMeta, content: contentSchema });
+const messageReply = z.looseObject({ ...chatMeta, message: z.looseObject({ content: contentSchema }) });
+
+/** The three reply shapes, in the order the Python SDK tries them, as `{id?, model?, provider?, usage?, text}`. */
+export const chatReply = z.union([
+  openAiReply.transform(({ choices, ...rest }) => ({
+    ...rest,
+    text: (choices[0] as { message: { content: string } }).message.content,
+  })),
+  contentReply.transform(({ content, ...rest }) => ({ ...rest, text: content })),
+  messageReply.transform(({ message, ...rest }) => ({ ...rest, text: message.content })),
+]);
+
+/** One streamed OpenAI chunk: `choices[0].delta.content`, and `usage` on the last one when sent. */
+export const chatChunk = z.looseObject({
+  choices: z.array(z.looseObject({ delta: z.looseObject({ content: z.string().nullable().optional() }).optional() })).optional(),
+  usage: usageSchema.nullable().optional().catch(undefined),
 });
-export const profileReply = z.object({
-  profile: z.object({ id: z.string(), email: z.string(), name: z.string(), credits: z.number() }),
+
+/** `{"profile": {"id", ...}}` or flat `{"id", ...}`: the root `id` first, as client.py 1.5.6 reads it. */
+const profileFields = z.looseObject({
+  id: z.union([z.string(), z.number().transform(String)]),
+  email: z.string().nullable().optional(),
+  name: z.string().nullable().optional(),
+  credits: z.number().nullable().optional(),
 });
-export const errorBody = z.object({
-  error: z.string().optional(),
-  message: z.string().optional(),
+export const profileReply = z.union([profileFields, z.looseObject({ profile: profileFields }).transform((r) => r.profile)]);
+
+export const storeKeyReply = z.looseObject({ success: z.boolean().optional() });
+export const getKeyReply = z.looseObject({
+  success: z.boolean().optional(),
+  keyValue: z.string().optional(),
+  key: z.string().optional(),
+});
+export const listKeysReply = z.looseObject({ keys: z.array(z.string()) });
+
+const keyObject = z.looseObject({
+  api_key: z.string().startsWith('mesh_'),
+  key_id: z.union([z.string(), z.number().transform(String)]).optional(),
+  name: z.string().optional(),
+  created_at: z.string().optional(),
+});
+/** `api_key` as an object (client.py 1.5.6, pre_deploy.py 1.5.3) or as the key string (__init__.py 1.5.6). */
+export const createdApiKeyReply = z.looseObject({
+  success: z.boolean().optional(),
+  api_key: z.union([keyObject, z.string().startsWith('mesh_')]),
+  key_id: z.union([z.string(), z.number().transform(String)]).optional(),
+  name: z.string().optional(),
+  created_at: z.string().optional(),
+});
+
+/** Every error body shape seen: `{"error": "text"}`, `{"error": {"message", "code"?}}`, `{message}`, OAuth's `{error, error_description}`. */
+export const errorBody = z.looseObject({
+  error: z
+    .union([
+      z.string(),
+      z.looseObject({
+        message: z.string().optional(),
+        code: z.union([z.string(), z.number()]).optional(),
+        type: z.string().optional(),
+      }),
+    ])
+    .optional(),
   error_description: z.string().optional(),
+  message: z.string().optional(),
+  request_id: z.string().optional(),
+  success: z.boolean().optional(),
 });

@@ -2,9 +2,16 @@ import type { RateLimitInfo } from '../http/http-client.js';
 
 export type { RateLimitInfo };
 
+/** One part of a message's content: text, an image, or another part the backend understands. */
+export type ChatContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } }
+  | { type: string; [field: string]: unknown };
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
-  content: string;
+  /** Text, or an array of parts (e.g. text and images), sent as given. */
+  content: string | ChatContentPart[];
 }
 
 /** Per-call options of every method. */
@@ -17,7 +24,9 @@ export interface RequestOptions {
 }
 
 export interface ChatOptions extends RequestOptions {
+  /** @default the client's `defaultModel` (`gpt-4o`); with only `provider: 'anthropic'`, `claude-3-7-sonnet-20250219` */
   model?: string;
+  /** @default inferred from `model` (claude -> anthropic, gpt/o1/o3/o4 -> openai, gemini -> google), else the client's `defaultProvider` (`openai`) */
   provider?: string;
   temperature?: number;
   maxTokens?: number;
@@ -29,12 +38,13 @@ export interface ChatUsage {
   totalTokens: number;
 }
 
+/** A chat reply. Fields the backend did not send are `undefined`: nothing is invented. */
 export interface ChatResponse {
-  id: string;
+  id: string | undefined;
   content: string;
-  model: string;
-  provider: string;
-  usage: ChatUsage;
+  model: string | undefined;
+  provider: string | undefined;
+  usage: ChatUsage | undefined;
   /** The backend's X-Request-Id, to quote in a bug report. */
   requestId: string | undefined;
   rateLimit: RateLimitInfo | undefined;
@@ -53,19 +63,21 @@ export interface ApiKeyInfo {
   lastUsedAt: string | null;
 }
 
+/** A new Mesh API key. `id` and `createdAt` are `undefined` when the backend answered with the key alone. */
 export interface CreatedApiKey {
-  id: string;
+  id: string | undefined;
   name: string;
   /** `mesh_...`: shown once; the backend keeps only its hash. */
   key: string;
-  createdAt: string;
+  createdAt: string | undefined;
 }
 
+/** The user as the backend knows them; `id` is the `userId` of the stored keys. */
 export interface Profile {
   id: string;
-  email: string;
-  name: string;
-  credits: number;
+  email?: string;
+  name?: string;
+  credits?: number;
 }
 
 /** What `client.authStatus()` finds. */

@@ -35,6 +35,17 @@ export const ErrorCode = {
   CIRCUIT_OPEN: 'circuit_open',
   /** A streamed reply ended before it was complete; `partialText` holds what arrived. Raised by `StreamInterruptedError`. */
   STREAM_INTERRUPTED: 'stream_interrupted',
+  /**
+   * The method has no endpoint on this Mesh deployment (e.g. `deleteKey`, `listApiKeys`,
+   * `revokeApiKey` on the deployed backend): nothing was sent. Raised by `UnsupportedByBackendError`.
+   */
+  UNSUPPORTED_BY_BACKEND: 'unsupported_by_backend',
+  /**
+   * The backend refused the request with a status no other class covers (e.g. 405, 409, 422), or
+   * answered 2xx with a failure in the body (`"success": false`). `serverCode`/`serverMessage` hold
+   * the backend's own words. Raised by `MeshError` (from the reply translator).
+   */
+  REQUEST_FAILED: 'request_failed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,8 +9,12 @@ export interface MeshErrorDetails {
   hint?: string;
   /** HTTP status of the reply that caused the error, when there was one. */
   status?: number;
-  /** The backend's `X-Request-Id`, to quote when reporting a problem. */
+  /** The backend's `X-Request-Id` (or the `request_id` of its error body), to quote when reporting a problem. */
   requestId?: string;
+  /** The backend's own error code, as it sent it (e.g. `invalid_grant`); never used as our `code`. */
+  serverCode?: string;
+  /** The backend's own error text, as it sent it (redacted). */
+  serverMessage?: string;
   cause?: unknown;
 }
 
@@ -29,6 +33,10 @@ export class MeshError extends Error {
   readonly hint: string | undefined;
   readonly status: number | undefined;
   readonly requestId: string | undefined;
+  /** The backend's own error code (its `error` field), when it sent one. Ours is `code`. */
+  readonly serverCode: string | undefined;
+  /** The backend's own error text, when it sent one (redacted). */
+  readonly serverMessage: string | undefined;
 
   constructor(message: string, details: MeshErrorDetails = {}) {
     super(redact(message), details.cause === undefined ? undefined : { cause: details.cause });
@@ -37,6 +45,8 @@ export class MeshError extends Error {
     this.hint = details.hint === undefined ? undefined : redact(details.hint);
     this.status = details.status;
     this.requestId = details.requestId;
+    this.serverCode = details.serverCode;
+    this.serverMessage = details.serverMessage === undefined ? undefined : redact(details.serverMessage);
   }
 
   /** The code a subclass raises when none is given. */
@@ -51,6 +61,8 @@ export class MeshError extends Error {
       hint: this.hint,
       status: this.status,
       requestId: this.requestId,
+      serverCode: this.serverCode,
+      serverMessage: this.serverMessage,
     };
   }
 }
@@ -144,4 +156,12 @@ export class StreamInterruptedError extends NetworkError {
     super(message, details);
     this.partialText = details.partialText;
   }
+}
+
+/**
+ * The method has no endpoint on this Mesh deployment: nothing was sent. The message names the
+ * feature and the deployment (`apiUrl`); the hint says what to do instead.
+ */
+export class UnsupportedByBackendError extends MeshError {
+  static override defaultCode: string = ErrorCode.UNSUPPORTED_BY_BACKEND;
 }

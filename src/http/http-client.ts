@@ -2,10 +2,9 @@
  * One pooled undici dispatcher per client (keep-alive; HTTPS_PROXY/HTTP_PROXY/NO_PROXY through
  * EnvHttpProxyAgent, or the user's own Dispatcher), per-attempt timeouts, the caller's signal,
  * retries by the policy in retry-policy.ts, a circuit breaker per origin, redirects that never
- * carry the Authorization header to another origin. Answers every status; mapping statuses to
- * errors is the caller's job (401/404 need the token's story first).
+ * carry a credential to another origin. Answers every status; mapping statuses to errors is the
+ * caller's job (401/404 need the token's story first).
  */
-import { randomUUID } from 'node:crypto';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
@@ -24,11 +23,21 @@ export interface RateLimitInfo {
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'DELETE';
-  /** Path on the base URL, e.g. `/api/v1/keys`. */
+  /** Path on the base URL, e.g. `/api/v1/listKeys?userId=...`. */
   path: string;
   body?: unknown;
-  /** Bearer credential. */
+  /** Bearer credential (an Auth0 access token): `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * A Mesh API key, sent as both `Authorization: ApiKey <key>` and `x-api-key: <key>` (newer and
+   * older deployments read one each; backend-contract.md part A). Never sent as Bearer.
+   */
+  apiKey?: string;
+  /**
+   * Sent as `Idempotency-Key` on every attempt. Give one only when the backend advertises
+   * `idempotency_key`: it is what makes a POST safe to retry after it may have been processed.
+   */
+  idempotencyKey?: string;
   /** Per-attempt bound, ms. */
   timeout?: number;
   signal?: AbortSignal;
@@ -96,6 +105,12 @@ function rateLimitOf(headers: HttpResponse['headers']): RateLimitInfo | undefine
   return info.limit === undefined && info.remaining === undefined && info.reset === undefined ? undefined : info;
 }
 
+/** The credential's headers: an API key as both `ApiKey` and `x-api-key`, a token as Bearer. */
+function credentialHeaders(req: HttpRequest): Record<string, string> {
+  if (req.apiKey !== undefined) return { authorization: `ApiKey ${req.apiKey}`, 'x-api-key': req.apiKey };
+  return req.token === undefined ? {} : { authorization: `Bearer ${req.token}` };
+}
+
 export class HttpClient {
   readonly baseUrl: string;
   readonly origin: string;
@@ -126,9 +141,9 @@ export class HttpClient {
 
   async send(req: HttpRequest): Promise<HttpResponse> {
     const maxRetries = req.maxRetries ?? this.#maxRetries;
-    // The same key on every attempt: a retried POST is answered once (backend-contract.md).
-    const idempotencyKey = req.method === 'POST' ? randomUUID() : undefined;
-    const context = { idempotent: true }; // GET/DELETE, and POSTs carry an Idempotency-Key
+    // A POST may have been processed by the time it fails; only a backend that honours the
+    // Idempotency-Key it carries answers a repeat once (backend-contract.md part B).
+    const context = { idempotent: req.method !== 'POST' || req.idempotencyKey !== undefined };
     for (let attempt = 1; ; attempt++) {
       const blocked = this.#breaker.blockedFor(this.origin);
       if (blocked > 0) {
@@ -142,7 +157,7 @@ export class HttpClient {
       const started = Date.now();
       let response: HttpResponse;
       try {
-        response = await this.#attempt(req, idempotencyKey, attempt);
+        response = await this.#attempt(req, attempt);
       } catch (error) {
         this.#breaker.failure(this.origin);
         const retryable = !(error instanceof AbortError) && isRetryableError(error, context) && attempt <= maxRetries;
@@ -159,7 +174,7 @@ export class HttpClient {
       }
       if (response.status >= 500) this.#breaker.failure(this.origin);
       else this.#breaker.success(this.origin);
-      if (isRetryableStatus(response.status) && attempt <= maxRetries) {
+      if (isRetryableStatus(response.status, context) && attempt <= maxRetries) {
         const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
         await response.body?.dump();
         await sleep(retryDelayMs(attempt, retryAfter, this.#random), req.signal, `${req.method} ${req.path} was aborted.`);
@@ -169,7 +184,7 @@ export class HttpClient {
     }
   }
 
-  async #attempt(req: HttpRequest, idempotencyKey: string | undefined, attempt: number): Promise<HttpResponse> {
+  async #attempt(req: HttpRequest, attempt: number): Promise<HttpResponse> {
     // undici's own parser timers bound the wait for headers and each pause in the body: no
     // AbortController or timer per request on the hot path. A stream's bound is per pause.
     const timeoutMs = req.timeout ?? this.#timeout;
@@ -177,16 +192,16 @@ export class HttpClient {
     let url: string = `${this.baseUrl}${req.path}`;
     let method: string = req.method;
     let body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    let withAuth = req.token !== undefined;
+    let withAuth = req.token !== undefined || req.apiKey !== undefined;
     try {
       for (let redirects = 0; ; redirects++) {
         const headers: Record<string, string> = {
           accept: req.stream ? 'text/event-stream' : 'application/json',
           'user-agent': USER_AGENT,
         };
-        if (withAuth) headers.authorization = `Bearer ${req.token}`;
+        if (withAuth) Object.assign(headers, credentialHeaders(req));
         if (body !== undefined) headers['content-type'] = 'application/json';
-        if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+        if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
         if (attempt > 1) headers['x-mesh-retry-count'] = String(attempt - 1);
         const response = await request(url, {
           method: method as Dispatcher.HttpMethod,

@@ -1,7 +1,9 @@
 /**
- * When to retry and how long to wait, in one place: connection errors, 408, 429, 500, 502, 503,
- * 504 and 520-524; a POST only where it cannot have been processed twice; exponential backoff
- * with full jitter; `Retry-After` honoured up to a cap.
+ * When to retry and how long to wait, in one place (backend-contract.md part C): GETs on
+ * connection errors, 408, 429, 500, 502, 503, 504 and 520-524; a POST only where it cannot have
+ * been processed (the connection was refused, or the server refused it with 429 before doing
+ * anything), or when it carries an Idempotency-Key the backend advertised it honours; exponential
+ * backoff with full jitter; `Retry-After` honoured up to a cap.
  */
 
 export const RETRY_DEFAULTS = {
@@ -17,13 +19,22 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_E
 /** Errors where the request may have been processed: retry only idempotent requests. */
 const MAYBE_SENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ETIMEDOUT']);
 
+/**
+ * A 429 is a refusal before any processing (RFC 6585 §4): the one status after which even a plain
+ * POST may be sent again. A 5xx or 408 may come after the work was done (a 520 from the proxy in
+ * front of the deployed backend arrives after minutes of it).
+ */
+const NOT_PROCESSED_STATUS = new Set([429]);
+
 export interface RetryContext {
   /** GET/DELETE/HEAD, or a POST carrying an Idempotency-Key the server honours. */
   idempotent: boolean;
 }
 
-export function isRetryableStatus(status: number): boolean {
-  return RETRYABLE_STATUS.has(status);
+/** Whether a reply with this status may be retried for this request (any request when no context is given). */
+export function isRetryableStatus(status: number, context: RetryContext = { idempotent: true }): boolean {
+  if (!RETRYABLE_STATUS.has(status)) return false;
+  return context.idempotent || NOT_PROCESSED_STATUS.has(status);
 }
 
 /** Whether a failed attempt may be retried for this request. */

@@ -1,9 +1,9 @@
 // Each switch and fault of the reference backend, and each client-side fault, with the exact
 // outcome a user gets: the result or the error's class and code, and how many attempts and
-// refreshes it took.
+// refreshes it took. Passes in the deployed dialect and with DEV_BACKEND_CAPABILITIES=all; the
+// tests whose outcome depends on `idempotency_key` set the capabilities themselves.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../dev/backend/faults.js';
-import { DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
 import { type Stack, startStack } from '../../dev/stack.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
@@ -17,8 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 afterEach(() => {
-  Object.assign(stack.backend.settings, DEFAULT_BACKEND_SETTINGS);
-  stack.backend.faults.clear();
+  stack.backend.reset();
   stack.provider.settings.accessTokenTtl = 3600;
 });
 
@@ -40,7 +39,10 @@ async function measure<T>(route: string, action: () => Promise<T>) {
 }
 
 const fault = (rule: FaultRule) => stack.backend.faults.add(rule);
-const CHAT = 'POST /api/v1/chat';
+const CHAT = 'POST /v1/mesh/chat';
+const LIST = 'GET /api/v1/listKeys';
+const API_KEYS = 'POST /v1/mesh/api-keys';
+const API_KEY = `mesh_pk_${'k'.repeat(32)}`;
 
 /** Tokens the backend refuses while the SDK believes them fresh (expired at the provider). */
 async function staleTokens(): Promise<TokenSet> {
@@ -52,19 +54,39 @@ async function staleTokens(): Promise<TokenSet> {
 }
 
 describe('fault matrix', () => {
-  it('503 twice, then success: the reply, after 3 attempts and no refresh', async () => {
+  it('503 twice, then success: the reply, after 3 attempts and no refresh (a GET)', async () => {
+    const { client } = await clientWithTokens(stack, { login: 'fm-503@example.test' });
+    await client.storeKey('k', 'v'); // registration out of the way
+    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/listKeys' }, times: 2 });
+    const r = await measure(LIST, () => client.listKeys());
+    expect(r.value).toEqual(['k']);
+    expect([r.attempts, r.refreshes]).toEqual([3, 0]);
+  });
+
+  it('503 on a chat POST without idempotency_key: ServerError after 1 attempt (it may have been processed)', async () => {
+    stack.backend.settings.capabilities = [];
     const { client } = await clientWithTokens(stack);
-    await client.listKeys(); // registration out of the way
-    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/chat' }, times: 2 });
+    await client.listKeys();
+    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/v1/mesh/chat' }, times: 2 });
+    const r = await measure(CHAT, () => client.chat('What is 1 + 1?'));
+    expect(r.error).toMatchObject({ name: 'ServerError', status: 503 });
+    expect(r.attempts).toBe(1);
+  });
+
+  it('503 twice on a chat POST with idempotency_key advertised: the reply after 3 attempts', async () => {
+    stack.backend.settings.capabilities = ['idempotency_key'];
+    const { client } = await clientWithTokens(stack);
+    await client.listKeys();
+    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/v1/mesh/chat' }, times: 2 });
     const r = await measure(CHAT, () => client.chat('What is 1 + 1?'));
     expect(r.value?.content).toBe('1 + 1 = 2');
-    expect([r.attempts, r.refreshes]).toEqual([3, 0]);
+    expect(r.attempts).toBe(3);
   });
 
   it('429 with Retry-After 1: waits a second, then the reply (2 attempts)', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    fault({ fault: { kind: 'status', status: 429, retryAfter: '1' }, match: { path: '/api/v1/chat' } });
+    fault({ fault: { kind: 'status', status: 429, retryAfter: '1' }, match: { path: '/v1/mesh/chat' } });
     const r = await measure(CHAT, () => client.chat('hi'));
     expect(r.value?.content).toBe('Echo: hi');
     expect(r.attempts).toBe(2);
@@ -74,7 +96,7 @@ describe('fault matrix', () => {
   it('429 every time: RateLimitError with retryAfter, after 1 + maxRetries attempts', async () => {
     const { client } = await clientWithTokens(stack, { maxRetries: 1 });
     await client.listKeys();
-    fault({ fault: { kind: 'status', status: 429, retryAfter: '1' }, match: { path: '/api/v1/chat' }, times: 2 });
+    fault({ fault: { kind: 'status', status: 429, retryAfter: '1' }, match: { path: '/v1/mesh/chat' }, times: 2 });
     const r = await measure(CHAT, () => client.chat('hi'));
     expect(r.error).toMatchObject({ name: 'RateLimitError', code: 'rate_limited', status: 429, retryAfter: 1 });
     expect(r.attempts).toBe(2);
@@ -83,8 +105,8 @@ describe('fault matrix', () => {
   it('an HTML 520 page every time: ServerError (status 520, says it was an HTML page), 3 attempts', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    fault({ fault: { kind: 'status', status: 520, html: true }, match: { path: '/api/v1/chat' }, times: 3 });
-    const r = await measure(CHAT, () => client.chat('hi'));
+    fault({ fault: { kind: 'status', status: 520, html: true }, match: { path: '/api/v1/listKeys' }, times: 3 });
+    const r = await measure(LIST, () => client.listKeys());
     expect(r.error).toMatchObject({ name: 'ServerError', code: 'server_error', status: 520 });
     expect((r.error as unknown as Error).message).toMatch(/HTML/);
     expect(r.attempts).toBe(3);
@@ -93,21 +115,24 @@ describe('fault matrix', () => {
   it('a 200 whose body is an HTML page: ResponseValidationError with status and request id', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    fault({ fault: { kind: 'status', status: 200, html: true }, match: { path: '/api/v1/keys' } });
-    const r = await measure('GET /api/v1/keys', () => client.listKeys());
+    fault({ fault: { kind: 'status', status: 200, html: true }, match: { path: '/api/v1/listKeys' } });
+    const r = await measure(LIST, () => client.listKeys());
     expect(r.error).toMatchObject({
       name: 'ResponseValidationError',
       code: 'invalid_response',
       status: 200,
-      requestId: expect.stringMatching(/^req_/),
     });
+    // The request id is there exactly when the backend sends one (`request_id` advertised).
+    expect((r.error as { requestId?: string }).requestId).toEqual(
+      stack.backend.has('request_id') ? expect.any(String) : undefined,
+    );
   });
 
   it('headers slower than the timeout: TimeoutError, one attempt per try', async () => {
     const { client } = await clientWithTokens(stack, { maxRetries: 0 });
     await client.listKeys();
-    fault({ fault: { kind: 'slowHeaders', ms: 1500 }, match: { path: '/api/v1/keys' } });
-    const r = await measure('GET /api/v1/keys', () => client.listKeys({ timeout: 300 }));
+    fault({ fault: { kind: 'slowHeaders', ms: 1500 }, match: { path: '/api/v1/listKeys' } });
+    const r = await measure(LIST, () => client.listKeys({ timeout: 300 }));
     expect(r.error).toMatchObject({ name: 'TimeoutError', code: 'timeout' });
     expect(r.attempts).toBe(1);
     expect(r.ms).toBeLessThan(1200);
@@ -116,28 +141,44 @@ describe('fault matrix', () => {
   it('a body that stalls longer than the timeout: TimeoutError', async () => {
     const { client } = await clientWithTokens(stack, { maxRetries: 0 });
     await client.listKeys();
-    fault({ fault: { kind: 'slowBody', ms: 1500 }, match: { path: '/api/v1/keys' } });
-    const r = await measure('GET /api/v1/keys', () => client.listKeys({ timeout: 300 }));
+    fault({ fault: { kind: 'slowBody', ms: 1500 }, match: { path: '/api/v1/listKeys' } });
+    const r = await measure(LIST, () => client.listKeys({ timeout: 300 }));
     expect(r.error).toMatchObject({ name: 'TimeoutError', code: 'timeout' });
     expect(r.ms).toBeLessThan(1200);
   });
 
-  it('a connection dropped mid-body: retried, then the reply (2 attempts); the POST too, by its Idempotency-Key', async () => {
+  it('a connection dropped mid-body: retried, then the reply (2 attempts); a POST only with idempotency_key', async () => {
+    stack.backend.settings.capabilities = [];
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    fault({ fault: { kind: 'drop', when: 'during' }, match: { path: '/api/v1/keys' } });
-    const get = await measure('GET /api/v1/keys', () => client.listKeys());
+    fault({ fault: { kind: 'drop', when: 'during' }, match: { path: '/api/v1/listKeys' } });
+    const get = await measure(LIST, () => client.listKeys());
     expect(get.value).toEqual([]);
     expect(get.attempts).toBe(2);
-    fault({ fault: { kind: 'drop', when: 'during' }, match: { path: '/api/v1/api-keys' } });
-    const post = await measure('POST /api/v1/api-keys', () => client.generateApiKey('once'));
-    expect(post.attempts).toBe(2);
-    expect((await client.listApiKeys()).filter((k) => k.name === 'once')).toHaveLength(1);
+    // Without idempotency_key the API-key POST is not sent again: a blind retry would mint a second key.
+    const keysBefore = stack.backend.state.apiKeys.size;
+    fault({ fault: { kind: 'drop', when: 'during' }, match: { path: '/v1/mesh/api-keys' } });
+    const plain = await measure(API_KEYS, () => client.generateApiKey('once'));
+    expect(plain.error).toMatchObject({ name: 'NetworkError' });
+    expect(plain.attempts).toBe(1);
+    expect(stack.backend.state.apiKeys.size - keysBefore).toBeLessThanOrEqual(1);
+  });
+
+  it('a connection dropped mid-body on an API-key POST with idempotency_key: retried with the same key, one key made', async () => {
+    stack.backend.settings.capabilities = ['idempotency_key'];
+    const { client } = await clientWithTokens(stack);
+    await client.listKeys();
+    const keysBefore = stack.backend.state.apiKeys.size;
+    fault({ fault: { kind: 'drop', when: 'during' }, match: { path: '/v1/mesh/api-keys' } });
+    const keyed = await measure(API_KEYS, () => client.generateApiKey('once'));
+    expect(keyed.value?.key).toMatch(/^mesh_/);
+    expect(keyed.attempts).toBe(2);
+    expect(stack.backend.state.apiKeys.size - keysBefore).toBe(1);
   });
 
   it('a connection refused: NetworkError after the retries', async () => {
     const client = new MeshClient({
-      env: { MESH_API_KEY: `mesh_${'k'.repeat(43)}` },
+      env: { MESH_API_KEY: API_KEY },
       apiUrl: 'http://127.0.0.1:1',
       maxRetries: 1,
     });
@@ -148,7 +189,7 @@ describe('fault matrix', () => {
 
   it('a host name that does not resolve: NetworkError whose hint points at MESH_API_URL', async () => {
     const client = new MeshClient({
-      env: { MESH_API_KEY: `mesh_${'k'.repeat(43)}` },
+      env: { MESH_API_KEY: API_KEY },
       apiUrl: 'https://mesh-sdk-test.invalid',
       maxRetries: 0,
     });
@@ -160,10 +201,10 @@ describe('fault matrix', () => {
   it('an abort during the request: AbortError at once', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    fault({ fault: { kind: 'slowHeaders', ms: 2000 }, match: { path: '/api/v1/keys' } });
+    fault({ fault: { kind: 'slowHeaders', ms: 2000 }, match: { path: '/api/v1/listKeys' } });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const r = await measure('GET /api/v1/keys', () => client.listKeys({ signal: controller.signal }));
+    const r = await measure(LIST, () => client.listKeys({ signal: controller.signal }));
     expect(r.error).toMatchObject({ name: 'AbortError', code: 'aborted' });
     expect(r.ms).toBeLessThan(1000);
     expect(r.attempts).toBe(1);
@@ -171,7 +212,7 @@ describe('fault matrix', () => {
 
   it('404 with a stale token: one refresh, then the reply', async () => {
     const { client } = await clientWithTokens(stack, { tokens: await staleTokens() });
-    const r = await measure('GET /api/v1/keys', () => client.listKeys());
+    const r = await measure(LIST, () => client.listKeys());
     expect(r.value).toEqual([]);
     expect(r.refreshes).toBe(1);
   });
@@ -179,33 +220,46 @@ describe('fault matrix', () => {
   it('401 with a stale token (a deployment that says 401): one refresh, then the reply', async () => {
     stack.backend.settings.authFailureStatus = 401;
     const { client } = await clientWithTokens(stack, { tokens: await staleTokens() });
-    const r = await measure('GET /api/v1/keys', () => client.listKeys());
+    const r = await measure(LIST, () => client.listKeys());
     expect(r.value).toEqual([]);
     expect(r.refreshes).toBe(1);
   });
 
-  it('404 with a valid token: NotFoundError after at most one refresh', async () => {
+  it('404 with a valid token: NotFoundError, believed once /auth/validate vouches for the token, no refresh', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    const r = await measure('GET /api/v1/keys/:name', () => client.getKey('missing'));
+    const validations = stack.backend.counters.validations;
+    const r = await measure('GET /api/v1/getKey', () => client.getKey('missing'));
     expect(r.error).toMatchObject({ name: 'NotFoundError', code: 'not_found', status: 404 });
-    expect(r.refreshes).toBeLessThanOrEqual(1);
-    expect(r.attempts).toBe(2);
+    expect([r.attempts, r.refreshes]).toEqual([1, 0]);
+    expect(stack.backend.counters.validations - validations).toBe(1);
+  });
+
+  it('404 with a valid API key: NotFoundError, believed once the profile answers the key (never /auth/validate)', async () => {
+    const { client: owner } = await clientWithTokens(stack, { login: 'fm-apikey@example.test' });
+    const { key } = await owner.generateApiKey('fm');
+    const client = new MeshClient({ env: { ...stack.env }, apiKey: key });
+    await client.listKeys();
+    const validations = stack.backend.counters.validations;
+    const r = await measure('GET /api/v1/getKey', () => client.getKey('missing'));
+    expect(r.error).toMatchObject({ name: 'NotFoundError', status: 404 });
+    expect([r.attempts, r.refreshes]).toEqual([1, 0]);
+    expect(stack.backend.counters.validations).toBe(validations);
   });
 
   it('404 with a valid token and no /auth/validate: NotFoundError on the local verdict', async () => {
     stack.backend.settings.validateEndpoint = false;
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    const r = await measure('GET /api/v1/keys/:name', () => client.getKey('missing'));
+    const r = await measure('GET /api/v1/getKey', () => client.getKey('missing'));
     expect(r.error).toMatchObject({ name: 'NotFoundError' });
   });
 
   it('refresh answered invalid_grant: ReauthenticationRequiredError, one refresh, no loop', async () => {
     const tokens = await staleTokens();
-    await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token }); // rotate: the stored one is now reused
+    await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token, client_type: 'web' }); // rotate: the stored one is now reused
     const { client } = await clientWithTokens(stack, { tokens });
-    const r = await measure('GET /api/v1/keys', () => client.listKeys());
+    const r = await measure(LIST, () => client.listKeys());
     expect(r.error).toMatchObject({ name: 'ReauthenticationRequiredError', code: 'reauthentication_required' });
     expect(r.refreshes).toBe(1);
     expect(r.attempts).toBe(0); // registration met the 404 first; the keys call never went out
@@ -214,7 +268,7 @@ describe('fault matrix', () => {
   it('a stream cut mid-way: StreamInterruptedError carrying the text that arrived', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
-    fault({ fault: { kind: 'cutStream', afterDeltas: 2 }, match: { path: '/api/v1/chat' } });
+    fault({ fault: { kind: 'cutStream', afterDeltas: 2 }, match: { path: '/v1/mesh/chat' } });
     const received: string[] = [];
     const error = await (async () => {
       for await (const delta of client.chatStream('a b c d e f')) received.push(delta);
@@ -246,13 +300,13 @@ describe('fault matrix', () => {
   it('the circuit breaker opens after consecutive failures, fails fast, and recovers after the cool-down', async () => {
     const { client } = await clientWithTokens(stack, { maxRetries: 0, circuitBreaker: { threshold: 3, cooldownMs: 500 } });
     await client.listKeys();
-    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/keys' }, times: 3 });
+    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/listKeys' }, times: 3 });
     for (let i = 0; i < 3; i++) await expect(client.listKeys()).rejects.toMatchObject({ name: 'ServerError' });
-    const open = await measure('GET /api/v1/keys', () => client.listKeys());
+    const open = await measure(LIST, () => client.listKeys());
     expect(open.error).toMatchObject({ name: 'CircuitOpenError', code: 'circuit_open' });
     expect(open.attempts).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 550));
-    const probe = await measure('GET /api/v1/keys', () => client.listKeys());
+    const probe = await measure(LIST, () => client.listKeys());
     expect(probe.value).toEqual([]);
     expect(probe.attempts).toBe(1);
   });
@@ -260,8 +314,8 @@ describe('fault matrix', () => {
   it('API-key creation that hangs: the per-call timeout bounds it', async () => {
     const { client } = await clientWithTokens(stack, { maxRetries: 0 });
     await client.listKeys();
-    fault({ fault: { kind: 'hang' }, match: { path: '/api/v1/api-keys' } });
-    const r = await measure('POST /api/v1/api-keys', () => client.generateApiKey('slow', { timeout: 400 }));
+    fault({ fault: { kind: 'hang' }, match: { path: '/v1/mesh/api-keys' } });
+    const r = await measure(API_KEYS, () => client.generateApiKey('slow', { timeout: 400 }));
     expect(r.error).toMatchObject({ name: 'TimeoutError' });
     expect(r.ms).toBeLessThan(1500);
   });

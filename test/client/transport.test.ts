@@ -104,21 +104,63 @@ describe('redirects', () => {
   });
 });
 
+describe('credentials on the wire', () => {
+  let seen: Array<{ url: string; headers: IncomingMessage['headers'] }>;
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    seen = [];
+    // A stand-in deployment that records what arrives and answers like the deployed backend.
+    server = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', headers: req.headers });
+      req.resume();
+      const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.url === '/auth/profile') json({ id: 'user-1' });
+      else if (req.url === '/v1/mesh/chat') json({ content: 'ok' });
+      else res.writeHead(404).end();
+    });
+    url = await listen(server);
+  });
+  afterAll(() => server.close());
+
+  it('an API key goes out as ApiKey and x-api-key on every request, never as Bearer, never to /auth/validate', async () => {
+    const key = 'mesh_pk_python_style_key_0123';
+    const client = new MeshClient({ env: {}, apiUrl: url, apiKey: key });
+    expect((await client.chat('hi')).content).toBe('ok');
+    expect((await client.validateToken()).valid).toBe(true);
+    await client.close();
+    // `/auth/config` (the capabilities, read once) is public: it carries no credential.
+    const config = seen.filter((s) => s.url === '/auth/config');
+    expect(config.every((s) => s.headers.authorization === undefined && s.headers['x-api-key'] === undefined)).toBe(true);
+    const credentialed = seen.filter((s) => s.url !== '/auth/config');
+    expect(credentialed.map((s) => s.url)).toEqual(['/auth/profile', '/v1/mesh/chat', '/auth/profile']);
+    for (const { headers } of credentialed) {
+      expect(headers.authorization).toBe(`ApiKey ${key}`);
+      expect(headers['x-api-key']).toBe(key);
+    }
+  });
+});
+
 describe('debug logging', () => {
   it('logs method, path, status, attempt, duration and request id, and no secret at all', async () => {
     const lines: string[] = [];
     const logger = { debug: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
     const { client, tokens } = await clientWithTokens(stack, { debug: true, logger });
     const canaryKey = 'sk-canary-0123456789abcdef';
-    stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/keys' } });
     await client.storeKey('canary', canaryKey);
+    stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/listKeys' } });
+    expect(await client.listKeys()).toContain('canary');
     expect(await client.getKey('canary')).toBe(canaryKey);
     const apiKey = await client.generateApiKey('canary-key');
     await client.chat('hello');
+    const keyClient = new MeshClient({ env: { ...stack.env }, apiKey: apiKey.key, debug: true, logger });
+    await keyClient.chat('with the key');
     const all = lines.join('\n');
-    expect(all).toMatch(/POST \/api\/v1\/keys 503 \(attempt 1, \d+ ms, req_[0-9a-f]+\)/);
-    expect(all).toMatch(/POST \/api\/v1\/keys 200 \(attempt 2, \d+ ms, req_[0-9a-f]+\)/);
-    expect(all).toMatch(/GET \/api\/v1\/keys\/canary 200/);
+    // The request id is quoted when the backend sends one (`request_id` advertised).
+    expect(all).toMatch(/GET \/api\/v1\/listKeys\?userId=\S+ 503 \(attempt 1, \d+ ms(, \S+)?\)/);
+    expect(all).toMatch(/GET \/api\/v1\/listKeys\?userId=\S+ 200 \(attempt 2, \d+ ms(, \S+)?\)/);
+    expect(all).toMatch(/POST \/api\/v1\/storeKey 200/);
+    expect(all).toMatch(/GET \/api\/v1\/getKey\?userId=\S+ 200/);
     for (const secret of [canaryKey, tokens.access_token, tokens.refresh_token as string, apiKey.key])
       expect(all).not.toContain(secret);
   });

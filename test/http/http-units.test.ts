@@ -3,7 +3,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { CircuitBreaker } from '../../src/http/circuit-breaker.js';
 import { parseRetryAfter } from '../../src/http/retry-after.js';
 import { isRetryableError, isRetryableStatus, RETRY_DEFAULTS, retryDelayMs } from '../../src/http/retry-policy.js';
-import { readSseData } from '../../src/http/sse.js';
+import { readDataLines, readSseData } from '../../src/http/sse.js';
 import { SDK_VERSION } from '../../src/version.js';
 
 describe('Retry-After', () => {
@@ -27,6 +27,10 @@ describe('retry policy', () => {
   it('retries 408, 429, 500, 502, 503, 504 and 520-524, and nothing else', () => {
     const retryable = [408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524];
     for (let status = 200; status < 600; status++) expect(isRetryableStatus(status)).toBe(retryable.includes(status));
+  });
+
+  it('retries a plain POST (no Idempotency-Key) only after a 429, which refuses before processing', () => {
+    for (let status = 200; status < 600; status++) expect(isRetryableStatus(status, { idempotent: false })).toBe(status === 429);
   });
 
   it('retries a refused connection always, a reset or timeout only when idempotent', () => {
@@ -112,6 +116,34 @@ describe('SSE reader', () => {
     }
     const out: string[] = [];
     for await (const data of readSseData(source())) out.push(data);
+    expect(out).toEqual(['héllo ✓']);
+  });
+});
+
+async function dataLines(chunks: string[]): Promise<string[]> {
+  const out: string[] = [];
+  async function* source() {
+    for (const chunk of chunks) yield new TextEncoder().encode(chunk);
+  }
+  for await (const data of readDataLines(source())) out.push(data);
+  return out;
+}
+
+describe('data-line reader (chat streams)', () => {
+  it('yields every data line, with or without blank lines between, split anywhere, skipping other lines', async () => {
+    expect(
+      await dataLines(['data: {"a":1}\n', 'data: {"b"', ':2}\r\n\r\n: keep-alive\nevent: x\nid: 3\nstray\n', 'data:[DONE]\n']),
+    ).toEqual(['{"a":1}', '{"b":2}', '[DONE]']);
+  });
+
+  it('drops a last line cut before its ending, and reads multi-byte characters split between chunks', async () => {
+    expect(await dataLines(['data: whole\n', 'data: {"cut'])).toEqual(['whole']);
+    const bytes = new TextEncoder().encode('data: héllo ✓\n');
+    const out: string[] = [];
+    async function* source() {
+      for (const byte of bytes) yield Uint8Array.of(byte);
+    }
+    for await (const data of readDataLines(source())) out.push(data);
     expect(out).toEqual(['héllo ✓']);
   });
 });

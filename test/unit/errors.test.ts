@@ -16,6 +16,7 @@ import {
   redact,
   ServerError,
   TimeoutError,
+  UnsupportedByBackendError,
 } from '../../src/index.js';
 
 const JWT =
@@ -87,6 +88,7 @@ describe('MeshError', () => {
     [ResponseValidationError, ErrorCode.INVALID_RESPONSE],
     [KeychainError, ErrorCode.KEYCHAIN_UNAVAILABLE],
     [RateLimitError, ErrorCode.RATE_LIMITED],
+    [UnsupportedByBackendError, ErrorCode.UNSUPPORTED_BY_BACKEND],
   ] as const)('%o has a stable code, its own name, and is a MeshError', (ErrorClass, code) => {
     const error = new ErrorClass('x');
     expect(error).toBeInstanceOf(MeshError);
@@ -97,6 +99,22 @@ describe('MeshError', () => {
   it('keeps the hierarchy callers catch on', () => {
     expect(new ReauthenticationRequiredError('x')).toBeInstanceOf(AuthenticationError);
     expect(new TimeoutError('x')).toBeInstanceOf(NetworkError);
+  });
+
+  it("keeps the backend's own words apart from our code, redacted, in its JSON form too", () => {
+    const error = new MeshError('Storing failed', {
+      code: ErrorCode.REQUEST_FAILED,
+      serverCode: 'conflict',
+      serverMessage: `key ${API_KEY} exists`,
+    });
+    expect(error).toMatchObject({ code: 'request_failed', serverCode: 'conflict' });
+    expect(error.serverMessage).not.toContain(API_KEY);
+    expect(error.toJSON()).toMatchObject({ serverCode: 'conflict', serverMessage: expect.stringMatching(/REDACTED/) });
+  });
+
+  it('documents every code as a constant (no codes built at run time)', () => {
+    expect(Object.values(ErrorCode).every((code) => /^[a-z_]+$/.test(code))).toBe(true);
+    expect(ErrorCode.UNSUPPORTED_BY_BACKEND).toBe('unsupported_by_backend');
   });
 
   it('gives RateLimitError a retryAfter in seconds', () => {

@@ -1,0 +1,59 @@
+/**
+ * Mesh API keys (backend-contract.md part A "API keys"): creation only. Listing, revoking and
+ * deleting stored keys have no endpoint on the deployed backend ("the Mesh web interface"), so
+ * those methods fail with UnsupportedByBackendError and send nothing.
+ */
+import { UnsupportedByBackendError } from '../errors/mesh-error.js';
+import type { ApiCaller, ApiRequest } from './api-caller.js';
+import { parseReply } from './api-caller.js';
+import { PathMemory, sendWithFallback } from './path-fallback.js';
+import { createdApiKeyReply } from './schemas.js';
+import type { CreatedApiKey } from './types.js';
+
+/** client.py 1.5.6 maps `/api/v1/api-keys` to `/v1/mesh/api-keys`; pre_deploy.py 1.5.3 posted to the former. */
+export const API_KEY_PATHS = ['/v1/mesh/api-keys', '/api/v1/api-keys'] as const;
+
+/** Creation may take minutes on a struggling deployment: the Python SDK waits 360 s (gotchas.md 1.5.0). */
+export const API_KEY_TIMEOUT_MS = 360_000; // 6 min
+
+/** The Python SDK's default name. */
+export function defaultApiKeyName(now: Date = new Date()): string {
+  return `SDK Generated Key (${now.toISOString().slice(0, 19).replace('T', ' ')})`;
+}
+
+export class ApiKeys {
+  readonly #paths = new PathMemory(API_KEY_PATHS);
+
+  constructor(private readonly api: ApiCaller) {}
+
+  /**
+   * Creates a key. The POST is retried only where the HTTP layer knows it was not processed, or
+   * with an Idempotency-Key when the backend advertises `idempotency_key`: a second key minted
+   * by a blind retry would be a live secret nobody holds.
+   */
+  async create(name: string, request: Pick<ApiRequest, 'signal' | 'timeout' | 'maxRetries'>): Promise<CreatedApiKey> {
+    const what = 'Creating an API key';
+    const response = await sendWithFallback(
+      this.api,
+      this.#paths,
+      (path) => ({ method: 'POST', path, body: { name }, ...request, timeout: request.timeout ?? API_KEY_TIMEOUT_MS }),
+      what,
+    );
+    const data = parseReply(createdApiKeyReply, response, what);
+    if (typeof data.api_key === 'string') {
+      return { id: data.key_id, name: data.name ?? name, key: data.api_key, createdAt: data.created_at };
+    }
+    const created = data.api_key;
+    return {
+      id: created.key_id ?? data.key_id,
+      name: created.name ?? name,
+      key: created.api_key,
+      createdAt: created.created_at ?? data.created_at,
+    };
+  }
+}
+
+/** The error of a method this deployment has no endpoint for; nothing was sent. */
+export function unsupported(feature: string, apiUrl: string, hint: string): UnsupportedByBackendError {
+  return new UnsupportedByBackendError(`${feature} is not offered by the Mesh backend at ${apiUrl}: nothing was sent.`, { hint });
+}

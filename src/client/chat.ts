@@ -1,0 +1,81 @@
+/**
+ * Chat as the deployed backend takes it (backend-contract.md part A "Chat"): the request body
+ * (always `model` and `provider`, never a `null` field), the reply in any of its three shapes,
+ * and the two paths a deployment may serve it on.
+ */
+import type { HttpResponse } from '../http/http-client.js';
+import { parseReply } from './api-caller.js';
+import { chatReply } from './schemas.js';
+import type { ChatMessage, ChatOptions, ChatResponse, ChatUsage } from './types.js';
+
+/**
+ * The Python SDK maps the documented `/api/v1/chat/completions` to `/v1/mesh/chat` "due to server
+ * routing issues" and falls back to the documented one on a 404 (client.py 1.5.6).
+ */
+export const CHAT_PATHS = ['/v1/mesh/chat', '/api/v1/chat/completions'] as const;
+
+/** What a chat names when the caller does not say: the client's configuration. */
+export interface ChatDefaults {
+  /** The model when the caller names neither model nor provider. */
+  defaultModel: string;
+  /** The provider when the caller names none and the model does not tell. */
+  defaultProvider: string;
+  /** The model for a provider named without a model. */
+  modelFor(provider: string): string;
+}
+
+/** The provider a model name belongs to, as the Python SDK infers it (models.py 1.5.5); undefined when unknown. */
+export function inferProvider(model: string): string | undefined {
+  const name = model.trim().toLowerCase();
+  if (name.startsWith('claude')) return 'anthropic';
+  if (/^(gpt|chatgpt|o\d|text-|davinci)/.test(name)) return 'openai';
+  if (name.startsWith('gemini')) return 'google';
+  return undefined;
+}
+
+function toMessages(input: string | ChatMessage[]): ChatMessage[] {
+  return typeof input === 'string' ? [{ role: 'user', content: input }] : input;
+}
+
+/**
+ * The chat request body. A stream sends the same body plus `stream: true` and no `provider`
+ * (client.py 1.5.6). Unset options are left out, never sent as `null`.
+ */
+export function chatBody(
+  input: string | ChatMessage[],
+  options: ChatOptions,
+  defaults: ChatDefaults,
+  stream: boolean,
+): Record<string, unknown> {
+  const model =
+    options.model ?? (options.provider === undefined ? defaults.defaultModel : defaults.modelFor(options.provider.toLowerCase()));
+  const provider = options.provider ?? inferProvider(model) ?? defaults.defaultProvider;
+  const body: Record<string, unknown> = stream ? { model } : { model, provider };
+  body.messages = toMessages(input);
+  if (options.temperature !== undefined) body.temperature = options.temperature;
+  if (options.maxTokens !== undefined) body.max_tokens = options.maxTokens;
+  if (stream) body.stream = true;
+  return body;
+}
+
+export function usageOf(
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens?: number } | null | undefined,
+): ChatUsage | undefined {
+  if (!usage) return undefined;
+  const { prompt_tokens: promptTokens, completion_tokens: completionTokens } = usage;
+  return { promptTokens, completionTokens, totalTokens: usage.total_tokens ?? promptTokens + completionTokens };
+}
+
+/** A chat reply in any of the three shapes; what the backend did not send stays undefined. */
+export function chatResponseOf(response: HttpResponse): ChatResponse {
+  const data = parseReply(chatReply, response, 'Chat');
+  return {
+    id: data.id,
+    content: data.text,
+    model: data.model,
+    provider: data.provider,
+    usage: usageOf(data.usage),
+    requestId: response.requestId,
+    rateLimit: response.rateLimit,
+  };
+}

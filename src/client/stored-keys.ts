@@ -1,0 +1,70 @@
+/**
+ * Stored provider keys as the deployed backend keeps them (backend-contract.md part A "Stored
+ * keys"): per `userId` (the profile's `id`), each name stored as `<userId>_<name>`.
+ */
+import { NotFoundError, ResponseValidationError } from '../errors/mesh-error.js';
+import type { ApiCaller, ApiRequest } from './api-caller.js';
+import { errorFromResponse, serverWords } from './response-errors.js';
+import { getKeyReply, listKeysReply, storeKeyReply } from './schemas.js';
+
+export type KeyRequest = Pick<ApiRequest, 'signal' | 'timeout' | 'maxRetries'>;
+
+export class StoredKeys {
+  constructor(private readonly api: ApiCaller) {}
+
+  /** Stores (or replaces) `name`. */
+  async store(name: string, value: string, request: KeyRequest): Promise<void> {
+    const userId = await this.api.userId(request.signal);
+    const what = `Storing key "${name}"`;
+    const body = { userId, keyName: `${userId}_${name}`, keyValue: value };
+    const { data, response } = await this.api.call(
+      { method: 'POST', path: '/api/v1/storeKey', body, ...request },
+      storeKeyReply,
+      what,
+    );
+    if (data.success === false) throw errorFromResponse(response, what);
+  }
+
+  /** The value of `name`; a missing key (404, or 200 with `"success": false`) is a NotFoundError. */
+  async get(name: string, request: KeyRequest): Promise<string> {
+    const userId = await this.api.userId(request.signal);
+    const what = `Reading key "${name}"`;
+    const query = new URLSearchParams({ userId, keyName: `${userId}_${name}` });
+    const { data, response } = await this.api.call(
+      { method: 'GET', path: `/api/v1/getKey?${query}`, ...request },
+      getKeyReply,
+      what,
+    );
+    if (data.success === false) {
+      const words = serverWords(response.json);
+      throw new NotFoundError(`${what}: there is no key of that name.`, {
+        status: response.status,
+        requestId: response.requestId ?? words.requestId,
+        serverCode: words.code,
+        serverMessage: words.message,
+        hint: 'List the stored names with listKeys(); store it with storeKey(name, value).',
+      });
+    }
+    const value = data.keyValue ?? data.key;
+    if (value === undefined) {
+      throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} without the key's value.`, {
+        status: response.status,
+        requestId: response.requestId,
+      });
+    }
+    return value;
+  }
+
+  /** The stored names, without the `<userId>_` prefix the backend keeps them under. */
+  async list(request: KeyRequest): Promise<string[]> {
+    const userId = await this.api.userId(request.signal);
+    const query = new URLSearchParams({ userId });
+    const { data } = await this.api.call(
+      { method: 'GET', path: `/api/v1/listKeys?${query}`, ...request },
+      listKeysReply,
+      'Listing keys',
+    );
+    const prefix = `${userId}_`;
+    return data.keys.map((name) => (name.startsWith(prefix) ? name.slice(prefix.length) : name));
+  }
+}

@@ -1,0 +1,180 @@
+// Pure pieces of the v2 dialect: the chat body, the three reply shapes, the error translator
+// over every error body shape, and the path memory. No I/O.
+import { describe, expect, it } from 'vitest';
+import { type ChatDefaults, chatBody, chatResponseOf, inferProvider } from '../../src/client/chat.js';
+import { PathMemory } from '../../src/client/path-fallback.js';
+import { errorFromResponse, serverWords } from '../../src/client/response-errors.js';
+import { ErrorCode } from '../../src/errors/codes.js';
+import type { HttpResponse } from '../../src/http/http-client.js';
+
+const defaults: ChatDefaults = {
+  defaultModel: 'gpt-4o',
+  defaultProvider: 'openai',
+  modelFor: (provider) => (provider === 'anthropic' ? 'claude-3-7-sonnet-20250219' : 'gpt-4o'),
+};
+
+function reply(status: number, json: unknown, extra: Partial<HttpResponse> = {}): HttpResponse {
+  const text = json === undefined ? '' : JSON.stringify(json);
+  return { status, headers: {}, requestId: undefined, json, text, rateLimit: undefined, attempts: 1, ...extra };
+}
+
+describe('chat body', () => {
+  it('always names model and provider (defaults gpt-4o/openai) and sends no null field', () => {
+    const body = chatBody('hi', {}, defaults, false);
+    expect(body).toEqual({ model: 'gpt-4o', provider: 'openai', messages: [{ role: 'user', content: 'hi' }] });
+    expect(JSON.stringify(body)).not.toContain('null');
+  });
+
+  it.each([
+    ['claude-3-5-haiku-20241022', 'anthropic'],
+    ['gpt-4o-mini', 'openai'],
+    ['o1-preview', 'openai'],
+    ['o3-mini', 'openai'],
+    ['gemini-1.5-pro', 'google'],
+    ['llama-3-70b', 'openai'], // unknown: the default provider
+  ])('infers the provider of %s as %s', (model, provider) => {
+    expect(chatBody('hi', { model }, defaults, false)).toMatchObject({ model, provider });
+  });
+
+  it('names the provider default model when only the provider is given; keeps an explicit pair', () => {
+    expect(chatBody('hi', { provider: 'anthropic' }, defaults, false)).toMatchObject({
+      model: 'claude-3-7-sonnet-20250219',
+      provider: 'anthropic',
+    });
+    expect(chatBody('hi', { model: 'my-model', provider: 'custom' }, defaults, false)).toMatchObject({
+      model: 'my-model',
+      provider: 'custom',
+    });
+    expect(inferProvider('Claude-Opus')).toBe('anthropic');
+  });
+
+  it('sends temperature and max_tokens only when set; array content as given', () => {
+    const parts = [
+      { type: 'text', text: 'what is this?' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+    ];
+    const body = chatBody([{ role: 'user', content: parts }], { temperature: 0, maxTokens: 5 }, defaults, false);
+    expect(body).toEqual({
+      model: 'gpt-4o',
+      provider: 'openai',
+      messages: [{ role: 'user', content: parts }],
+      temperature: 0,
+      max_tokens: 5,
+    });
+  });
+
+  it('a stream body: the same plus stream true, without provider', () => {
+    expect(chatBody('hi', { model: 'claude-3-opus' }, defaults, true)).toEqual({
+      model: 'claude-3-opus',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+  });
+});
+
+describe('chat reply shapes', () => {
+  it('reads OpenAI choices[0].message.content with id, model and usage', () => {
+    const r = chatResponseOf(
+      reply(200, {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        model: 'gpt-4o',
+        choices: [{ index: 0, message: { role: 'assistant', content: '12' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+      }),
+    );
+    expect(r).toMatchObject({ id: 'chatcmpl-1', content: '12', model: 'gpt-4o', provider: undefined });
+    expect(r.usage).toEqual({ promptTokens: 3, completionTokens: 1, totalTokens: 4 });
+  });
+
+  it('reads {content} and {message: {content}}, inventing nothing the server did not send', () => {
+    expect(chatResponseOf(reply(200, { content: 'a', provider: 'anthropic' }))).toMatchObject({
+      content: 'a',
+      provider: 'anthropic',
+      id: undefined,
+      model: undefined,
+      usage: undefined,
+    });
+    expect(chatResponseOf(reply(200, { message: { role: 'assistant', content: 'b' } }))).toMatchObject({
+      content: 'b',
+      id: undefined,
+      usage: undefined,
+    });
+  });
+
+  it('joins text parts when content comes as an array; a shape it cannot read is ResponseValidationError', () => {
+    expect(
+      chatResponseOf(
+        reply(200, {
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'text', text: 'y' },
+          ],
+        }),
+      ).content,
+    ).toBe('xy');
+    expect(() => chatResponseOf(reply(200, { answer: 'nope' }))).toThrow(
+      expect.objectContaining({ code: ErrorCode.INVALID_RESPONSE }),
+    );
+  });
+});
+
+describe('errorFromResponse', () => {
+  it.each([
+    ['{"error": "text"}', { error: 'Key not found' }, undefined, 'Key not found'],
+    ['{"error": "code"}', { error: 'invalid_grant' }, 'invalid_grant', undefined],
+    ['{"error": "code: text"}', { error: 'invalid_grant: reused' }, 'invalid_grant', 'invalid_grant: reused'],
+    ['{"error": {"message"}}', { error: { message: 'Model overloaded', code: 'overloaded' } }, 'overloaded', 'Model overloaded'],
+    ['{message}', { message: 'Bad things' }, undefined, 'Bad things'],
+    ['{error, error_description}', { error: 'invalid_grant', error_description: 'reused' }, 'invalid_grant', 'reused'],
+  ])('keeps the server words of %s apart from our code', (_shape, body, serverCode, serverMessage) => {
+    const error = errorFromResponse(reply(400, body), 'Thing');
+    expect(error).toMatchObject({ name: 'BadRequestError', code: ErrorCode.BAD_REQUEST, status: 400, serverCode, serverMessage });
+  });
+
+  it('says an HTML page came from a proxy, and handles no body at all', () => {
+    const html = errorFromResponse(
+      reply(520, undefined, { text: '<html><body>Web server is returning an unknown error</body></html>' }),
+      'Chat',
+    );
+    expect(html).toMatchObject({ name: 'ServerError', status: 520, serverCode: undefined, serverMessage: undefined });
+    expect(html.message).toMatch(/HTML/);
+    expect(errorFromResponse(reply(503, undefined), 'Chat')).toMatchObject({ name: 'ServerError', status: 503 });
+  });
+
+  it('maps statuses to classes, with a documented constant (never http_<n>) for the rest', () => {
+    const cases: Array<[number, string, string]> = [
+      [401, 'AuthenticationError', ErrorCode.AUTHENTICATION_FAILED],
+      [403, 'AuthenticationError', ErrorCode.AUTHENTICATION_FAILED],
+      [402, 'MeshError', ErrorCode.INSUFFICIENT_CREDITS],
+      [404, 'NotFoundError', ErrorCode.NOT_FOUND],
+      [408, 'ServerError', ErrorCode.SERVER_ERROR],
+      [429, 'RateLimitError', ErrorCode.RATE_LIMITED],
+      [409, 'MeshError', ErrorCode.REQUEST_FAILED],
+      [422, 'MeshError', ErrorCode.REQUEST_FAILED],
+    ];
+    for (const [status, name, code] of cases)
+      expect(errorFromResponse(reply(status, { error: 'x y' }), 'T')).toMatchObject({ name, code });
+    expect(errorFromResponse(reply(429, undefined, { headers: { 'retry-after': '7' } }), 'T')).toMatchObject({ retryAfter: 7 });
+  });
+
+  it('takes the request id from the header, else from the body; redacts a secret the server echoes', () => {
+    expect(errorFromResponse(reply(500, { error: 'x', request_id: 'req_body' }), 'T').requestId).toBe('req_body');
+    expect(errorFromResponse(reply(500, { error: 'x', request_id: 'req_body' }, { requestId: 'req_head' }), 'T').requestId).toBe(
+      'req_head',
+    );
+    const key = `mesh_pk_${'Q'.repeat(30)}`;
+    const error = errorFromResponse(reply(400, { error: `bad key ${key}` }), 'T');
+    expect(`${error.message} ${error.serverMessage} ${JSON.stringify(error)}`).not.toContain(key);
+    expect(serverWords('not an object')).toEqual({});
+  });
+});
+
+describe('path memory', () => {
+  it('tries the first path first, then the one that answered', () => {
+    const memory = new PathMemory(['/a', '/b']);
+    expect(memory.order()).toEqual(['/a', '/b']);
+    memory.remember('/b');
+    expect([memory.first, ...memory.order()]).toEqual(['/b', '/b', '/a']);
+  });
+});
