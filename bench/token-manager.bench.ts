@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthApi } from '../src/auth/auth-api.js';
+import { BackendAuth } from '../src/auth/backend-auth.js';
 import { SkewClock } from '../src/auth/clock.js';
 import { EnvStore } from '../src/auth/stores/env-store.js';
 import { FileStore } from '../src/auth/stores/file-store.js';
@@ -31,7 +31,7 @@ function manager(store: TokenStore): TokenManager {
   return new TokenManager({
     store,
     clock,
-    authApi: new AuthApi({ http: new HttpClient({ baseUrl: 'http://127.0.0.1:1' }), clock }),
+    backendAuth: new BackendAuth({ http: new HttpClient({ baseUrl: 'http://127.0.0.1:1' }), clock }),
   });
 }
 

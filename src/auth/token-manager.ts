@@ -4,22 +4,24 @@
  * across processes (a lock file), the rotated refresh token persisted before the new access token
  * is handed out, and a clean seam for the interactive login.
  */
-import { AbortError, AuthenticationError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
+import { ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import { type AuthApi, INVALID_GRANT } from './auth-api.js';
+import { type BackendAuth, refreshRefused } from './backend-auth.js';
 import type { SkewClock } from './clock.js';
-import type { RefreshLock } from './refresh-lock.js';
+import type { TokenLock } from './token-lock.js';
 import { tokenSetFromReply } from './token-set.js';
 import type { TokenSet, TokenStore } from './token-store.js';
+import { untilAborted } from './until-aborted.js';
 
-/** `promise`, or an AbortError as soon as `signal` fires (the promise itself goes on). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortError('Waiting for a token was aborted.'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortError('Waiting for a token was aborted.'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+/** The Python SDK's mark on a token set that came from the device flow (auth.py 1.5.5). */
+export const DEVICE_FLOW_SOURCE = 'device_flow';
+
+/**
+ * The backend refreshes device-flow tokens as the native application that issued them (Auth0
+ * binds a refresh token to its client), everything else as the web application.
+ */
+export function clientTypeOf(tokens: TokenSet): 'device' | 'web' {
+  return tokens.auth_source === DEVICE_FLOW_SOURCE ? 'device' : 'web';
 }
 
 /** Runs a login and returns its tokens; provided by the AuthFlow where a person can answer. */
@@ -27,16 +29,14 @@ export type LoginSeam = (signal?: AbortSignal) => Promise<TokenSet>;
 
 export interface TokenManagerOptions {
   store: TokenStore;
-  authApi: AuthApi;
+  backendAuth: BackendAuth;
   clock: SkewClock;
   /** Refresh this many seconds before expiry (never earlier than half the lifetime). @default 300 */
   refreshAheadSeconds?: number;
   /** Refresh at all; when false an expired token needs a new login. @default true */
   autoRefresh?: boolean;
-  /** Ask for extended lifetimes on refresh (headless). @default false */
-  extendedLifetime?: boolean;
   /** Cross-process lock for stores shared between processes (file, keychain). */
-  lock?: RefreshLock;
+  lock?: TokenLock;
   /** The interactive login, when a person can answer it (TTY, not headless). */
   login?: LoginSeam;
   logger?: InternalLogger;
@@ -66,12 +66,11 @@ interface Cached {
 
 export class TokenManager {
   readonly #store: TokenStore;
-  readonly #authApi: AuthApi;
+  readonly #backendAuth: BackendAuth;
   readonly #clock: SkewClock;
   readonly #refreshAheadSeconds: number;
   readonly #autoRefresh: boolean;
-  readonly #extendedLifetime: boolean;
-  readonly #lock: RefreshLock | undefined;
+  readonly #lock: TokenLock | undefined;
   readonly #login: LoginSeam | undefined;
   readonly #logger: InternalLogger;
   #cached: Cached | undefined;
@@ -80,11 +79,10 @@ export class TokenManager {
 
   constructor(options: TokenManagerOptions) {
     this.#store = options.store;
-    this.#authApi = options.authApi;
+    this.#backendAuth = options.backendAuth;
     this.#clock = options.clock;
     this.#refreshAheadSeconds = options.refreshAheadSeconds ?? 300;
     this.#autoRefresh = options.autoRefresh ?? true;
-    this.#extendedLifetime = options.extendedLifetime ?? false;
     this.#lock = options.lock;
     this.#login = options.login;
     this.#logger = options.logger ?? silentLogger;
@@ -145,7 +143,7 @@ export class TokenManager {
     this.#pending ??= this.#obtain({ ...options, signal: undefined }).finally(() => {
       this.#pending = undefined;
     });
-    return options.signal ? untilAborted(this.#pending, options.signal) : this.#pending;
+    return untilAborted(this.#pending, options.signal, 'Waiting for a token was aborted.');
   }
 
   async #obtain(options: GetTokenOptions): Promise<TokenSet> {
@@ -184,11 +182,16 @@ export class TokenManager {
       if (!refreshToken) return await this.#loginOrThrow('the access token has expired and there is no refresh token', signal);
       let next: TokenSet;
       try {
-        const reply = await this.#authApi.refresh(refreshToken, { extendedLifetime: this.#extendedLifetime, signal });
-        next = tokenSetFromReply(reply, this.#clock.nowSeconds(), refreshToken);
+        const reply = await this.#backendAuth.refresh(refreshToken, { clientType: clientTypeOf(current), signal });
+        // The same family: `auth_source` (so the next refresh says `device` again) and unknown fields kept.
+        next = tokenSetFromReply(reply, this.#clock.nowSeconds(), current);
       } catch (error) {
-        if (error instanceof AuthenticationError && error.code === INVALID_GRANT) {
-          return await this.#loginOrThrow('the refresh token was revoked, has expired or was already used', signal, error);
+        if (refreshRefused(error)) {
+          return await this.#loginOrThrow(
+            'the backend refused the refresh token (revoked, expired or already used)',
+            signal,
+            error,
+          );
         }
         throw error;
       }

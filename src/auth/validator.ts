@@ -1,11 +1,13 @@
 /**
  * Token validation: local (format, expiry with 60 s leeway, audience, issuer, optionally the
- * signature against the issuer's JWKS) and the backend's `/auth/validate`, falling back to the
- * local result when the deployment lacks it (404/405/501) or cannot be reached.
+ * signature against the issuer's JWKS) and the backend's `/auth/validate` (status only), falling
+ * back to the local result when the deployment lacks it (404/405/501), answers anything else, or
+ * cannot be reached within its bound. A Mesh API key is never sent there (the deployed endpoint
+ * may not handle them: client.py 1.5.6): only its form is checked.
  */
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { decodeJwt, JwtFormatError } from '../internal/jwt.js';
-import type { AuthApi } from './auth-api.js';
+import type { BackendAuth } from './backend-auth.js';
 import type { SkewClock } from './clock.js';
 
 export interface ValidationResult {
@@ -26,12 +28,15 @@ export interface ValidatorOptions {
   issuer?: string;
   /** Where the issuer publishes its keys; enables signature checks. */
   jwksUrl?: string;
-  authApi?: AuthApi;
+  backendAuth?: BackendAuth;
   /** Clock-skew leeway on `exp`, seconds. @default 60 */
   leewaySeconds?: number;
 }
 
-const MESH_API_KEY = /^mesh_[A-Za-z0-9_-]{43}$/;
+/** `mesh_` and an opaque rest of any length (contract part A: the client checks only the prefix). */
+export function isMeshApiKey(token: string): boolean {
+  return token.startsWith('mesh_') && token.length > 'mesh_'.length;
+}
 
 export class TokenValidator {
   readonly #options: ValidatorOptions;
@@ -43,7 +48,7 @@ export class TokenValidator {
 
   /** Format, expiry, audience and issuer, without any I/O. */
   validateLocally(token: string): ValidationResult {
-    if (MESH_API_KEY.test(token))
+    if (isMeshApiKey(token))
       return { valid: true, source: 'local', reason: 'a Mesh API key: only its format can be checked locally' };
     let claims: Record<string, unknown>;
     let header: Record<string, unknown>;
@@ -97,16 +102,13 @@ export class TokenValidator {
   /** The backend's answer when it can give one, else the local result (which says why). */
   async validate(token: string, options: { signal?: AbortSignal; signature?: boolean } = {}): Promise<ValidationResult> {
     const local = options.signature ? await this.verifyLocally(token) : this.validateLocally(token);
-    if (!this.#options.authApi) return local;
-    const backend = await this.#options.authApi.validate(token, options.signal);
+    const { backendAuth } = this.#options;
+    if (!backendAuth || isMeshApiKey(token)) return local;
+    const backend = await backendAuth.validate(token, options.signal);
     if (backend.kind === 'unavailable') {
       return { ...local, reason: local.reason ?? `validated locally: ${backend.reason}` };
     }
     if (backend.kind === 'invalid') return { valid: false, source: 'backend', claims: local.claims, reason: backend.reason };
-    return {
-      valid: true,
-      source: 'backend',
-      claims: local.claims ?? { sub: backend.sub, exp: backend.exp, scope: backend.scope },
-    };
+    return { valid: true, source: 'backend', ...(local.claims ? { claims: local.claims } : {}) };
   }
 }

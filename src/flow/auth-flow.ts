@@ -1,20 +1,25 @@
 /**
- * The interactive login: Auth0 through the backend. On a desktop, a loopback callback with state
- * and PKCE S256 (openid-client's helpers), the browser opened for the user; when headless or
- * asked, the device flow. The code is exchanged by the backend, never with Auth0 directly.
+ * The interactive login: Auth0 brokered by the backend (backend-contract.md v2, part C). On a
+ * desktop, a loopback callback with a 256-bit `state` (openid-client's helpers), PKCE S256 only
+ * when the backend advertises `pkce` (the deployed one does not forward a verifier, and a dropped
+ * challenge makes Auth0 refuse the code), the browser opened for the user, the code exchanged by
+ * the backend. When headless or asked: the device flow, straight to Auth0 with the backend's
+ * device application (or through the backend when it advertises `device_flow`).
  */
 import { readFileSync } from 'node:fs';
 import * as oauth from 'openid-client';
+import type { Dispatcher } from 'undici';
+import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend-auth.js';
 import type { SkewClock } from '../auth/clock.js';
 import type { HeadlessVerdict } from '../auth/headless.js';
+import { DEVICE_FLOW_SOURCE } from '../auth/token-manager.js';
 import { type TokenReply, tokenSetFromReply } from '../auth/token-set.js';
 import type { TokenSet } from '../auth/token-store.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import { type Auth0Settings, resolveAuth0Settings } from './auth0-settings.js';
-import { type DeviceVerification, deviceLogin } from './device-login.js';
+import { type Auth0Settings, resolveAuth0Settings, resolveDeviceSettings } from './auth0-settings.js';
+import { auth0DeviceTransport, backendDeviceTransport, type DeviceVerification, deviceLogin } from './device-login.js';
 import { envInstructions } from './instructions.js';
-import type { LoginApi } from './login-api.js';
 import { startLoopbackListener } from './loopback-listener.js';
 
 export type { DeviceVerification };
@@ -44,7 +49,9 @@ export interface AuthFlowCallbacks {
 
 export interface AuthFlowOptions extends AuthFlowCallbacks {
   config: ResolvedConfig;
-  api: LoginApi;
+  backendAuth: BackendAuth;
+  /** The client's dispatcher: the device flow talks to Auth0 through it (proxies, pools). */
+  dispatcher: Dispatcher;
   clock: SkewClock;
   headless: HeadlessVerdict;
   env?: Readonly<Record<string, string | undefined>>;
@@ -94,8 +101,11 @@ export class AuthFlow {
   /** Runs the login and returns the token set (not stored: the caller stores it). */
   async login(options: LoginOptions = {}): Promise<TokenSet> {
     const useDevice = options.device ?? this.#options.headless.headless;
+    this.lastCallback = undefined; // timings belong to the latest login only
     const reply = useDevice ? await this.#device(options) : await this.#loopback(options);
     const tokens = tokenSetFromReply(reply, this.#options.clock.nowSeconds());
+    // The Python SDK's mark: these tokens refresh as the device application (client_type "device").
+    if (useDevice) tokens.auth_source = DEVICE_FLOW_SOURCE;
     if (this.#options.headless.headless) {
       const show = this.#options.onHeadlessTokens ?? ((_t, text) => stderr(text));
       show(tokens, envInstructions(tokens));
@@ -110,37 +120,46 @@ export class AuthFlow {
         stderr(`To log in to Mesh, open ${v.verificationUri} and enter the code ${v.userCode}`);
         if (v.verificationUriComplete) stderr(`(or open ${v.verificationUriComplete})`);
       });
-    return deviceLogin({
-      api: this.#options.api,
-      extendedLifetime: this.#extendedLifetime,
-      onVerification,
-      signal: options.signal,
-    });
+    const { backendAuth, config, dispatcher } = this.#options;
+    const { signal } = options;
+    const viaBackend = (await backendAuth.capabilities(signal)).has('device_flow');
+    this.#logger.debug(`Device login ${viaBackend ? 'through the backend (device_flow advertised)' : 'straight to Auth0'}.`);
+    const transport = viaBackend
+      ? backendDeviceTransport(backendAuth)
+      : auth0DeviceTransport(await resolveDeviceSettings(config, backendAuth, signal), dispatcher);
+    return deviceLogin({ transport, onVerification, signal });
   }
 
-  async #authorizationUrl(settings: Auth0Settings, params: Record<string, string>, signal?: AbortSignal): Promise<string> {
-    const fromBackend = await this.#options.api.authUrl(params, signal);
+  async #authorizationUrl(settings: Auth0Settings, body: GetAuthUrlBody, signal?: AbortSignal): Promise<string> {
+    const fromBackend = await this.#options.backendAuth.authUrl(body, signal);
     if (fromBackend) return fromBackend;
-    // The backend does not build it: the same URL, built here (backend-contract.md).
+    // The backend does not build it (404): the same URL, built here from the settings.
     const server = { issuer: `${settings.domain}/`, authorization_endpoint: `${settings.domain}/authorize` };
     const configuration = new oauth.Configuration(server, settings.clientId);
-    // http reaches here only for a loopback domain (the local stack): configuration refuses it elsewhere.
+    // http reaches here only for a loopback domain (the local stack): the config parser refuses it elsewhere.
     if (settings.domain.startsWith('http://')) oauth.allowInsecureRequests(configuration);
-    const local = oauth.buildAuthorizationUrl(configuration, {
-      ...params,
+    const params: Record<string, string> = {
       response_type: 'code',
-      scope: settings.scope,
+      redirect_uri: body.redirect_uri,
+      scope: body.scope,
+      state: body.state,
       audience: settings.audience,
-    });
-    return local.href;
+    };
+    if (body.code_challenge) {
+      params.code_challenge = body.code_challenge;
+      params.code_challenge_method = 'S256';
+    }
+    return oauth.buildAuthorizationUrl(configuration, params).href;
   }
 
   async #loopback(options: LoginOptions): Promise<TokenReply> {
-    const { config, api, env = process.env } = this.#options;
-    const settings = await resolveAuth0Settings(config, api, options.signal);
-    const state = oauth.randomState(); // 256 bits
-    const verifier = oauth.randomPKCECodeVerifier();
-    const challenge = await oauth.calculatePKCECodeChallenge(verifier);
+    const { config, backendAuth, env = process.env } = this.#options;
+    const settings = await resolveAuth0Settings(config, backendAuth, options.signal);
+    const state = oauth.randomState(); // 256 bits, checked in constant time by the listener
+    // PKCE exactly when advertised: a challenge the deployed backend drops makes Auth0 refuse the code.
+    const pkce = (await backendAuth.capabilities(options.signal)).has('pkce');
+    const verifier = pkce ? oauth.randomPKCECodeVerifier() : undefined;
+    const challenge = verifier ? await oauth.calculatePKCECodeChallenge(verifier) : undefined;
     const listener = await startLoopbackListener({
       port: options.port ?? config.callbackPort,
       state,
@@ -149,14 +168,9 @@ export class AuthFlow {
     });
     let closed = false;
     try {
-      const params: Record<string, string> = {
-        redirect_uri: listener.redirectUri,
-        state,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      };
-      if (this.#extendedLifetime) params.extended_lifetime = 'true';
-      const url = await this.#authorizationUrl(settings, params, options.signal);
+      const body: GetAuthUrlBody = { redirect_uri: listener.redirectUri, scope: settings.scope, state };
+      if (challenge) Object.assign(body, { code_challenge: challenge, code_challenge_method: 'S256' });
+      const url = await this.#authorizationUrl(settings, body, options.signal);
       const remote = remoteOrWsl(env);
       let opened = false;
       if ((options.openBrowser ?? !this.#options.headless.headless) && !remote) {
@@ -191,15 +205,10 @@ export class AuthFlow {
       const code = await listener.code;
       const arrivedAt = performance.now();
       try {
-        const reply = await api.exchange(
-          {
-            code,
-            redirect_uri: listener.redirectUri,
-            code_verifier: verifier,
-            ...(this.#extendedLifetime ? { extended_lifetime: true } : {}),
-          },
-          options.signal,
-        );
+        const exchange: ExchangeBody = { code, redirect_uri: listener.redirectUri };
+        if (verifier) exchange.code_verifier = verifier;
+        if (this.#extendedLifetime) exchange.extended_lifetime = true;
+        const reply = await backendAuth.exchange(exchange, options.signal);
         this.lastCallback = { arrivedAt, exchangeMs: performance.now() - arrivedAt };
         listener.finish({ ok: true });
         closed = true;

@@ -1,73 +1,238 @@
 /**
- * The device authorization flow (RFC 8628) through the backend: show the code and URL, poll
- * `/auth/token-status` at the given interval, 5 s more on each `slow_down` (§3.5), until tokens,
- * a denial, the code's expiry or the caller's signal.
+ * The device authorization flow (RFC 8628): show the code and URL, poll at the given interval,
+ * 5 s more on each `slow_down` (§3.5), until tokens, a denial, the code's expiry or the caller's
+ * signal. Two transports behind one loop: straight to Auth0 with the backend's device
+ * application, as the deployed backend expects (auth.py 1.5.5), or the backend's own
+ * `/auth/device-code` + `/auth/token-status` when it advertises `device_flow`.
+ *
+ * Written small rather than on openid-client's poller: Auth0 answers "pending" with a 403 the
+ * Python SDK reads by status alone, a 429 `slow_down` may come without a body, requests must go
+ * through the client's dispatcher (proxies), and a skewed laptop clock must not fail a login on
+ * the ID token's `iat` (we do not consume the ID token).
  */
-import type { TokenReply } from '../auth/token-set.js';
-import { LoginError } from '../errors/mesh-error.js';
+
+import type { Dispatcher } from 'undici';
+import { request } from 'undici';
+import {
+  type BackendAuth,
+  type DeviceAuthorization,
+  type DevicePoll,
+  deviceAuthorizationSchema,
+  oauthErrorSchema,
+} from '../auth/backend-auth.js';
+import { type TokenReply, tokenReplySchema } from '../auth/token-set.js';
+import {
+  AbortError,
+  LoginError,
+  NetworkError,
+  ResponseValidationError,
+  ServerError,
+  TimeoutError,
+} from '../errors/mesh-error.js';
 import { sleep } from '../internal/sleep.js';
-import type { LoginApi } from './login-api.js';
+import { SDK_VERSION } from '../version.js';
+import type { Auth0Settings } from './auth0-settings.js';
+import { LoginErrorCode, loginCodeFor } from './login-codes.js';
 
 export interface DeviceVerification {
   verificationUri: string;
   verificationUriComplete: string | undefined;
   userCode: string;
+  /** Seconds the code lives. */
   expiresIn: number;
 }
 
+/** Where a device login starts and is polled. */
+export interface DeviceTransport {
+  start(signal?: AbortSignal): Promise<DeviceAuthorization>;
+  poll(deviceCode: string, signal?: AbortSignal): Promise<DevicePoll>;
+}
+
 export interface DeviceLoginOptions {
-  api: LoginApi;
-  extendedLifetime: boolean;
+  transport: DeviceTransport;
   onVerification: (verification: DeviceVerification) => void;
   signal?: AbortSignal;
   /** Local clock, ms (tests). */
   now?: () => number;
 }
 
-const DEFAULT_INTERVAL_S = 5; // RFC 8628 §3.2
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const SLOW_DOWN_STEP_MS = 5_000; // RFC 8628 §3.5
+const REQUEST_TIMEOUT_MS = 30_000; // 30 s per request to Auth0
+/** Consecutive failed polls (network, 5xx) tolerated before giving up: the code outlives a blip. */
+const MAX_TRANSIENT_FAILURES = 3;
+
+const expired = () =>
+  new LoginError('The device code expired before the login was approved.', {
+    code: LoginErrorCode.EXPIRED,
+    hint: 'Run `npx mesh-auth --headless` for a new code.',
+  });
+
+interface FormReply {
+  status: number;
+  json: unknown;
+}
+
+async function postForm(
+  dispatcher: Dispatcher,
+  url: string,
+  form: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<FormReply> {
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        'user-agent': `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`,
+      },
+      body: new URLSearchParams(form).toString(),
+      dispatcher,
+      signal,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      bodyTimeout: REQUEST_TIMEOUT_MS,
+    });
+    const text = await response.body.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.statusCode, json };
+  } catch (error) {
+    if (signal?.aborted) throw new AbortError('The device login was cancelled.', { cause: error });
+    const code = (error as { code?: string }).code;
+    const origin = new URL(url).origin;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      throw new TimeoutError(`${origin} did not answer the device login within ${REQUEST_TIMEOUT_MS / 1000} s.`, {
+        cause: error,
+      });
+    }
+    throw new NetworkError(`Could not reach ${origin} for the device login (${code ?? (error as Error).message}).`, {
+      cause: error,
+      hint: 'Check your connection and AUTH0_DOMAIN (or the domain the backend publishes).',
+    });
+  }
+}
+
+function oauthFailure(reply: FormReply, what: string): LoginError {
+  const body = oauthErrorSchema.safeParse(reply.json);
+  const reason = body.success ? (body.data.error_description ?? body.data.error) : `HTTP ${reply.status}`;
+  return new LoginError(`${what} failed: ${reason}.`, {
+    code: body.success ? loginCodeFor(body.data.error) : LoginErrorCode.LOGIN_FAILED,
+    status: reply.status,
+    hint: 'Check AUTH0_DOMAIN and that the Mesh deployment offers a device login; or set MESH_API_KEY.',
+  });
+}
+
+/** Straight to Auth0 (`/oauth/device/code`, `/oauth/token`) as a public client: no secret, no PKCE. */
+export function auth0DeviceTransport(settings: Auth0Settings, dispatcher: Dispatcher): DeviceTransport {
+  return {
+    async start(signal) {
+      const form = { client_id: settings.clientId, scope: settings.scope, audience: settings.audience };
+      const reply = await postForm(dispatcher, `${settings.domain}/oauth/device/code`, form, signal);
+      if (reply.status !== 200) throw oauthFailure(reply, 'Starting the device login');
+      const parsed = deviceAuthorizationSchema.safeParse(reply.json);
+      if (!parsed.success) {
+        throw new ResponseValidationError('Starting the device login: Auth0 answered with a body that is not a device code.', {
+          status: reply.status,
+          cause: parsed.error,
+        });
+      }
+      return parsed.data;
+    },
+    async poll(deviceCode, signal) {
+      const form = { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: settings.clientId };
+      const reply = await postForm(dispatcher, `${settings.domain}/oauth/token`, form, signal);
+      if (reply.status === 200) {
+        const tokens = tokenReplySchema.safeParse(reply.json);
+        if (tokens.success) return { tokens: tokens.data };
+        throw new ResponseValidationError('Finishing the device login: Auth0 answered with a body that is not a token set.', {
+          status: reply.status,
+          cause: tokens.error,
+        });
+      }
+      const failure = oauthErrorSchema.safeParse(reply.json);
+      // Auth0 says "pending" with a 403, and also expired_token/access_denied: read `error` first.
+      if (failure.success) return { error: failure.data.error, description: failure.data.error_description };
+      if (reply.status === 403) return { error: 'authorization_pending' }; // the Python SDK's reading of a bare 403
+      if (reply.status === 429) return { error: 'slow_down' };
+      if (reply.status >= 500) return { error: 'temporarily_unavailable', description: `HTTP ${reply.status}` };
+      throw oauthFailure(reply, 'Checking the device login');
+    },
+  };
+}
+
+/** The backend's own device endpoints (contract part B, only when it advertises `device_flow`). */
+export function backendDeviceTransport(auth: BackendAuth): DeviceTransport {
+  return {
+    start: (signal) => auth.deviceCode(signal),
+    poll: (deviceCode, signal) => auth.tokenStatus(deviceCode, signal),
+  };
+}
+
+function transient(error: unknown): boolean {
+  return !(error instanceof AbortError) && (error instanceof NetworkError || error instanceof ServerError);
+}
 
 export async function deviceLogin(options: DeviceLoginOptions): Promise<TokenReply> {
-  const { api, signal } = options;
+  const { transport, signal } = options;
   const now = options.now ?? Date.now;
-  const device = await api.deviceCode(options.extendedLifetime, signal);
+  const device = await transport.start(signal);
   options.onVerification({
     verificationUri: device.verification_uri,
     verificationUriComplete: device.verification_uri_complete,
     userCode: device.user_code,
     expiresIn: device.expires_in,
   });
-  let intervalMs = (device.interval ?? DEFAULT_INTERVAL_S) * 1000;
+  let intervalMs = device.interval * 1000;
   const deadline = now() + device.expires_in * 1000;
+  let failures = 0;
   for (;;) {
-    await sleep(intervalMs, signal, 'The device login was cancelled.');
-    const status = await api.tokenStatus(device.device_code, signal);
-    if ('tokens' in status) return status.tokens;
-    switch (status.error) {
+    // The last poll lands on the deadline: an approval in the final seconds still counts.
+    await sleep(Math.max(0, Math.min(intervalMs, deadline - now())), signal, 'The device login was cancelled.');
+    let result: DevicePoll;
+    try {
+      result = await transport.poll(device.device_code, signal);
+    } catch (error) {
+      if (transient(error) && ++failures <= MAX_TRANSIENT_FAILURES && now() < deadline) continue;
+      throw error;
+    }
+    if ('tokens' in result) return result.tokens;
+    switch (result.error) {
       case 'authorization_pending':
+        failures = 0;
         break;
       case 'slow_down':
-        intervalMs += 5000;
+        failures = 0;
+        intervalMs += SLOW_DOWN_STEP_MS;
+        break;
+      case 'temporarily_unavailable':
+        if (++failures > MAX_TRANSIENT_FAILURES) {
+          throw new LoginError(
+            `The device login failed: the authorization server is unavailable (${result.description ?? 'no reason given'}).`,
+            {
+              code: LoginErrorCode.LOGIN_FAILED,
+              hint: 'Try again shortly.',
+            },
+          );
+        }
         break;
       case 'access_denied':
         throw new LoginError('The device login was denied in the browser.', {
-          code: 'login_access_denied',
+          code: LoginErrorCode.ACCESS_DENIED,
           hint: 'Run `npx mesh-auth --headless` to try again.',
         });
       case 'expired_token':
-        throw new LoginError('The device code expired before the login was approved.', {
-          code: 'login_expired',
-          hint: 'Run `npx mesh-auth --headless` for a new code.',
-        });
+        throw expired();
       default:
-        throw new LoginError(`The device login failed: ${status.description ?? status.error}.`, {
-          code: `login_${status.error}`,
+        throw new LoginError(`The device login failed: ${result.description ?? result.error}.`, {
+          code: loginCodeFor(result.error),
+          hint: 'Run `npx mesh-auth --headless` to try again.',
         });
     }
-    if (now() > deadline) {
-      throw new LoginError('The device code expired before the login was approved.', {
-        code: 'login_expired',
-        hint: 'Run `npx mesh-auth --headless` for a new code.',
-      });
-    }
+    if (now() >= deadline) throw expired();
   }
 }

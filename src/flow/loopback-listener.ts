@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { AbortError, LoginError } from '../errors/mesh-error.js';
+import { LoginErrorCode, loginCodeFor } from './login-codes.js';
 import { failurePage, successPage } from './pages.js';
 
 export interface LoopbackOptions {
@@ -64,7 +65,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 function portInUse(port: number, cause: unknown): LoginError {
   return new LoginError(`Port ${port} is already in use, so the login cannot receive its callback there.`, {
-    code: 'callback_port_in_use',
+    code: LoginErrorCode.CALLBACK_PORT_IN_USE,
     cause,
     hint: `Stop the program using port ${port}, or log in on another port registered for the Mesh app: \`npx mesh-auth --port <port>\` or AUTH0_CALLBACK_PORT.`,
   });
@@ -119,7 +120,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
       if (verdict.kind === 'error') {
         settleWith({
           error: new LoginError(`The login was refused: ${verdict.description} (${verdict.error}).`, {
-            code: `login_${verdict.error}`,
+            code: loginCodeFor(verdict.error),
             hint: 'Run `npx mesh-auth` to try again.',
           }),
         });
@@ -186,7 +187,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
   const timer = setTimeout(() => {
     settleWith({
       error: new LoginError(`No login response arrived within ${Math.round(options.timeoutMs / 1000)} s.`, {
-        code: 'login_timeout',
+        code: LoginErrorCode.LOGIN_TIMEOUT,
         hint: 'Run `npx mesh-auth` to try again; on a machine without a browser use `npx mesh-auth --headless`.',
       }),
     });

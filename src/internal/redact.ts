@@ -20,6 +20,8 @@ const SECRET_FIELDS = [
   'client_secret',
   'password',
   'key_value',
+  'keyValue',
+  'x-api-key',
   'api_key',
   'apiKey',
   'accessToken',
@@ -41,12 +43,13 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [new RegExp(`(\\b(?:${SECRET_FIELDS})=)[^&\\s"'<>]+`, 'g'), `$1${REDACTED}`],
   // field: value in prose and headers (not bare `code:`, which prose uses for error codes)
   [new RegExp(`(\\b(?:${PROSE_FIELDS}):\\s*)[^\\s,;"'}]+`, 'g'), `$1${REDACTED}`],
-  // Authorization headers: Bearer, Basic
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/g, `$1 ${REDACTED}`],
+  // Authorization headers: Bearer, Basic, and the deployed backend's `ApiKey <key>`
+  [/\b(Bearer|Basic|ApiKey)\s+[A-Za-z0-9\-._~+/]+=*/g, `$1 ${REDACTED}`],
   // JWTs (JWS compact: header.payload.signature; the header always starts with eyJ = '{"')
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, '[REDACTED_JWT]'],
-  // Mesh API keys: mesh_ + 43 base64url characters (accept any long tail)
-  [/\bmesh_[A-Za-z0-9_-]{16,}/g, `mesh_${REDACTED}`],
+  // Mesh API keys: `mesh_` + an opaque tail of no fixed length (`mesh_pk_...`, `mesh_yourapikey123456`);
+  // 8 characters at least, so that names like `.mesh_token.json` stay readable.
+  [/\bmesh_[A-Za-z0-9_-]{8,}/g, `mesh_${REDACTED}`],
 ];
 
 /** Returns `text` with bearer tokens, JWTs, refresh tokens, codes, verifiers and `mesh_` keys removed. */

@@ -1,5 +1,6 @@
 // The TokenManager against the real local stack: cache, refresh ahead, single flight, rotation
-// persisted first, invalid_grant, the login seam, clock skew.
+// persisted first, a refused refresh (any 4xx) means "log in again", client_type and auth_source,
+// a reply without refresh_token, the login seam, clock skew, POST retries only when advertised.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { MemoryStore } from '../../src/auth/stores/memory-store.js';
@@ -16,6 +17,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 afterEach(() => {
   stack.provider.settings.accessTokenTtl = 3600;
+  stack.backend.reset(); // settings as started (DEV_BACKEND_CAPABILITIES included), faults cleared
 });
 
 const refreshes = () => stack.backend.counters.refreshes;
@@ -113,18 +115,50 @@ describe('TokenManager', () => {
     expect(a).not.toBe(stale);
   });
 
-  it('turns invalid_grant into ReauthenticationRequiredError saying what to run, with no loop', async () => {
-    const tokens = await storedTokens(stack);
-    // Rotate once elsewhere, then reuse: the provider revokes the family.
-    await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token });
-    const manager = managerFor(stack, new MemoryStore(expired(tokens)));
-    const before = refreshes();
-    const error = await manager.getAccessToken().catch((e: unknown) => e);
+  it.each([400, 401, 403] as const)(
+    'turns a refused refresh (HTTP %i) into ReauthenticationRequiredError saying what to run, with no loop',
+    async (status) => {
+      stack.backend.settings.refreshFailureStatus = status;
+      const tokens = await storedTokens(stack);
+      // Rotate once elsewhere, then reuse: the provider revokes the family.
+      await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token, client_type: 'web' });
+      const manager = managerFor(stack, new MemoryStore(expired(tokens)));
+      const before = refreshes();
+      const error = await manager.getAccessToken().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReauthenticationRequiredError);
+      expect((error as ReauthenticationRequiredError).code).toBe('reauthentication_required');
+      expect((error as ReauthenticationRequiredError).hint).toMatch(/npx mesh-auth/);
+      expect((error as ReauthenticationRequiredError).hint).toMatch(/MESH_API_KEY/);
+      expect(((error as Error).cause as { status?: number }).status).toBe(status);
+      expect(refreshes()).toBe(before + 1);
+    },
+  );
+
+  it('sends client_type "web" for browser tokens, and "device" for a set marked auth_source device_flow', async () => {
+    const types = () => ({ ...stack.backend.counters.refreshClientTypes });
+    const web = await storedTokens(stack);
+    const before = types();
+    await managerFor(stack, new MemoryStore(expired(web))).getAccessToken();
+    expect(types().web ?? 0).toBe((before.web ?? 0) + 1);
+    // A browser-login refresh token refreshed as the device application: the backend refreshes it
+    // with the other client, which Auth0 (and the stand-in) refuse: proof the marker is read.
+    const marked = { ...expired(await storedTokens(stack)), auth_source: 'device_flow' };
+    const error = await managerFor(stack, new MemoryStore(marked))
+      .getAccessToken()
+      .catch((e: unknown) => e);
+    expect(types().device ?? 0).toBe((before.device ?? 0) + 1);
     expect(error).toBeInstanceOf(ReauthenticationRequiredError);
-    expect((error as ReauthenticationRequiredError).code).toBe('reauthentication_required');
-    expect((error as ReauthenticationRequiredError).hint).toMatch(/npx mesh-auth/);
-    expect((error as ReauthenticationRequiredError).hint).toMatch(/MESH_API_KEY/);
-    expect(refreshes()).toBe(before + 1);
+  });
+
+  it('keeps the old refresh token when the reply has none, and keeps auth_source and unknown fields', async () => {
+    stack.backend.settings.refreshOmitsRefreshToken = true;
+    const tokens = await storedTokens(stack);
+    const store = new MemoryStore({ ...expired(tokens), auth_source: 'browser' });
+    const manager = managerFor(stack, store);
+    const access = await manager.getAccessToken();
+    expect(access).not.toBe(tokens.access_token);
+    const saved = await store.load();
+    expect(saved).toMatchObject({ access_token: access, refresh_token: tokens.refresh_token, auth_source: 'browser' });
   });
 
   it('throws ReauthenticationRequiredError when there are no tokens and nobody to log in', async () => {
@@ -171,21 +205,32 @@ describe('TokenManager', () => {
   it.each([
     ['an HTML 520 page', { kind: 'status', status: 520, html: true } as const, 'ServerError'],
     ['a dropped connection', { kind: 'drop', when: 'before' } as const, 'NetworkError'],
-  ])(
-    'turns %s on every attempt of a refresh into a typed error and loses nothing: the next call refreshes',
-    async (_name, fault, errorName) => {
-      const tokens = await storedTokens(stack);
-      const store = new MemoryStore(expired(tokens));
-      const manager = managerFor(stack, store);
-      stack.backend.faults.add({ fault, match: { path: '/auth/refresh-token' }, times: 3 }); // 1 + 2 retries
-      const error = await manager.getAccessToken().catch((e: unknown) => e);
-      expect((error as Error).name).toBe(errorName);
-      expect((await store.load())?.refresh_token).toBe(tokens.refresh_token);
-      expect(await manager.getAccessToken()).not.toBe(tokens.access_token);
-    },
-  );
+  ])('turns %s on a refresh into a typed error and loses nothing: the next call refreshes', async (_name, fault, errorName) => {
+    const tokens = await storedTokens(stack);
+    const store = new MemoryStore(expired(tokens));
+    const manager = managerFor(stack, store);
+    stack.backend.faults.add({ fault, match: { path: '/auth/refresh-token' }, times: 3 }); // every attempt
+    const error = await manager.getAccessToken().catch((e: unknown) => e);
+    expect((error as Error).name).toBe(errorName);
+    expect(error).not.toBeInstanceOf(ReauthenticationRequiredError);
+    expect((await store.load())?.refresh_token).toBe(tokens.refresh_token);
+    stack.backend.faults.clear();
+    expect(await manager.getAccessToken()).not.toBe(tokens.access_token);
+  });
 
-  it('retries a refresh through one transient 503 without rotating twice', async () => {
+  it('does not repeat a refresh POST after a 503 unless the backend advertises idempotency_key', async () => {
+    stack.backend.settings.capabilities = [];
+    const tokens = await storedTokens(stack);
+    const manager = managerFor(stack, new MemoryStore(expired(tokens)));
+    stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/auth/refresh-token' } });
+    const before = stack.backend.counters.requests['POST /auth/refresh-token'] ?? 0;
+    await expect(manager.getAccessToken()).rejects.toMatchObject({ name: 'ServerError', status: 503 });
+    expect(stack.backend.counters.requests['POST /auth/refresh-token'] ?? 0).toBe(before + 1);
+    expect(await manager.getAccessToken()).not.toBe(tokens.access_token); // nothing lost
+  });
+
+  it('with idempotency_key advertised, retries a refresh through one transient 503 without rotating twice', async () => {
+    stack.backend.settings.capabilities = ['idempotency_key'];
     const tokens = await storedTokens(stack);
     const manager = managerFor(stack, new MemoryStore(expired(tokens)));
     stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/auth/refresh-token' } });
@@ -196,6 +241,7 @@ describe('TokenManager', () => {
   });
 
   it('refuses a 200 refresh reply that is not a token set with ResponseValidationError', async () => {
+    stack.backend.settings.capabilities = ['request_id']; // so the error can carry the request id
     const tokens = await storedTokens(stack);
     stack.backend.faults.add({ fault: { kind: 'status', status: 200, html: true }, match: { path: '/auth/refresh-token' } });
     const error = await managerFor(stack, new MemoryStore(expired(tokens)))

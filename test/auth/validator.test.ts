@@ -1,10 +1,10 @@
 // The validator: local checks on real provider tokens and on hostile input; the JWKS signature
-// check; the backend's /auth/validate with its fallbacks.
+// check; the backend's /auth/validate (status only) with its fallbacks; API keys never sent there.
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
-import { AuthApi } from '../../src/auth/auth-api.js';
+import { BackendAuth } from '../../src/auth/backend-auth.js';
 import { SkewClock } from '../../src/auth/clock.js';
 import { TokenValidator } from '../../src/auth/validator.js';
 import { HttpClient } from '../../src/http/http-client.js';
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 afterEach(() => {
-  stack.backend.settings.validateEndpoint = true;
+  stack.backend.reset();
 });
 
 function validatorFor(options: { apiUrl?: string; clock?: SkewClock } = {}) {
@@ -28,7 +28,7 @@ function validatorFor(options: { apiUrl?: string; clock?: SkewClock } = {}) {
     audience: stack.auth0.audience,
     issuer: stack.provider.issuer,
     jwksUrl: `${stack.provider.origin}/.well-known/jwks.json`,
-    authApi: new AuthApi({
+    backendAuth: new BackendAuth({
       http: new HttpClient({ baseUrl: options.apiUrl ?? stack.apiUrl, timeout: 5000, maxRetries: 0 }),
       clock,
     }),
@@ -158,5 +158,37 @@ describe('TokenValidator, with the backend', () => {
     const result = await validatorFor({ apiUrl: 'http://127.0.0.1:1' }).validate(token);
     expect(result).toMatchObject({ valid: true, source: 'local' });
     expect(result.reason).toMatch(/Could not reach/);
+  });
+
+  it('reads a 403 as "not valid" too (ambiguity 9)', async () => {
+    stack.backend.settings.validateRejectStatus = 403;
+    const result = await validatorFor().validate(unsigned({ exp: now() + 60 }));
+    expect(result).toMatchObject({ valid: false, source: 'backend' });
+    expect(result.reason).toMatch(/HTTP 403/);
+  });
+
+  it('reads only the status: a 200 with any body is valid; a 500 means "validate locally"', async () => {
+    stack.backend.faults.add({ fault: { kind: 'status', status: 200, html: true }, match: { path: '/auth/validate' } });
+    expect(await validatorFor().validate(token)).toMatchObject({ valid: true, source: 'backend' });
+    stack.backend.faults.add({ fault: { kind: 'status', status: 500 }, match: { path: '/auth/validate' } });
+    const result = await validatorFor().validate(token);
+    expect(result).toMatchObject({ valid: true, source: 'local' });
+    expect(result.reason).toMatch(/HTTP 500/);
+  });
+
+  it('gives up on a slow /auth/validate after 3 s and answers locally', async () => {
+    stack.backend.faults.add({ fault: { kind: 'slowHeaders', ms: 6000 }, match: { path: '/auth/validate' } });
+    const started = Date.now();
+    const result = await validatorFor().validate(token);
+    expect(Date.now() - started).toBeLessThan(4500);
+    expect(result).toMatchObject({ valid: true, source: 'local' });
+  }, 10_000);
+
+  it('never sends a Mesh API key to /auth/validate: only its form is checked', async () => {
+    const before = stack.backend.counters.validations;
+    for (const key of ['mesh_yourapikey123456', 'mesh_pk_abc', `mesh_${'x'.repeat(43)}`]) {
+      expect(await validatorFor().validate(key)).toMatchObject({ valid: true, source: 'local' });
+    }
+    expect(stack.backend.counters.validations).toBe(before);
   });
 });

@@ -1,5 +1,6 @@
-// The login, proven in real Chromium against the real provider and backend: loopback callback,
-// state, PKCE, denial, forgery, time bound, port in use, stray requests, and the device flow.
+// The browser login, proven in real Chromium against the real provider and backend: loopback
+// callback, state, PKCE exactly when the backend advertises it, denial, forgery, time bound, port
+// in use, stray requests. (The device flow: device-login.test.ts.)
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -8,13 +9,16 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
+import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
 import { type Stack, startStack } from '../../dev/stack.js';
+import { SkewClock } from '../../src/auth/clock.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/config/options.js';
 import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
+import { decodeJwtPayload, newPkce, REDIRECT_URI, SCOPE } from '../helpers/backend-login.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+import { backendAuthFor } from '../helpers/token-manager.js';
 
 const installed = chromiumInstalled();
 
@@ -50,8 +54,7 @@ describe.skipIf(!installed)('login in a real browser', () => {
   });
   afterEach(async () => {
     await context.close();
-    Object.assign(stack.backend.settings, DEFAULT_BACKEND_SETTINGS);
-    stack.provider.settings.deviceCodeTtl = 600;
+    stack.backend.reset();
   });
 
   const tokenFile = () => join(directory, 'token.json');
@@ -97,22 +100,71 @@ describe.skipIf(!installed)('login in a real browser', () => {
     expect(mesh.lastLoginTimings?.callbackToStoredMs).toBeGreaterThanOrEqual(mesh.lastLoginTimings?.exchangeMs as number);
   });
 
-  it('sends state and a PKCE S256 challenge, and the loopback redirect URI', async () => {
+  it('against the deployed dialect: state of 256 bits, the loopback redirect URI, no PKCE anywhere; the login succeeds', async () => {
+    stack.backend.settings.capabilities = [];
+    const exchanges = stack.backend.counters.exchanges;
     const seen = await loginSeeingUrl();
     const q = seen.searchParams;
-    expect(q.get('code_challenge_method')).toBe('S256');
-    expect(q.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(Buffer.from(q.get('state') as string, 'base64url').length).toBeGreaterThanOrEqual(16);
+    expect(q.has('code_challenge')).toBe(false);
+    expect(q.has('code_challenge_method')).toBe(false);
+    expect(Buffer.from(q.get('state') as string, 'base64url').length).toBeGreaterThanOrEqual(32);
     expect(q.get('redirect_uri')).toBe(`http://localhost:${port}/callback`);
     expect(q.get('scope')?.split(' ')).toContain('offline_access');
+    expect(stack.backend.counters.exchanges).toBe(exchanges + 1);
+    expect(JSON.parse(await readFile(tokenFile(), 'utf8')).access_token).toEqual(expect.any(String));
   });
 
-  it('builds the same authorization URL itself when the backend has no /auth/get-auth-url', async () => {
+  it('with pkce advertised: sends a PKCE S256 challenge (seen in the authorize URL) and its verifier; the login succeeds', async () => {
+    stack.backend.settings.capabilities = ['pkce'];
+    const seen = await loginSeeingUrl();
+    expect(seen.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(seen.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(JSON.parse(await readFile(tokenFile(), 'utf8')).access_token).toEqual(expect.any(String));
+  });
+
+  it('with pkce advertised, the backend forwards the verifier: a wrong one is refused, the right one accepted', async () => {
+    stack.backend.settings.capabilities = ['pkce'];
+    const auth = backendAuthFor(stack, new SkewClock(), { maxRetries: 0 });
+    const codeWith = async (challenge: string) => {
+      const pkce = newPkce();
+      const url = await auth.authUrl({
+        redirect_uri: REDIRECT_URI,
+        scope: SCOPE,
+        state: pkce.state,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      const callback = await loginOverHttp(url as string, REDIRECT_URI);
+      return callback.searchParams.get('code') as string;
+    };
+    const right = newPkce();
+    const wrong = newPkce();
+    const refused = await auth
+      .exchange({ code: await codeWith(right.challenge), redirect_uri: REDIRECT_URI, code_verifier: wrong.verifier })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: expect.any(Number) });
+    expect((refused as { status: number }).status).toBeGreaterThanOrEqual(400);
+    expect((refused as { status: number }).status).toBeLessThan(500);
+    const tokens = await auth.exchange({
+      code: await codeWith(right.challenge),
+      redirect_uri: REDIRECT_URI,
+      code_verifier: right.verifier,
+    });
+    expect(tokens.access_token).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ['without pkce', [] as string[]],
+    ['with pkce', ['pkce']],
+  ])('builds the same authorization URL itself when the backend has no /auth/get-auth-url (%s)', async (_name, capabilities) => {
+    stack.backend.settings.capabilities = capabilities;
     stack.backend.settings.authUrlEndpoint = false;
     const seen = await loginSeeingUrl();
     expect(`${seen?.origin}${seen?.pathname}`).toBe(`${stack.auth0.domain}/authorize`);
     expect(seen?.searchParams.get('audience')).toBe(stack.auth0.audience);
     expect(seen?.searchParams.get('client_id')).toBe(stack.auth0.clientId);
+    expect(seen?.searchParams.get('response_type')).toBe('code');
+    expect(seen?.searchParams.has('code_challenge')).toBe(capabilities.includes('pkce'));
   });
 
   it('a denied login is a LoginError with the reason, and nothing is stored', async () => {
@@ -276,56 +328,22 @@ describe.skipIf(!installed)('login in a real browser', () => {
     expect((error as { hint: string }).hint).toMatch(/npx mesh-auth/);
   });
 
-  describe('device flow', () => {
-    it('approves in the browser, stores the tokens, and prints the env instructions', async () => {
-      stack.backend.settings.deviceInterval = 1;
-      let instructions = '';
-      const mesh = client({
-        headless: true,
-        loginUi: {
-          onVerification: (v) => void approveDevice(page, v.verificationUriComplete as string),
-          onHeadlessTokens: (_tokens, text) => {
-            instructions = text;
-          },
-        },
-      });
-      const profile = await mesh.login();
-      expect(profile.email).toBe('device-user@example.test');
-      expect(instructions).toMatch(/export MESH_TOKEN_FROM_ENV=true/);
-      expect(instructions).toMatch(/export MESH_REFRESH_TOKEN=\S+/);
-      expect(instructions).toMatch(/^MESH_ACCESS_TOKEN=\S+$/m);
-      expect((await mesh.chat('hi')).content).toBe('Echo: hi');
-    });
-
-    it('honours slow_down: waits 5 s more, then completes', async () => {
-      stack.backend.settings.deviceInterval = 1;
-      stack.backend.settings.devicePollFloor = 3; // the server wants 3 s although it advertised 1
-      const polls = stack.backend.counters.tokenStatusPolls;
-      const started = Date.now();
+  it('a device login approved in a real browser (the deployed dialect: straight to the provider)', async () => {
+    stack.backend.settings.capabilities = [];
+    const interval = stack.provider.settings.deviceInterval;
+    stack.provider.settings.deviceInterval = 1;
+    try {
       const mesh = client({
         headless: true,
         loginUi: { onVerification: (v) => void approveDevice(page, v.verificationUriComplete as string) },
       });
-      await mesh.login();
-      expect(Date.now() - started).toBeGreaterThanOrEqual(6000);
-      expect(stack.backend.counters.tokenStatusPolls - polls).toBeLessThanOrEqual(3);
-    }, 30_000);
-
-    it('a denial ends the flow with LoginError', async () => {
-      stack.backend.settings.deviceInterval = 1;
-      const mesh = client({
-        headless: true,
-        loginUi: { onVerification: (v) => void approveDevice(page, v.verificationUriComplete as string, { deny: true }) },
-      });
-      await expect(mesh.login()).rejects.toMatchObject({ name: 'LoginError', code: 'login_access_denied' });
-      expect(existsSync(tokenFile())).toBe(false);
-    });
-
-    it('an expired code ends the flow with LoginError', async () => {
-      stack.backend.settings.deviceInterval = 1;
-      stack.provider.settings.deviceCodeTtl = 2;
-      const mesh = client({ headless: true, loginUi: { onVerification: () => {} } });
-      await expect(mesh.login()).rejects.toMatchObject({ name: 'LoginError', code: 'login_expired' });
-    });
+      expect((await mesh.login()).id).toEqual(expect.any(String));
+      const stored = JSON.parse(await readFile(tokenFile(), 'utf8'));
+      expect(stored.auth_source).toBe('device_flow');
+      // The person who approved in the browser is who the tokens are for.
+      expect(decodeJwtPayload(stored.access_token).sub).toBe(stack.provider.subjectFor('device-user@example.test'));
+    } finally {
+      stack.provider.settings.deviceInterval = interval;
+    }
   });
 });

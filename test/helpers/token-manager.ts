@@ -1,12 +1,18 @@
 /** Builds TokenManagers against a running local stack, as the SDK will wire them. */
 
 import type { Stack } from '../../dev/stack.js';
-import { AuthApi } from '../../src/auth/auth-api.js';
+import { BackendAuth } from '../../src/auth/backend-auth.js';
 import { SkewClock } from '../../src/auth/clock.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/auth/token-manager.js';
 import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { loginTokens } from './backend-login.js';
+
+/** The SDK's BackendAuth for a stack (its own HttpClient and clock). */
+export function backendAuthFor(stack: Stack, clock = new SkewClock(), options: { timeout?: number; maxRetries?: number } = {}) {
+  const http = new HttpClient({ baseUrl: stack.apiUrl, timeout: options.timeout ?? 10_000, maxRetries: options.maxRetries });
+  return new BackendAuth({ http, clock });
+}
 
 export function managerFor(
   stack: Stack,
@@ -14,8 +20,8 @@ export function managerFor(
   options: Partial<TokenManagerOptions> & { localNow?: () => number } = {},
 ): TokenManager {
   const clock = options.clock ?? new SkewClock(options.localNow);
-  const authApi = options.authApi ?? new AuthApi({ http: new HttpClient({ baseUrl: stack.apiUrl, timeout: 10_000 }), clock });
-  return new TokenManager({ store, authApi, clock, ...options });
+  const backendAuth = options.backendAuth ?? backendAuthFor(stack, clock);
+  return new TokenManager({ store, backendAuth, clock, ...options });
 }
 
 /** A fresh token set for the test user, in the stored format. */

@@ -1,0 +1,321 @@
+/**
+ * Every auth endpoint of the Mesh backend, in one place (backend-contract.md v2, "Auth
+ * endpoints"): `/auth/config` (and `?flow=device`), `/auth/get-auth-url`, `/auth/exchange-token`,
+ * `/auth/refresh-token`, `/auth/validate`, and the backend's own device endpoints when it
+ * advertises `device_flow`. Sent through the client's HttpClient (pool, breaker); every response
+ * teaches the clock the backend's time (its `Date` header); every non-2xx becomes the error
+ * `errorFromResponse` makes of it.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { errorFromResponse } from '../client/response-errors.js';
+import { auth0DomainValue } from '../config/parsers.js';
+import { AbortError, MeshError, NetworkError, ResponseValidationError } from '../errors/mesh-error.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client.js';
+import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import type { SkewClock } from './clock.js';
+import { type TokenReply, tokenReplySchema } from './token-set.js';
+import { untilAborted } from './until-aborted.js';
+
+/** Which application `/auth/config` describes: the web login's, or the device flow's (`?flow=device`). */
+export type AuthFlowKind = 'web' | 'device';
+
+/** A backend's Auth0 settings and advertised extensions (contract part B). */
+export interface BackendAuthConfig {
+  /** Origin, e.g. `https://tenant.us.auth0.com` (a bare host name is read as https). */
+  domain: string;
+  clientId: string;
+  audience?: string;
+  scope?: string;
+  /** Extensions the backend advertises (`pkce`, `device_flow`, ...); empty when none. */
+  capabilities: ReadonlySet<string>;
+}
+
+/** What a backend's device endpoints (or Auth0's) answer to "start a device login". */
+export interface DeviceAuthorization {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete?: string;
+  /** Seconds the code lives. */
+  expires_in: number;
+  /** Seconds between polls. */
+  interval: number;
+}
+
+/** One poll of a device login: tokens, or the OAuth error code (authorization_pending, slow_down, ...). */
+export type DevicePoll = { tokens: TokenReply } | { error: string; description?: string };
+
+export type BackendValidation =
+  | { kind: 'valid' }
+  | { kind: 'invalid'; reason: string }
+  /** 404/405/501, another status, or a network failure: the deployment cannot say; validate locally. */
+  | { kind: 'unavailable'; reason: string };
+
+export interface GetAuthUrlBody {
+  redirect_uri: string;
+  scope: string;
+  state: string;
+  /** Only to a backend that advertises `pkce`: the deployed one drops it and Auth0 then refuses the code. */
+  code_challenge?: string;
+  code_challenge_method?: 'S256';
+}
+
+export interface ExchangeBody {
+  code: string;
+  redirect_uri: string;
+  /** Only with `pkce` advertised. */
+  code_verifier?: string;
+  /** Only when headless (the Python SDK's rule). */
+  extended_lifetime?: true;
+}
+
+export interface BackendAuthOptions {
+  http: HttpClient;
+  clock: SkewClock;
+  /** Per-attempt bound for the refresh and the exchange, ms. @default the HttpClient's */
+  timeout?: number;
+  logger?: InternalLogger;
+}
+
+const EMPTY: ReadonlySet<string> = Object.freeze(new Set<string>());
+/** `/auth/config` is a small static document: no reason to wait long for it. */
+const CONFIG_TIMEOUT_MS = 10_000; // 10 s
+/** The Python SDK's bound on `/auth/validate` (client.py 1.5.6). */
+const VALIDATE_TIMEOUT_MS = 3_000; // 3 s
+const DEFAULT_DEVICE_INTERVAL_S = 5; // RFC 8628 §3.2
+const DEFAULT_DEVICE_EXPIRES_S = 900; // Auth0's and the Python SDK's default
+
+const configReply = z.looseObject({
+  domain: z.string().min(1),
+  client_id: z.string().min(1),
+  audience: z.string().min(1).optional().catch(undefined),
+  scope: z.string().min(1).optional().catch(undefined),
+  // Absent, malformed or full of unknown names: none of it makes the config unusable.
+  capabilities: z.array(z.unknown()).optional().catch(undefined),
+});
+const authUrlReply = z.looseObject({ auth_url: z.url() });
+const positive = (fallback: number) =>
+  z
+    .number()
+    .positive()
+    .optional()
+    .catch(undefined)
+    .transform((v) => v ?? fallback);
+/** RFC 8628 §3.2, with the defaults a missing `interval`/`expires_in` gets. */
+export const deviceAuthorizationSchema = z.looseObject({
+  device_code: z.string().min(1),
+  user_code: z.string().min(1),
+  verification_uri: z.string().min(1),
+  verification_uri_complete: z.string().min(1).optional().catch(undefined),
+  expires_in: positive(DEFAULT_DEVICE_EXPIRES_S),
+  interval: positive(DEFAULT_DEVICE_INTERVAL_S),
+});
+/** An OAuth error body (RFC 6749 §5.2). */
+export const oauthErrorSchema = z.looseObject({ error: z.string().min(1), error_description: z.string().optional() });
+
+function parseBody<T>(schema: z.ZodType<T>, response: HttpResponse, what: string): T {
+  const parsed = schema.safeParse(response.json);
+  if (parsed.success) return parsed.data;
+  throw new ResponseValidationError(
+    `${what}: the backend answered HTTP ${response.status} with a body that does not match the contract.`,
+    {
+      status: response.status,
+      requestId: response.requestId,
+      hint: 'Check that MESH_API_URL points at a Mesh backend.',
+      cause: parsed.error,
+    },
+  );
+}
+
+const ok = (response: HttpResponse) => response.status >= 200 && response.status < 300;
+
+/**
+ * Whether a failed refresh means "log in again": the backend refused the refresh token (any 4xx:
+ * `invalid_grant`, a revoked or reused token, a wrong client), as opposed to a failure worth
+ * trying again later (5xx, 408, 429, the network).
+ */
+export function refreshRefused(error: unknown): boolean {
+  if (!(error instanceof MeshError) || error.status === undefined) return false;
+  return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+export class BackendAuth {
+  readonly #options: BackendAuthOptions;
+  readonly #logger: InternalLogger;
+  readonly #configs = new Map<AuthFlowKind, Promise<BackendAuthConfig>>();
+  #capabilities: Promise<ReadonlySet<string>> | undefined;
+
+  constructor(options: BackendAuthOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  async #send(request: HttpRequest): Promise<HttpResponse> {
+    const { clock, http } = this.#options;
+    const sentAt = clock.localNow();
+    const response = await http.send(request);
+    const date = response.headers.date;
+    clock.learn(Array.isArray(date) ? date[0] : date, sentAt, clock.localNow());
+    return response;
+  }
+
+  /**
+   * The backend's Auth0 settings for a flow (`GET /auth/config`, `?flow=device`), fetched once
+   * per client and flow (a failure is not remembered: the next call asks again).
+   * @throws the error `errorFromResponse` makes of a non-2xx; ResponseValidationError without `domain`/`client_id`.
+   */
+  config(flow: AuthFlowKind = 'web', signal?: AbortSignal): Promise<BackendAuthConfig> {
+    let pending = this.#configs.get(flow);
+    if (!pending) {
+      // Shared by every caller: no caller's signal, its own time bound instead.
+      pending = this.#fetchConfig(flow);
+      this.#configs.set(flow, pending);
+      pending.catch(() => this.#configs.delete(flow));
+    }
+    return untilAborted(pending, signal, 'Reading the login settings was aborted.');
+  }
+
+  async #fetchConfig(flow: AuthFlowKind): Promise<BackendAuthConfig> {
+    const what = 'Reading the login settings (GET /auth/config)';
+    const path = flow === 'device' ? '/auth/config?flow=device' : '/auth/config';
+    const response = await this.#send({ method: 'GET', path, timeout: CONFIG_TIMEOUT_MS, maxRetries: 1 });
+    if (!ok(response)) throw errorFromResponse(response, what);
+    const body = parseBody(configReply, response, what);
+    const domain = auth0DomainValue.schema.safeParse(body.domain);
+    if (!domain.success) {
+      throw new ResponseValidationError(`${what}: the backend's domain is neither a host name nor a loopback http origin.`, {
+        status: response.status,
+        requestId: response.requestId,
+      });
+    }
+    const names = (body.capabilities ?? []).filter((name): name is string => typeof name === 'string');
+    return {
+      domain: domain.data,
+      clientId: body.client_id,
+      audience: body.audience,
+      scope: body.scope,
+      capabilities: names.length === 0 ? EMPTY : Object.freeze(new Set(names)),
+    };
+  }
+
+  /**
+   * The extensions the backend advertises (contract part B), from `GET /auth/config`, fetched once
+   * per client. A failed fetch or an absent array means none: the deployed backend's dialect.
+   */
+  capabilities(signal?: AbortSignal): Promise<ReadonlySet<string>> {
+    this.#capabilities ??= this.config('web').then(
+      (config) => config.capabilities,
+      (error: unknown) => {
+        this.#logger.debug(`No capabilities: /auth/config failed (${(error as Error).message}).`);
+        return EMPTY;
+      },
+    );
+    return untilAborted(this.#capabilities, signal, 'Reading the backend capabilities was aborted.');
+  }
+
+  /**
+   * The authorization URL built by the backend (`POST /auth/get-auth-url`), or undefined when it
+   * has no such endpoint (404): the caller then builds the same URL itself.
+   */
+  async authUrl(body: GetAuthUrlBody, signal?: AbortSignal): Promise<string | undefined> {
+    const what = 'Preparing the login URL';
+    const response = await this.#send({ method: 'POST', path: '/auth/get-auth-url', body, signal, timeout: CONFIG_TIMEOUT_MS });
+    if (response.status === 404) return undefined;
+    if (!ok(response)) throw errorFromResponse(response, what);
+    return parseBody(authUrlReply, response, what).auth_url;
+  }
+
+  /** Exchanges the login's code through the backend (it holds the application's secret). */
+  async exchange(body: ExchangeBody, signal?: AbortSignal): Promise<TokenReply> {
+    const what = 'Exchanging the login code';
+    // A code is good once: the HttpClient repeats this POST only where it cannot have been
+    // processed (connection refused, 429), never after an attempt that may have used the code up.
+    const response = await this.#send({
+      method: 'POST',
+      path: '/auth/exchange-token',
+      body,
+      signal,
+      timeout: this.#options.timeout,
+    });
+    if (!ok(response)) throw errorFromResponse(response, what);
+    return parseBody(tokenReplySchema, response, what);
+  }
+
+  /**
+   * Exchanges a refresh token for a new token set. `clientType` is `device` for tokens from the
+   * device flow (the backend refreshes them as the native application), else `web`. A reply
+   * without `refresh_token` means "keep the old one" (the caller's job).
+   * @throws the error `errorFromResponse` makes of a non-2xx; `refreshRefused(error)` tells "log in again" apart.
+   */
+  async refresh(refreshToken: string, options: { clientType: 'device' | 'web'; signal?: AbortSignal }): Promise<TokenReply> {
+    const what = 'Refreshing the access token';
+    // A refresh token rotates: a refresh may only be repeated when the backend answers a repeat once.
+    const idempotent = (await this.capabilities(options.signal)).has('idempotency_key');
+    const response = await this.#send({
+      method: 'POST',
+      path: '/auth/refresh-token',
+      body: { refresh_token: refreshToken, client_type: options.clientType },
+      signal: options.signal,
+      timeout: this.#options.timeout,
+      ...(idempotent ? { idempotencyKey: randomUUID() } : {}),
+    });
+    if (!ok(response)) throw errorFromResponse(response, what);
+    return parseBody(tokenReplySchema, response, what);
+  }
+
+  /**
+   * Asks the backend whether an access token (a JWT, never an API key) is good: status only,
+   * 200 valid, 401/403 invalid; anything else, or no answer within 3 s, `unavailable`.
+   */
+  async validate(token: string, signal?: AbortSignal): Promise<BackendValidation> {
+    let response: HttpResponse;
+    try {
+      response = await this.#send({
+        method: 'GET',
+        path: '/auth/validate',
+        token,
+        signal,
+        timeout: VALIDATE_TIMEOUT_MS,
+        maxRetries: 0,
+      });
+    } catch (error) {
+      if (error instanceof AbortError || !(error instanceof NetworkError)) throw error;
+      return { kind: 'unavailable', reason: error.message };
+    }
+    await response.body?.dump();
+    const { status } = response;
+    if (status === 200) return { kind: 'valid' };
+    if (status === 401 || status === 403)
+      return { kind: 'invalid', reason: `the backend says the token is not valid (HTTP ${status})` };
+    if (status === 404 || status === 405 || status === 501)
+      return { kind: 'unavailable', reason: `the backend has no /auth/validate (HTTP ${status})` };
+    return { kind: 'unavailable', reason: `the backend answered /auth/validate with HTTP ${status}` };
+  }
+
+  /** Starts the backend's own device login (only when it advertises `device_flow`). */
+  async deviceCode(signal?: AbortSignal): Promise<DeviceAuthorization> {
+    const what = 'Starting the device login';
+    const response = await this.#send({ method: 'POST', path: '/auth/device-code', body: {}, signal });
+    if (!ok(response)) throw errorFromResponse(response, what);
+    return parseBody(deviceAuthorizationSchema, response, what);
+  }
+
+  /** One poll of the backend's device login: tokens, or its OAuth error code. */
+  async tokenStatus(deviceCode: string, signal?: AbortSignal): Promise<DevicePoll> {
+    const what = 'Checking the device login';
+    const response = await this.#send({
+      method: 'POST',
+      path: '/auth/token-status',
+      body: { device_code: deviceCode },
+      signal,
+      maxRetries: 0,
+    });
+    if (ok(response)) return { tokens: parseBody(tokenReplySchema, response, what) };
+    const failure = oauthErrorSchema.safeParse(response.json);
+    if (failure.success && response.status >= 400 && response.status < 500) {
+      return { error: failure.data.error, description: failure.data.error_description };
+    }
+    throw errorFromResponse(response, what);
+  }
+}

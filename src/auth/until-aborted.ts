@@ -1,0 +1,17 @@
+/** Waiting on shared work with one's own signal: the work itself goes on for the others. */
+import { AbortError } from '../errors/mesh-error.js';
+
+/** `promise`, or an AbortError (saying `what`) as soon as `signal` fires; the promise itself is not cancelled. */
+export function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  what = 'The wait was aborted.',
+): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new AbortError(what));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
