@@ -3,6 +3,7 @@
  * prints how to point mesh-sdk at them, and stops cleanly on Ctrl-C.
  *
  * Ports: DEV_PROVIDER_PORT (default 4000) and DEV_BACKEND_PORT (default 4001); 0 picks free ones.
+ * DEV_BACKEND_CAPABILITIES=all (or a comma list) makes the backend advertise contract part B.
  */
 import { startStack } from './stack.js';
 
@@ -30,6 +31,9 @@ const lines = [
   `  Mesh backend:        ${stack.apiUrl}`,
   `  OpenID provider:     ${stack.provider.issuer}  (stands in for Auth0)`,
   `  Test login:          any user name, e.g. ${stack.testUser.login}; password ${stack.testUser.password}`,
+  `  Device-flow client:  ${stack.deviceClientId}`,
+  `  Capabilities:        ${stack.backend.settings.capabilities.join(', ') || 'none (the deployed dialect, contract v2 part A)'}`,
+  '                       (DEV_BACKEND_CAPABILITIES=all or a comma list advertises contract part B extensions)',
   '',
   'Point mesh-sdk at it:',
   ...Object.entries(stack.env).map(([name, value]) => `  export ${name}=${value}`),

@@ -8,12 +8,15 @@ import { type RunningBackend, startBackend } from './backend/server.js';
 import { DEFAULT_TEST_PASSWORD, type ProviderSettings, type RunningProvider, startProvider } from './provider/provider.js';
 
 export const LOCAL_CLIENT_ID = 'mesh-backend-local';
+/** The provider's public native application for the device flow (`GET /auth/config?flow=device`). */
+export const LOCAL_DEVICE_CLIENT_ID = 'mesh-device-local';
 export const LOCAL_AUDIENCE = 'https://api.mesh.local';
 
 export interface StackOptions {
   /** Loopback callback ports to register besides 8000 (Auth0 matches redirect URIs exactly). */
   callbackPorts?: number[];
   provider?: Partial<ProviderSettings>;
+  /** Backend switches; `capabilities` here wins over env DEV_BACKEND_CAPABILITIES. */
   backend?: Partial<BackendSettings>;
   initialCredits?: number;
   providerPort?: number;
@@ -27,6 +30,8 @@ export interface Stack {
   apiUrl: string;
   /** The SDK's Auth0 settings for this stack (domain is the provider's origin). */
   auth0: { domain: string; clientId: string; audience: string };
+  /** The native application's client id, for the device flow straight at the provider. */
+  deviceClientId: string;
   testUser: { login: string; password: string };
   /** Environment variables pointing mesh-sdk at this stack. */
   env: Record<string, string>;
@@ -44,6 +49,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.provider,
     audience: LOCAL_AUDIENCE,
     client: { id: LOCAL_CLIENT_ID, secret: clientSecret, redirectUris: redirectUrisFor(ports) },
+    deviceClient: { id: LOCAL_DEVICE_CLIENT_ID },
     port: options.providerPort,
   });
   const backend = await startBackend({
@@ -52,6 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       issuer: provider.issuer,
       clientId: LOCAL_CLIENT_ID,
       clientSecret,
+      deviceClientId: LOCAL_DEVICE_CLIENT_ID,
       audience: LOCAL_AUDIENCE,
     },
     settings: options.backend,
@@ -68,6 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     backend,
     apiUrl: backend.url,
     auth0,
+    deviceClientId: LOCAL_DEVICE_CLIENT_ID,
     testUser: { login: 'alice@example.test', password: provider.settings.password ?? DEFAULT_TEST_PASSWORD },
     env: {
       MESH_API_URL: backend.url,

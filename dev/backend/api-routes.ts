@@ -1,90 +1,245 @@
-/** `/api/v1/*` of backend-contract.md: chat (plain and SSE), keys, API keys. */
+/** The API of backend-contract.md v2 part A: chat (plain and SSE), stored keys, API keys. */
 import { randomBytes } from 'node:crypto';
 import { recordSecrets } from '../canaries.js';
 import { answer, type ChatMessage, deltas } from './chat-responder.js';
 import type { Backend, Principal, Route, RouteRequest } from './context.js';
-import { cutConnection, HttpError, type Reply, sleep } from './http.js';
+import { cutConnection, fields, HttpError, type Reply, requireString, sleep } from './http.js';
 
-const KEY_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
-const ROLES = new Set(['system', 'user', 'assistant']);
+const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+export const CHAT_PATHS = { mesh: '/v1/mesh/chat', completions: '/api/v1/chat/completions' } as const;
 
 function invalid(message: string): HttpError {
-  return new HttpError(400, 'invalid_request', message);
+  return new HttpError(400, message);
 }
 
 interface ChatRequest {
   messages: ChatMessage[];
-  model?: string;
+  model: string;
   provider?: string;
   maxTokens?: number;
   stream: boolean;
 }
 
+/** The text of a message's `content`: a string, or an array of parts whose text parts count (images are skipped). */
+function textOf(content: unknown, index: number): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part, j) => {
+        const p = fields(part);
+        if (typeof p.type !== 'string') throw invalid(`messages[${index}].content[${j}] needs a "type".`);
+        return p.type === 'text' && typeof p.text === 'string' ? p.text : '';
+      })
+      .join('');
+  }
+  throw invalid(`messages[${index}].content must be a string or an array of parts.`);
+}
+
+/** `null` means unset, as the Python client sends `temperature: null` and the like. */
+const given = (value: unknown) => value !== undefined && value !== null;
+
 function parseChat(body: unknown): ChatRequest {
-  const b = (body ?? {}) as Record<string, unknown>;
-  let messages: ChatMessage[];
-  if (b.messages === undefined && typeof b.message === 'string') {
-    messages = [{ role: 'user', content: b.message }]; // legacy single-message form
-  } else if (Array.isArray(b.messages) && b.messages.length > 0) {
-    messages = b.messages.map((m, i) => {
-      const message = m as Record<string, unknown>;
-      if (!ROLES.has(message?.role as string) || typeof message?.content !== 'string') {
-        throw invalid(`messages[${i}] must be {"role": "system"|"user"|"assistant", "content": string}.`);
-      }
-      return { role: message.role as ChatMessage['role'], content: message.content };
-    });
-  } else {
-    throw invalid('messages must be a non-empty array (or send the legacy {"message": "..."}).');
-  }
-  for (const field of ['model', 'provider'] as const) {
-    if (b[field] !== undefined && (typeof b[field] !== 'string' || b[field] === ''))
-      throw invalid(`${field} must be a non-empty string.`);
-  }
-  if (b.temperature !== undefined && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 2)) {
+  const b = fields(body);
+  if (!Array.isArray(b.messages) || b.messages.length === 0) throw invalid('messages must be a non-empty array.');
+  const messages = b.messages.map((m, i): ChatMessage => {
+    const message = fields(m);
+    if (!ROLES.has(message.role as string)) throw invalid(`messages[${i}].role must be system, user, assistant or tool.`);
+    return { role: message.role as ChatMessage['role'], content: textOf(message.content, i) };
+  });
+  if (given(b.stream) && typeof b.stream !== 'boolean') throw invalid('stream must be a boolean.');
+  const stream = b.stream === true;
+  if (typeof b.model !== 'string' || b.model === '') throw invalid('model is required.');
+  // A stream request carries no provider (the Python client's stream body has none).
+  if (!stream && (typeof b.provider !== 'string' || b.provider === '')) throw invalid('provider is required.');
+  if (given(b.provider) && typeof b.provider !== 'string') throw invalid('provider must be a string.');
+  if (given(b.temperature) && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 2)) {
     throw invalid('temperature must be a number from 0 to 2.');
   }
-  if (b.max_tokens !== undefined && (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1)) {
+  if (given(b.max_tokens) && (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1)) {
     throw invalid('max_tokens must be a positive integer.');
   }
-  if (b.stream !== undefined && typeof b.stream !== 'boolean') throw invalid('stream must be a boolean.');
   return {
     messages,
-    model: b.model as string | undefined,
-    provider: b.provider as string | undefined,
-    maxTokens: b.max_tokens as number | undefined,
-    stream: b.stream === true,
+    model: b.model,
+    provider: typeof b.provider === 'string' ? b.provider : undefined,
+    maxTokens: given(b.max_tokens) ? (b.max_tokens as number) : undefined,
+    stream,
   };
 }
 
+/** `text/event-stream` of OpenAI chunks, a last chunk with `finish_reason` and usage, then `[DONE]`. */
 async function streamChat(request: RouteRequest, backend: Backend, result: ReturnType<typeof answer>, id: string) {
-  const { res, requestId } = request;
+  const { res } = request;
   const cut = backend.faults.take('POST', request.url.pathname, ['cutStream']);
   const afterDeltas = cut?.kind === 'cutStream' ? cut.afterDeltas : Number.POSITIVE_INFINITY;
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     connection: 'keep-alive',
-    'x-request-id': requestId,
-    ...rateLimitHeaders(backend, request.principal as Principal),
+    ...request.headers,
   });
-  const parts = deltas(result.content);
-  for (const [index, delta] of parts.entries()) {
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: result.model, choices: [{ index: 0, ...choice }], ...extra })}\n\n`;
+  for (const [index, content] of deltas(result.content).entries()) {
     if (index >= afterDeltas) {
-      cutConnection(res); // a cut stream: no done event, no [DONE]
+      cutConnection(res); // a cut stream: no last chunk, no [DONE]
       return;
     }
-    res.write(`data: ${JSON.stringify({ delta })}\n\n`);
+    res.write(chunk({ delta: index === 0 ? { role: 'assistant', content } : { content }, finish_reason: null }));
     if (backend.settings.streamDelayMs > 0) await sleep(backend.settings.streamDelayMs);
     if (res.destroyed) return; // the client went away
   }
-  res.write(
-    `data: ${JSON.stringify({ done: true, id, model: result.model, provider: result.provider, usage: result.usage })}\n\n`,
-  );
+  res.write(chunk({ delta: {}, finish_reason: 'stop' }, { usage: result.usage }));
   res.end('data: [DONE]\n\n');
 }
 
-/** X-RateLimit-* for this user's current one-minute window (counting this request). */
-export function rateLimitHeaders(backend: Backend, principal: Principal): Record<string, string> {
+function chatReply(backend: Backend, result: ReturnType<typeof answer>, id: string): Reply {
+  switch (backend.settings.chatReplyShape) {
+    case 'content':
+      return {
+        status: 200,
+        body: { id, content: result.content, model: result.model, provider: result.provider, usage: result.usage },
+      };
+    case 'message':
+      return { status: 200, body: { message: { role: 'assistant', content: result.content } } };
+    default:
+      return {
+        status: 200,
+        body: {
+          id,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: result.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: result.content }, finish_reason: 'stop' }],
+          usage: result.usage,
+        },
+      };
+  }
+}
+
+function chatRoute(path: string, which: 'mesh' | 'completions'): Route {
+  return {
+    method: 'POST',
+    pattern: path,
+    auth: true,
+    limited: true,
+    when: (backend) => backend.settings.chatPaths === 'both' || backend.settings.chatPaths === which,
+    handler: async (request, backend) => {
+      const user = backend.state.user(sub(request));
+      // An unregistered user is as unknown as a bad credential: the same 404 (README 1.5.5).
+      if (backend.settings.chatRequiresRegistration && !user.registered) throw notFound();
+      const chat = parseChat(request.body);
+      if (chat.stream && which !== 'mesh') throw invalid(`Streaming is served on ${CHAT_PATHS.mesh} only.`);
+      if (user.credits <= 0) throw new HttpError(402, 'Insufficient credits.');
+      user.credits -= 1;
+      backend.counters.chats += 1;
+      const result = answer(chat.messages, chat.model, chat.provider, chat.maxTokens);
+      const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+      if (chat.stream) {
+        await streamChat(request, backend, result, id);
+        return undefined;
+      }
+      return chatReply(backend, result, id);
+    },
+  };
+}
+
+const sub = (r: RouteRequest) => (r.principal as Principal).sub;
+const notFound = () => new HttpError(404, 'Not found');
+
+/** The `userId` a key route names must be the caller's own profile id. */
+function ownUserId(request: RouteRequest, userId: string): void {
+  if (userId !== sub(request)) throw new HttpError(403, 'userId does not match the authenticated user.');
+}
+
+function apiKeyRoute(path: string, which: 'mesh' | 'api'): Route {
+  return {
+    method: 'POST',
+    pattern: path,
+    auth: true,
+    limited: true,
+    when: (backend) => backend.settings.apiKeysPath === 'both' || backend.settings.apiKeysPath === which,
+    handler: async (request, backend) => {
+      const raw = fields(request.body).name;
+      if (given(raw) && (typeof raw !== 'string' || raw.trim() === '' || raw.length > 128)) {
+        throw invalid('name must be a non-empty string of at most 128 characters.');
+      }
+      const name = typeof raw === 'string' ? raw : `SDK Generated Key (${new Date().toISOString().slice(0, 10)})`;
+      const { record, key } = backend.state.createApiKey(sub(request), name);
+      recordSecrets(key);
+      const apiKey =
+        backend.settings.apiKeyReplyShape === 'string'
+          ? key
+          : { api_key: key, key_id: record.id, name: record.name, created_at: record.created_at };
+      return { status: 200, body: { success: true, api_key: apiKey } };
+    },
+  };
+}
+
+export const apiRoutes: Route[] = [
+  chatRoute(CHAT_PATHS.mesh, 'mesh'),
+  chatRoute(CHAT_PATHS.completions, 'completions'),
+  {
+    method: 'POST',
+    pattern: '/api/v1/storeKey',
+    auth: true,
+    limited: true,
+    handler: async (request, backend) => {
+      const userId = requireString(request.body, 'userId');
+      const keyName = requireString(request.body, 'keyName');
+      const keyValue = requireString(request.body, 'keyValue');
+      ownUserId(request, userId);
+      backend.state.user(userId).keys.set(keyName, keyValue);
+      recordSecrets(keyValue);
+      return { status: 200, body: { success: true, message: 'Key stored.' } };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/api/v1/getKey',
+    auth: true,
+    limited: true,
+    handler: async (request, backend) => {
+      const userId = request.url.searchParams.get('userId') ?? '';
+      const keyName = request.url.searchParams.get('keyName') ?? '';
+      if (userId === '' || keyName === '') throw invalid('userId and keyName are required.');
+      ownUserId(request, userId);
+      const value = backend.state.user(userId).keys.get(keyName);
+      if (value === undefined) {
+        if (backend.settings.missingKeyStatus === 200) return { status: 200, body: { success: false, error: 'Key not found' } };
+        throw new HttpError(404, 'Key not found');
+      }
+      return { status: 200, body: { success: true, [backend.settings.getKeyField]: value } };
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/api/v1/listKeys',
+    auth: true,
+    limited: true,
+    handler: async (request, backend) => {
+      const userId = request.url.searchParams.get('userId') ?? '';
+      if (userId === '') throw invalid('userId is required.');
+      ownUserId(request, userId);
+      const prefix = `${userId}_`;
+      const names = [...backend.state.user(userId).keys.keys()];
+      const keys = backend.settings.listKeysPrefixed
+        ? names
+        : names.map((name) => (name.startsWith(prefix) ? name.slice(prefix.length) : name));
+      return { status: 200, body: { keys } };
+    },
+  },
+  apiKeyRoute('/v1/mesh/api-keys', 'mesh'),
+  apiKeyRoute('/api/v1/api-keys', 'api'),
+];
+
+/**
+ * Counts a request against the caller's one-minute window; over `rateLimitPerMinute` it is a 429.
+ * Returns the X-RateLimit-* headers (sent only with `rate_limit_headers`); Retry-After goes on the
+ * 429 only with `retry_after`.
+ */
+export function rateLimit(backend: Backend, principal: Principal): Record<string, string> {
   const perUser = backend.state.rateWindows;
   const now = Date.now();
   let window = perUser.get(principal.sub);
@@ -94,118 +249,18 @@ export function rateLimitHeaders(backend: Backend, principal: Principal): Record
   }
   window.used += 1;
   const limit = backend.settings.rateLimitPerMinute;
-  const headers = {
-    'x-ratelimit-limit': String(limit),
-    'x-ratelimit-remaining': String(Math.max(0, limit - window.used)),
-    'x-ratelimit-reset': String(Math.ceil((window.start + 60_000) / 1000)),
-  };
+  const headers: Record<string, string> = backend.has('rate_limit_headers')
+    ? {
+        'x-ratelimit-limit': String(limit),
+        'x-ratelimit-remaining': String(Math.max(0, limit - window.used)),
+        'x-ratelimit-reset': String(Math.ceil((window.start + 60_000) / 1000)),
+      }
+    : {};
   if (window.used > limit) {
-    const retryAfter = String(Math.max(1, Math.ceil((window.start + 60_000 - now) / 1000)));
-    throw new HttpError(429, 'rate_limited', 'Too many requests; slow down.', {}, { ...headers, 'retry-after': retryAfter });
+    const retry: Record<string, string> = backend.has('retry_after')
+      ? { 'retry-after': String(Math.max(1, Math.ceil((window.start + 60_000 - now) / 1000))) }
+      : {};
+    throw new HttpError(429, 'Too many requests; slow down.', undefined, { ...headers, ...retry });
   }
   return headers;
 }
-
-const ok: Reply = { status: 200, body: { success: true } };
-const sub = (r: RouteRequest) => (r.principal as Principal).sub;
-
-export const apiRoutes: Route[] = [
-  {
-    method: 'POST',
-    pattern: '/api/v1/chat',
-    auth: true,
-    handler: async (request, backend) => {
-      const chat = parseChat(request.body);
-      const user = backend.state.user(sub(request));
-      if (user.credits <= 0) throw new HttpError(402, 'insufficient_credits', 'No credits left on this account.');
-      user.credits -= 1;
-      const result = answer(chat.messages, chat.model, chat.provider, chat.maxTokens);
-      const id = `chat_${randomBytes(8).toString('hex')}`;
-      if (chat.stream) {
-        await streamChat(request, backend, result, id);
-        return undefined;
-      }
-      return { status: 200, body: { id, ...result } };
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/v1/keys',
-    auth: true,
-    handler: async (request, backend) => ({ status: 200, body: { keys: [...backend.state.user(sub(request)).keys.keys()] } }),
-  },
-  {
-    method: 'POST',
-    pattern: '/api/v1/keys',
-    auth: true,
-    handler: async (request, backend) => {
-      const b = (request.body ?? {}) as Record<string, unknown>;
-      if (typeof b.key_name !== 'string' || !KEY_NAME.test(b.key_name)) {
-        throw invalid('key_name must be 1-128 characters of A-Z, a-z, 0-9, _, . or -.');
-      }
-      if (typeof b.key_value !== 'string' || b.key_value === '') throw invalid('key_value must be a non-empty string.');
-      backend.state.user(sub(request)).keys.set(b.key_name, b.key_value);
-      recordSecrets(b.key_value);
-      return ok;
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/v1/keys/:name',
-    auth: true,
-    handler: async (request, backend) => {
-      const name = request.params.name as string;
-      const value = backend.state.user(sub(request)).keys.get(name);
-      if (value === undefined) throw new HttpError(404, 'not_found', `No key named "${name}".`);
-      return { status: 200, body: { key_name: name, key_value: value } };
-    },
-  },
-  {
-    method: 'DELETE',
-    pattern: '/api/v1/keys/:name',
-    auth: true,
-    handler: async (request, backend) => {
-      const name = request.params.name as string;
-      if (!backend.state.user(sub(request)).keys.delete(name)) throw new HttpError(404, 'not_found', `No key named "${name}".`);
-      return ok;
-    },
-  },
-  {
-    method: 'POST',
-    pattern: '/api/v1/api-keys',
-    auth: true,
-    handler: async (request, backend) => {
-      const name = (request.body as Record<string, unknown> | null)?.name;
-      if (typeof name !== 'string' || name.trim() === '' || name.length > 128) {
-        throw invalid('name must be a non-empty string of at most 128 characters.');
-      }
-      const { record, key } = backend.state.createApiKey(sub(request), name);
-      recordSecrets(key);
-      return { status: 201, body: { id: record.id, name: record.name, key, created_at: record.created_at } };
-    },
-  },
-  {
-    method: 'GET',
-    pattern: '/api/v1/api-keys',
-    auth: true,
-    handler: async (request, backend) => ({
-      status: 200,
-      body: {
-        api_keys: backend.state
-          .apiKeysOf(sub(request))
-          .map(({ id, name, created_at, last_used_at }) => ({ id, name, created_at, last_used_at })),
-      },
-    }),
-  },
-  {
-    method: 'DELETE',
-    pattern: '/api/v1/api-keys/:id',
-    auth: true,
-    handler: async (request, backend) => {
-      if (!backend.state.revokeApiKey(sub(request), request.params.id as string)) {
-        throw new HttpError(404, 'not_found', 'No such API key.');
-      }
-      return ok;
-    },
-  },
-];

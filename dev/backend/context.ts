@@ -4,27 +4,63 @@ import type { FaultQueue } from './faults.js';
 import type { Reply } from './http.js';
 import type { BackendState } from './state.js';
 
-/** Switches a test may flip while the backend runs. */
+/** Contract v2 part B: the extensions a backend may advertise in `GET /auth/config`. */
+export const CAPABILITIES = [
+  'pkce',
+  'device_flow',
+  'request_id',
+  'retry_after',
+  'idempotency_key',
+  'rate_limit_headers',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/**
+ * Switches a test may flip while the backend runs. The defaults are the deployed backend
+ * (contract v2 part A); each other value is one reading the contract lists as ambiguous.
+ */
 export interface BackendSettings {
-  /** Serve `GET /auth/validate`; off: 404, as some deployments do. @default true */
-  validateEndpoint: boolean;
+  /** Part B extensions served and advertised. @default [] (env DEV_BACKEND_CAPABILITIES=all|a,b) */
+  capabilities: string[];
   /** Serve `GET /auth/config`. @default true */
   configEndpoint: boolean;
-  /** Serve `GET /auth/get-auth-url`. @default true */
+  /** Serve `POST /auth/get-auth-url`; off: 404 (the SDK then builds the URL itself). @default true */
   authUrlEndpoint: boolean;
-  /** Serve the device flow. @default true */
-  deviceFlow: boolean;
-  /** How `/api/v1/*` and `/auth/profile` answer a missing or bad credential. @default 404 */
+  /** Serve `GET /auth/validate`; off: 404, as some deployments do. @default true */
+  validateEndpoint: boolean;
+  /** Status of `/auth/validate` for a bad token (ambiguity 9). @default 401 */
+  validateRejectStatus: 401 | 403;
+  /** Status for a missing or bad credential on the routes that need one. @default 404 */
   authFailureStatus: 404 | 401;
-  /** Status for a refresh answered `invalid_grant` (the contract allows 400 or 401). @default 400 */
-  refreshInvalidGrantStatus: 400 | 401;
-  /** Seconds between device-flow polls, as advertised; a faster poll gets `slow_down`. @default 5 */
-  deviceInterval: number;
-  /** Enforce at least this many seconds between polls, whatever was advertised (to test `slow_down`). @default 0 */
-  devicePollFloor: number;
-  /** Requests per user per minute on `/api/v1/*`. @default 1000 */
+  /** Status of a refused refresh (ambiguity 10). @default 400 */
+  refreshFailureStatus: 400 | 401 | 403;
+  /** A refresh reply without `refresh_token` (ambiguity 10). @default false */
+  refreshOmitsRefreshToken: boolean;
+  /** `/auth/profile` reply: `{"profile": {...}}` or the fields at the root (ambiguity 4). @default 'nested' */
+  profileShape: 'nested' | 'flat';
+  /** Which headers carry an API key: `Authorization: ApiKey`, `x-api-key`, or either (ambiguity 7). @default 'both' */
+  apiKeyHeaders: 'both' | 'authorization' | 'x-api-key';
+  /** Error bodies: `{"error": "text"}` or `{"error": {"message": "text"}}` (ambiguity 3). @default 'string' */
+  errorShape: 'string' | 'object';
+  /** Chat paths served: both, only `/v1/mesh/chat`, or only `/api/v1/chat/completions` (ambiguity 1). @default 'both' */
+  chatPaths: 'both' | 'mesh' | 'completions';
+  /** Chat answers 404 to a user who has not called `/auth/profile` yet. @default true */
+  chatRequiresRegistration: boolean;
+  /** Chat reply: OpenAI's, `{content}` or `{message: {content}}` (ambiguity 2). @default 'openai' */
+  chatReplyShape: 'openai' | 'content' | 'message';
+  /** getKey's value field (ambiguity 5). @default 'keyValue' */
+  getKeyField: 'keyValue' | 'key';
+  /** A missing key: 404, or 200 `{"success": false}` (ambiguity 5). @default 404 */
+  missingKeyStatus: 404 | 200;
+  /** listKeys names as stored (`<userId>_<name>`) or stripped (ambiguity 6). @default true */
+  listKeysPrefixed: boolean;
+  /** API-key creation path: `/v1/mesh/api-keys`, `/api/v1/api-keys`, or both (ambiguity 8). @default 'mesh' */
+  apiKeysPath: 'mesh' | 'api' | 'both';
+  /** API-key reply: `api_key` an object with the key inside, or the key string (ambiguity 8). @default 'object' */
+  apiKeyReplyShape: 'object' | 'string';
+  /** Requests per user per minute on the API routes; over it: 429. @default 1000 */
   rateLimitPerMinute: number;
-  /** Pause between streamed chat deltas, ms. @default 2 */
+  /** Pause between streamed chat chunks, ms. @default 2 */
   streamDelayMs: number;
   /** Make the provider unreachable for the backend's token calls (502s). @default false */
   auth0Unreachable: boolean;
@@ -34,11 +70,14 @@ export interface BackendCounters {
   exchanges: number;
   refreshes: number;
   refreshFailures: number;
+  /** Refreshes by the `client_type` they named. */
+  refreshClientTypes: Record<string, number>;
   validations: number;
   profiles: number;
+  chats: number;
   deviceCodes: number;
   tokenStatusPolls: number;
-  /** Requests per route, keyed "METHOD /route/pattern". */
+  /** Requests per route, keyed "METHOD /route/pattern" ("METHOD (no route)" for 404s). */
   requests: Record<string, number>;
 }
 
@@ -47,6 +86,8 @@ export interface AuthorityInfo {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** The provider's public native application for the device flow. */
+  deviceClientId: string;
   audience: string;
 }
 
@@ -65,8 +106,12 @@ export interface Backend {
   authority: AuthorityInfo;
   /** The provider's counters, when the stack wires them in (for `/__dev/counters`). */
   providerCounters?: () => unknown;
-  /** Verifies a bearer credential (JWT or `mesh_` key); undefined when it is not good. */
-  authenticate(credential: string | undefined): Promise<Principal | undefined>;
+  /** Whether this part B extension is on now. */
+  has(capability: Capability): boolean;
+  /** The caller behind a request's credentials (Bearer JWT, or an API key per `apiKeyHeaders`). */
+  authenticate(req: IncomingMessage): Promise<Principal | undefined>;
+  /** Verifies an access token (never an API key). */
+  verifyJwt(token: string | undefined): Promise<Principal | undefined>;
 }
 
 export interface RouteRequest {
@@ -78,6 +123,8 @@ export interface RouteRequest {
   requestId: string;
   /** Set on routes that require a credential. */
   principal?: Principal;
+  /** Headers every reply to this request carries (rate-limit, request id), for streams. */
+  headers: Record<string, string>;
 }
 
 /** A route answers with a Reply, or writes the response itself (streams) and returns nothing. */
@@ -85,11 +132,13 @@ export type Handler = (request: RouteRequest, backend: Backend) => Promise<Reply
 
 export interface Route {
   method: string;
-  /** e.g. `/api/v1/keys/:name` */
+  /** e.g. `/api/v1/getKey` */
   pattern: string;
   handler: Handler;
-  /** Needs a bearer credential; a bad one gets `authFailureStatus`. */
+  /** Needs a credential; a bad one gets `authFailureStatus`. */
   auth?: boolean;
-  /** Errors in the OAuth shape (`error_description`). */
-  oauth?: boolean;
+  /** Counts against the per-user rate limit (and gets X-RateLimit-* with `rate_limit_headers`). */
+  limited?: boolean;
+  /** Served only while this holds (e.g. a capability or a path switch); else 404 as if absent. */
+  when?: (backend: Backend) => boolean;
 }

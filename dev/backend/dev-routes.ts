@@ -16,14 +16,19 @@ export const devRoutes: Route[] = [
     }),
   },
   {
+    method: 'GET',
+    pattern: '/__dev/settings',
+    handler: async (_r, backend) => ({ status: 200, body: backend.settings }),
+  },
+  {
     method: 'POST',
     pattern: '/__dev/settings',
     handler: async ({ body }, backend) => {
       const patch = (body ?? {}) as Partial<BackendSettings>;
       for (const [key, value] of Object.entries(patch)) {
         const current = (backend.settings as unknown as Record<string, unknown>)[key];
-        if (current === undefined || typeof current !== typeof value) {
-          throw new HttpError(400, 'invalid_request', `Unknown setting or wrong type: ${key}.`);
+        if (current === undefined || typeof current !== typeof value || Array.isArray(current) !== Array.isArray(value)) {
+          throw new HttpError(400, `Unknown setting or wrong type: ${key}.`);
         }
       }
       Object.assign(backend.settings, patch);
@@ -35,7 +40,7 @@ export const devRoutes: Route[] = [
     pattern: '/__dev/faults',
     handler: async ({ body }, backend) => {
       const rule = body as FaultRule;
-      if (typeof rule?.fault?.kind !== 'string') throw new HttpError(400, 'invalid_request', 'Send {"fault": {"kind": ...}}.');
+      if (typeof rule?.fault?.kind !== 'string') throw new HttpError(400, 'Send {"fault": {"kind": ...}}.');
       backend.faults.add(rule);
       return { status: 200, body: { added: true } };
     },

@@ -1,4 +1,4 @@
-/** Small HTTP helpers for the reference backend: JSON bodies, replies, errors in the contract's shape. */
+/** Small HTTP helpers for the reference backend: JSON bodies, credentials, replies, errors in the contract's shapes. */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -11,16 +11,31 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
+/**
+ * A refusal. `message` is the text of the contract's `{"error": "<text>"}`; `code`, when the
+ * refusal has a machine name (an OAuth error, e.g. `invalid_grant`), leads that text
+ * (`invalid_grant: ...`) so a reader can tell refusals apart without a field the deployed backend
+ * does not send.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly error: string,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    readonly code?: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
+
+  get text(): string {
+    return this.code === undefined ? this.message : `${this.code}: ${this.message}`;
+  }
+}
+
+/** How error bodies look and whether they carry the request id (`request_id` capability). */
+export interface ErrorStyle {
+  shape: 'string' | 'object';
+  requestId?: string;
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,7 +49,7 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'payload_too_large', 'Request body is over 1 MiB.');
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Request body is over 1 MiB.');
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -42,26 +57,25 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new HttpError(400, 'invalid_request', 'Request body is not valid JSON.');
+    throw new HttpError(400, 'Request body is not valid JSON.');
   }
 }
 
-export function errorReply(error: HttpError, requestId: string, oauth = false): Reply {
-  const body = oauth
-    ? { error: error.error, error_description: error.message, request_id: requestId, ...error.extra }
-    : { error: error.error, message: error.message, request_id: requestId, ...error.extra };
+export function errorReply(error: HttpError, style: ErrorStyle): Reply {
+  const body: Record<string, unknown> = style.shape === 'object' ? { error: { message: error.text } } : { error: error.text };
+  if (style.requestId !== undefined) body.request_id = style.requestId;
   return { status: error.status, body, headers: error.headers };
 }
 
 /** Serialises a reply. `splitMs` (slow-body fault) sends the first half, waits, then the rest. */
-export async function writeReply(res: ServerResponse, reply: Reply, requestId: string, splitMs = 0): Promise<void> {
+export async function writeReply(res: ServerResponse, reply: Reply, extraHeaders: Record<string, string> = {}, splitMs = 0) {
   const isText = reply.text !== undefined;
   const payload = isText ? (reply.text as string) : reply.body === undefined ? '' : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     'content-type': isText ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
-    'x-request-id': requestId,
     'cache-control': 'no-store',
+    ...extraHeaders,
     ...reply.headers,
   });
   if (splitMs > 0 && payload.length > 1) {
@@ -78,19 +92,25 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Reads a string field of a JSON body, or fails with 400 invalid_request naming it. */
+/** A JSON body's fields; a body that is not an object reads as empty. */
+export function fields(body: unknown): Record<string, unknown> {
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+/** Reads a string field of a JSON body, or fails with 400 naming it. */
 export function requireString(body: unknown, field: string): string {
-  const value = (body as Record<string, unknown> | null)?.[field];
+  const value = fields(body)[field];
   if (typeof value !== 'string' || value === '') {
-    throw new HttpError(400, 'invalid_request', `Field "${field}" is required and must be a non-empty string.`);
+    throw new HttpError(400, `Field "${field}" is required and must be a non-empty string.`, 'invalid_request');
   }
   return value;
 }
 
+/** A boolean field; absent or `null` (the Python client sends unset fields as null) is false. */
 export function optionalBoolean(body: unknown, field: string): boolean {
-  const value = (body as Record<string, unknown> | null)?.[field];
+  const value = fields(body)[field];
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw new HttpError(400, 'invalid_request', `Field "${field}" must be a boolean.`);
+  if (typeof value !== 'boolean') throw new HttpError(400, `Field "${field}" must be a boolean.`, 'invalid_request');
   return value;
 }
 
@@ -98,6 +118,20 @@ export function bearerOf(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
   return match?.[1];
+}
+
+/** The API key of `Authorization: ApiKey <key>`. */
+export function apiKeyOfAuthorization(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const match = header === undefined ? null : /^ApiKey\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+/** The API key of `x-api-key: <key>`. */
+export function apiKeyOfHeader(req: IncomingMessage): string | undefined {
+  const header = req.headers['x-api-key'];
+  const value = Array.isArray(header) ? header[0] : header;
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 /** Ends a response abruptly once what was written has reached the socket (destroy() alone drops it). */

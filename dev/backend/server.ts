@@ -1,19 +1,32 @@
 /**
- * The reference Mesh backend: every endpoint of backend-contract.md, in memory, as a confidential
- * client of the stand-in provider, with switches and faults for the awkward behaviours and
+ * The reference Mesh backend: contract v2 part A as the deployed backend serves it, in memory, as
+ * a confidential client of the stand-in provider; part B extensions when `settings.capabilities`
+ * advertises them; switches for every ambiguous reading, faults for the awkward behaviours, and
  * counters a test can read. Not published; tests start it on a free loopback port.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { apiRoutes, rateLimitHeaders } from './api-routes.js';
+import { apiRoutes, rateLimit } from './api-routes.js';
 import { authRoutes } from './auth-routes.js';
-import type { AuthorityInfo, Backend, BackendCounters, BackendSettings, Principal, Route } from './context.js';
+import {
+  type AuthorityInfo,
+  type Backend,
+  type BackendCounters,
+  type BackendSettings,
+  CAPABILITIES,
+  type Capability,
+  type Principal,
+  type Route,
+} from './context.js';
 import { devRoutes } from './dev-routes.js';
 import { FaultQueue, proxyErrorPage } from './faults.js';
 import {
+  apiKeyOfAuthorization,
+  apiKeyOfHeader,
   bearerOf,
   cutConnection,
+  type ErrorStyle,
   errorReply,
   HttpError,
   newRequestId,
@@ -34,30 +47,68 @@ export interface BackendOptions {
 
 export interface RunningBackend extends Backend {
   url: string;
+  /** The settings it started with (defaults, env capabilities, then its options). */
+  readonly initialSettings: Readonly<BackendSettings>;
+  /** Puts every setting back to `initialSettings` and clears the faults (for `afterEach`). */
+  reset(): void;
   close(): Promise<void>;
 }
 
-export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
-  validateEndpoint: true,
+/**
+ * The capabilities every backend started in this process advertises unless its options say
+ * otherwise: env `DEV_BACKEND_CAPABILITIES` = `all`, or a comma list of part B names (CI runs the
+ * suite once more with `all`). An unknown name is an error, not a silent no-op.
+ */
+export function capabilitiesFromEnv(value = process.env.DEV_BACKEND_CAPABILITIES): string[] {
+  const raw = (value ?? '').trim();
+  if (raw === '' || raw === 'none') return [];
+  if (raw === 'all') return [...CAPABILITIES];
+  const names = raw
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const unknown = names.filter((name) => !(CAPABILITIES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`DEV_BACKEND_CAPABILITIES: unknown ${unknown.join(', ')}; use "all" or some of ${CAPABILITIES.join(', ')}.`);
+  }
+  return [...new Set(names)];
+}
+
+/** The deployed backend (contract v2 part A), plus the env's default capabilities. Frozen: copy, do not mutate. */
+export const DEFAULT_BACKEND_SETTINGS: Readonly<BackendSettings> = Object.freeze({
+  capabilities: Object.freeze(capabilitiesFromEnv()) as string[],
   configEndpoint: true,
   authUrlEndpoint: true,
-  deviceFlow: true,
+  validateEndpoint: true,
+  validateRejectStatus: 401,
   authFailureStatus: 404,
-  refreshInvalidGrantStatus: 400,
-  deviceInterval: 5,
-  devicePollFloor: 0,
+  refreshFailureStatus: 400,
+  refreshOmitsRefreshToken: false,
+  profileShape: 'nested',
+  apiKeyHeaders: 'both',
+  errorShape: 'string',
+  chatPaths: 'both',
+  chatRequiresRegistration: true,
+  chatReplyShape: 'openai',
+  getKeyField: 'keyValue',
+  missingKeyStatus: 404,
+  listKeysPrefixed: true,
+  apiKeysPath: 'mesh',
+  apiKeyReplyShape: 'object',
   rateLimitPerMinute: 1000,
   streamDelayMs: 2,
   auth0Unreachable: false,
-};
+});
 
 export function newCounters(): BackendCounters {
   return {
     exchanges: 0,
     refreshes: 0,
     refreshFailures: 0,
+    refreshClientTypes: {},
     validations: 0,
     profiles: 0,
+    chats: 0,
     deviceCodes: 0,
     tokenStatusPolls: 0,
     requests: {},
@@ -80,11 +131,11 @@ function compile(route: Route): CompiledRoute {
 
 const ROUTES = [...authRoutes, ...apiRoutes, ...devRoutes].map(compile);
 
-function match(method: string, path: string) {
+function match(backend: Backend, method: string, path: string) {
   let pathMatched = false;
   for (const route of ROUTES) {
     const found = route.regex.exec(path);
-    if (!found) continue;
+    if (!found || (route.when && !route.when(backend))) continue;
     pathMatched = true;
     if (route.method !== method) continue;
     const params: Record<string, string> = {};
@@ -101,56 +152,66 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', authority.origin));
   const state = new BackendState(options.initialCredits ?? 1000);
   const verified = new Map<string, Principal>();
+  const initialSettings: Readonly<BackendSettings> = Object.freeze({ ...DEFAULT_BACKEND_SETTINGS, ...options.settings });
+
+  async function verifyJwt(token: string | undefined): Promise<Principal | undefined> {
+    // A Mesh API key is never a bearer token (contract v2 part A).
+    if (token === undefined || token.startsWith('mesh_')) return undefined;
+    const cached = verified.get(token);
+    if (cached) {
+      if (cached.exp !== null && cached.exp * 1000 > Date.now()) return cached;
+      verified.delete(token);
+    }
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: authority.issuer,
+        audience: authority.audience,
+        algorithms: ['RS256'],
+      });
+      if (typeof payload.sub !== 'string') return undefined;
+      const principal: Principal = { sub: payload.sub, via: 'jwt', exp: payload.exp ?? null, scope: String(payload.scope ?? '') };
+      // An RSA verification per request would make this server, not the client, the subject of
+      // every benchmark: remember verified tokens until they expire (bounded).
+      if (verified.size >= 10_000) verified.clear();
+      verified.set(token, principal);
+      return principal;
+    } catch {
+      return undefined;
+    }
+  }
 
   const backend: Backend = {
-    settings: { ...DEFAULT_BACKEND_SETTINGS, ...options.settings },
+    settings: { ...initialSettings, capabilities: [...initialSettings.capabilities] },
     counters: newCounters(),
     state,
     faults: new FaultQueue(),
     authority,
-    async authenticate(credential): Promise<Principal | undefined> {
-      if (credential === undefined) return undefined;
-      if (credential.startsWith('mesh_')) {
-        const record = state.findApiKey(credential);
-        if (!record) return undefined;
-        record.last_used_at = new Date().toISOString();
-        return { sub: record.owner, via: 'api_key', exp: null, scope: 'api_key' };
-      }
-      const cached = verified.get(credential);
-      if (cached) {
-        if (cached.exp !== null && cached.exp * 1000 > Date.now()) return cached;
-        verified.delete(credential);
-      }
-      try {
-        const { payload } = await jwtVerify(credential, jwks, {
-          issuer: authority.issuer,
-          audience: authority.audience,
-          algorithms: ['RS256'],
-        });
-        if (typeof payload.sub !== 'string') return undefined;
-        const principal: Principal = {
-          sub: payload.sub,
-          via: 'jwt',
-          exp: payload.exp ?? null,
-          scope: String(payload.scope ?? ''),
-        };
-        // An RSA verification per request would make this server, not the client, the subject of
-        // every benchmark: remember verified tokens until they expire (bounded).
-        if (verified.size >= 10_000) verified.clear();
-        verified.set(credential, principal);
-        return principal;
-      } catch {
-        return undefined;
-      }
+    has: (capability: Capability) => backend.settings.capabilities.includes(capability),
+    verifyJwt,
+    async authenticate(req): Promise<Principal | undefined> {
+      const bearer = bearerOf(req);
+      if (bearer !== undefined) return verifyJwt(bearer);
+      const { apiKeyHeaders } = backend.settings;
+      const key =
+        (apiKeyHeaders === 'x-api-key' ? undefined : apiKeyOfAuthorization(req)) ??
+        (apiKeyHeaders === 'authorization' ? undefined : apiKeyOfHeader(req));
+      if (key === undefined || !key.startsWith('mesh_')) return undefined;
+      const record = state.findApiKey(key);
+      if (!record) return undefined;
+      record.last_used_at = new Date().toISOString();
+      return { sub: record.owner, via: 'api_key', exp: null, scope: 'api_key' };
     },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
+    const withId = backend.has('request_id');
+    const style = (): ErrorStyle => ({ shape: backend.settings.errorShape, requestId: withId ? requestId : undefined });
+    const headers: Record<string, string> = withId ? { 'x-request-id': requestId } : {};
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://backend.invalid');
     const path = url.pathname;
-    const found = match(method, path);
+    const found = match(backend, method, path);
     const routeKey = 'route' in found && found.route ? `${method} ${found.route.pattern}` : `${method} (no route)`;
     backend.counters.requests[routeKey] = (backend.counters.requests[routeKey] ?? 0) + 1;
     const isDev = path.startsWith('/__dev/');
@@ -163,19 +224,18 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     }
     if (fault?.kind === 'slowHeaders') await sleep(fault.ms);
     if (fault?.kind === 'status') {
-      const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {};
+      const retryAfter = fault.retryAfter ?? (fault.status === 429 && backend.has('retry_after') ? '1' : undefined);
+      const faultHeaders: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};
       const reply: Reply = fault.html
-        ? { status: fault.status, text: proxyErrorPage(fault.status), headers }
+        ? { status: fault.status, text: proxyErrorPage(fault.status), headers: faultHeaders }
         : {
-            status: fault.status,
-            body: {
-              error: fault.status === 429 ? 'rate_limited' : 'server_error',
-              message: `Injected ${fault.status}.`,
-              request_id: requestId,
-            },
-            headers,
+            ...errorReply(
+              new HttpError(fault.status, fault.status === 429 ? 'Too many requests.' : `Injected ${fault.status}.`),
+              style(),
+            ),
+            headers: faultHeaders,
           };
-      await writeReply(res, reply, requestId);
+      await writeReply(res, reply, headers);
       return;
     }
 
@@ -184,50 +244,45 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     try {
       if (!route) {
         const pathMatched = 'pathMatched' in found && found.pathMatched;
-        throw pathMatched
-          ? new HttpError(405, 'method_not_allowed', `${method} is not allowed here.`)
-          : new HttpError(404, 'not_found', 'Not found.');
+        throw pathMatched ? new HttpError(405, 'Method not allowed') : new HttpError(404, 'Not found');
       }
       const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req);
       let principal: Principal | undefined;
-      let extraHeaders: Record<string, string> = {};
       if (route.auth) {
-        principal = await backend.authenticate(bearerOf(req));
-        if (!principal) {
-          // The real server hides its routes from strangers: 404 unless configured to say 401.
-          throw backend.settings.authFailureStatus === 401
-            ? new HttpError(401, 'unauthorized', 'Missing or invalid credentials.')
-            : new HttpError(404, 'not_found', 'Not found.');
-        }
-        if (path.startsWith('/api/v1/')) extraHeaders = rateLimitHeaders(backend, principal);
+        principal = await backend.authenticate(req);
+        // The real server hides its routes from strangers: 404 unless configured to say 401.
+        if (!principal) throw new HttpError(backend.settings.authFailureStatus, 'Not found');
+        if (route.limited) Object.assign(headers, rateLimit(backend, principal));
       }
-      const idempotencyKey = method === 'POST' ? req.headers['idempotency-key'] : undefined;
+      const idempotencyKey = method === 'POST' && backend.has('idempotency_key') ? req.headers['idempotency-key'] : undefined;
       const scope =
-        typeof idempotencyKey === 'string' ? `${principal?.sub ?? '-'} ${route.pattern} ${idempotencyKey}` : undefined;
+        typeof idempotencyKey === 'string' && idempotencyKey !== ''
+          ? `${principal?.sub ?? '-'} ${route.pattern} ${idempotencyKey}`
+          : undefined;
       const replay = scope === undefined ? undefined : state.replayFor(scope);
       if (replay) {
-        reply = { ...replay, headers: { ...replay.headers, ...extraHeaders, 'idempotent-replayed': 'true' } };
+        reply = { ...replay, headers: { ...replay.headers, 'idempotent-replayed': 'true' } };
       } else {
-        reply = await route.handler({ req, res, url, params: found.params ?? {}, body, requestId, principal }, backend);
-        if (reply) reply = { ...reply, headers: { ...reply.headers, ...extraHeaders } };
+        const request = { req, res, url, params: found.params ?? {}, body, requestId, principal, headers };
+        reply = await route.handler(request, backend);
         if (reply && scope !== undefined && reply.status < 500) state.remember(scope, reply);
       }
     } catch (error) {
       if (error instanceof HttpError) {
-        reply = errorReply(error, requestId, route?.oauth === true);
+        reply = errorReply(error, style());
       } else {
         process.stderr.write(`reference backend: ${String((error as Error)?.stack ?? error)}\n`);
-        reply = errorReply(new HttpError(500, 'internal_error', 'Internal error.'), requestId);
+        reply = errorReply(new HttpError(500, 'Internal error.'), style());
       }
     }
     if (!reply || res.headersSent) return; // a stream answered for itself
     if (fault?.kind === 'drop') {
-      res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': '1000', 'x-request-id': requestId });
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': '1000', ...headers });
       res.write('{"partial":');
       cutConnection(res);
       return;
     }
-    await writeReply(res, reply, requestId, fault?.kind === 'slowBody' ? fault.ms : 0);
+    await writeReply(res, reply, headers, fault?.kind === 'slowBody' ? fault.ms : 0);
   }
 
   const server = createServer((req, res) => {
@@ -243,6 +298,11 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
 
   return Object.assign(backend, {
     url: `http://127.0.0.1:${port}`,
+    initialSettings,
+    reset() {
+      Object.assign(backend.settings, initialSettings, { capabilities: [...initialSettings.capabilities] });
+      backend.faults.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,4 +1,4 @@
-/** The reference backend's in-memory data: users, their keys, API keys (SHA-256 only), idempotency. */
+/** The reference backend's in-memory data: users, their stored keys, API keys (SHA-256 only), idempotency. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Reply } from './http.js';
 
@@ -7,7 +7,9 @@ export interface User {
   email: string;
   name: string;
   credits: number;
+  /** Set by the first `/auth/profile` call; chat needs it. */
   registered: boolean;
+  /** Stored keys by name as sent (`<userId>_<name>` from the clients). */
   keys: Map<string, string>;
 }
 
@@ -31,11 +33,12 @@ export class BackendState {
   readonly apiKeys = new Map<string, ApiKeyRecord>(); // by sha256
   /** Claims learned from ID tokens the backend redeemed: the profile's email and name. */
   readonly knownClaims = new Map<string, { email?: string; name?: string }>();
-  /** Per device code: when it was last polled (or issued), and how many `slow_down`s it got. */
-  readonly devicePolls = new Map<string, { at: number; slowDowns: number }>();
+  /** Refresh tokens a client still holds -> the provider's newest (`refreshOmitsRefreshToken`). */
+  readonly refreshAliases = new Map<string, string>();
   /** Per-user one-minute rate-limit windows. */
   readonly rateWindows = new Map<string, { start: number; used: number }>();
   readonly #idempotent = new Map<string, { reply: Reply; at: number }>();
+  #keysMade = 0;
 
   constructor(readonly initialCredits: number) {}
 
@@ -56,11 +59,20 @@ export class BackendState {
     return user;
   }
 
+  /**
+   * A new API key, shown once; only its SHA-256 is kept. The formats vary as the real ones do
+   * (`mesh_pk_...`, `mesh_` + hex, short alphanumerics: backend-contract.md part A), so a client
+   * that assumes a length or alphabet fails here.
+   */
   createApiKey(owner: string, name: string): { record: ApiKeyRecord; key: string } {
-    // mesh_ + 43 base64url characters (32 random bytes), as the contract fixes.
-    const key = `mesh_${randomBytes(32).toString('base64url')}`;
+    const formats = [
+      () => `mesh_pk_${randomBytes(24).toString('base64url')}`,
+      () => `mesh_${randomBytes(20).toString('hex')}`,
+      () => `mesh_${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`,
+    ];
+    const key = (formats[this.#keysMade++ % formats.length] as () => string)();
     const record: ApiKeyRecord = {
-      id: `ak_${randomBytes(8).toString('hex')}`,
+      id: `key_${randomBytes(8).toString('hex')}`,
       name,
       owner,
       sha256: sha256(key),
@@ -73,16 +85,6 @@ export class BackendState {
 
   findApiKey(key: string): ApiKeyRecord | undefined {
     return this.apiKeys.get(sha256(key));
-  }
-
-  apiKeysOf(owner: string): ApiKeyRecord[] {
-    return [...this.apiKeys.values()].filter((r) => r.owner === owner);
-  }
-
-  revokeApiKey(owner: string, id: string): boolean {
-    const record = this.apiKeysOf(owner).find((r) => r.id === id);
-    if (record) this.apiKeys.delete(record.sha256);
-    return record !== undefined;
   }
 
   replayFor(scope: string): Reply | undefined {

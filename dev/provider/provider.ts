@@ -3,22 +3,46 @@
  * `/authorize`, `/oauth/token`, `/oauth/device/code`, `/.well-known/jwks.json`, `/userinfo`,
  * `/oauth/revoke`, issuer `http://127.0.0.1:<port>/`.
  *
- * Behaves as Auth0 does where the SDK can tell: PKCE S256 required, refresh tokens issued without
- * a consent prompt and rotated on every use (reusing a rotated one revokes the whole family), JWT
- * access tokens (RS256) whose `aud` is the API audience given by the `audience` parameter, an
- * unknown audience refused, first-party apps never asked for consent.
+ * Behaves as Auth0 does where the SDK can tell: two applications, the backend's confidential one
+ * (authorization code + refresh; PKCE verified whenever the authorize request carried a challenge,
+ * not required, since the deployed backend forwards none) and a public native one for the device
+ * flow (device code + refresh, no secret); refresh tokens issued without a consent prompt, bound to
+ * their application and rotated on every use (reusing a rotated one revokes the whole family); JWT
+ * access tokens (RS256) whose `aud` is the API audience given by the `audience` parameter; an
+ * unknown audience refused; first-party apps never asked for consent; Auth0's device-flow statuses
+ * and pacing (auth0-device.ts).
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { DEVICE_CODE_GRANT, type DevicePacing, withAuth0Device } from './auth0-device.js';
 import { handleInteraction } from './interactions.js';
 import { deviceSources, renderErrorPage } from './pages.js';
 
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export { DEVICE_CODE_GRANT } from './auth0-device.js';
 
-/** Settings a test may change while the provider runs (token lifetimes, the test password). */
-export interface ProviderSettings {
+/**
+ * oidc-provider warns "Unsupported runtime" on import under Node 20 (it targets 22+, works on
+ * 20.20) and about its in-memory adapter on start (meant for development, which this is): filter
+ * exactly those two lines while it loads and starts, so test and demo output stays clean.
+ */
+const KNOWN_NOISE = ['Unsupported runtime', 'development-only in-memory adapter'];
+async function quietly<T>(run: () => Promise<T> | T): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && KNOWN_NOISE.some((line) => (args[0] as string).includes(line))) return;
+    warn(...args);
+  };
+  try {
+    return await run();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** Settings a test may change while the provider runs (token lifetimes, device pacing, the test password). */
+export interface ProviderSettings extends DevicePacing {
   /** Access token lifetime, seconds. */
   accessTokenTtl: number;
   /** Access token lifetime when the login asked for `extended_lifetime=true`, seconds. */
@@ -37,6 +61,8 @@ export interface ProviderOptions extends Partial<ProviderSettings> {
   audience: string;
   /** The backend's confidential application. */
   client: { id: string; secret: string; redirectUris: string[] };
+  /** The public native application for the device flow (no secret), as `?flow=device` names it. */
+  deviceClient: { id: string };
   port?: number;
 }
 
@@ -47,6 +73,8 @@ export interface ProviderCounters {
   refreshTokenReuse: number;
   /** Failed token-endpoint grants, by OAuth error code. */
   grantErrors: Record<string, number>;
+  /** Device-code polls answered `slow_down`. */
+  slowDowns: number;
 }
 
 export interface RunningProvider {
@@ -87,8 +115,12 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     codeTtl: options.codeTtl ?? 60,
     deviceCodeTtl: options.deviceCodeTtl ?? 600,
     password: options.password ?? DEFAULT_TEST_PASSWORD,
+    deviceInterval: options.deviceInterval ?? 5,
+    devicePollFloor: options.devicePollFloor ?? 0,
+    deviceErrorStatuses: options.deviceErrorStatuses ?? 'auth0',
   };
-  const counters: ProviderCounters = { grants: {}, refreshTokenReuse: 0, grantErrors: {} };
+  const counters: ProviderCounters = { grants: {}, refreshTokenReuse: 0, grantErrors: {}, slowDowns: 0 };
+  const { default: Provider, errors } = await quietly(() => import('oidc-provider'));
   const logins = new Map<string, string>(); // sub -> login name, for claims
   const extendedGrants = new Set<string>(); // grants whose login asked for extended_lifetime
 
@@ -105,88 +137,109 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
 
-  const accessTtl = (_ctx: KoaContextWithOIDC, token: { grantId?: string }) =>
-    token.grantId && extendedGrants.has(token.grantId) ? settings.extendedAccessTokenTtl : settings.accessTokenTtl;
+  // Extended lifetime: asked at /authorize (marked at consent) or by the backend's code exchange
+  // (`extended_lifetime=true`, the Python client's headless flag); refreshes of that grant keep it.
+  const accessTtl = (ctx: KoaContextWithOIDC, token: { grantId?: string }) => {
+    const body = (ctx?.oidc as { body?: Record<string, unknown> } | undefined)?.body;
+    if (token.grantId && body?.grant_type === 'authorization_code' && body.extended_lifetime === 'true') {
+      extendedGrants.add(token.grantId);
+    }
+    return token.grantId && extendedGrants.has(token.grantId) ? settings.extendedAccessTokenTtl : settings.accessTokenTtl;
+  };
 
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: options.client.id,
-        client_secret: options.client.secret,
-        application_type: 'native', // what permits http loopback redirect URIs
-        redirect_uris: options.client.redirectUris,
-        grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    jwks: { keys: [signingKey as never] },
-    cookies: { keys: [randomBytes(32).toString('hex')] },
-    pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'nickname'] },
-    extraParams: ['audience', 'extended_lifetime'],
-    // Auth0 issues a refresh token whenever the app may use the grant, with no consent prompt.
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: true,
-    expiresWithSession: async () => false,
-    ttl: {
-      AccessToken: accessTtl as never,
-      RefreshToken: (() => settings.refreshTokenTtl) as never,
-      AuthorizationCode: (() => settings.codeTtl) as never,
-      DeviceCode: (() => settings.deviceCodeTtl) as never,
-      IdToken: 3600,
-      Interaction: 600,
-      Session: 24 * 3600,
-      Grant: 365 * 24 * 3600,
-    },
-    routes: {
-      authorization: '/authorize',
-      token: '/oauth/token',
-      device_authorization: '/oauth/device/code',
-      code_verification: '/activate',
-      jwks: '/.well-known/jwks.json',
-      userinfo: '/userinfo',
-      revocation: '/oauth/revoke',
-      end_session: '/v2/logout',
-    },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    features: {
-      devInteractions: { enabled: false },
-      // A client may revoke only its own tokens (RFC 7009 §2.1).
-      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      userinfo: { enabled: true },
-      deviceFlow: { enabled: true, charset: 'base-20', ...deviceSources },
-      resourceIndicators: {
-        enabled: true,
-        // Auth0 names the API with `audience`; without it, the tenant's default audience.
-        defaultResource: async (ctx) => (ctx.oidc.params?.audience as string | undefined) ?? options.audience,
-        // Without this, `openid` in scope makes the token endpoint issue an opaque userinfo token.
-        useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, resource) => {
-          if (resource !== options.audience) throw new errors.AccessDenied(`Service not found: ${resource}`);
+  const provider = await quietly(
+    () =>
+      new Provider(issuer, {
+        clients: [
+          {
+            client_id: options.client.id,
+            client_secret: options.client.secret,
+            application_type: 'native', // what permits http loopback redirect URIs
+            redirect_uris: options.client.redirectUris,
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'client_secret_basic',
+          },
+          {
+            // Auth0 grants the device flow only to a native application without a secret.
+            client_id: options.deviceClient.id,
+            application_type: 'native',
+            redirect_uris: [],
+            grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+            response_types: [],
+            token_endpoint_auth_method: 'none',
+          },
+        ],
+        jwks: { keys: [signingKey as never] },
+        cookies: { keys: [randomBytes(32).toString('hex')] },
+        // Required of public clients only: the deployed backend redeems codes without a verifier. A
+        // challenge sent to /authorize is still verified at the token endpoint.
+        pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+        scopes: ['openid', 'offline_access', 'profile', 'email'],
+        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'nickname'] },
+        extraParams: ['audience', 'extended_lifetime'],
+        // Auth0 issues a refresh token whenever the app may use the grant, with no consent prompt.
+        issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+        rotateRefreshToken: true,
+        expiresWithSession: async () => false,
+        ttl: {
+          AccessToken: accessTtl as never,
+          RefreshToken: (() => settings.refreshTokenTtl) as never,
+          AuthorizationCode: (() => settings.codeTtl) as never,
+          DeviceCode: (() => settings.deviceCodeTtl) as never,
+          IdToken: 3600,
+          Interaction: 600,
+          Session: 24 * 3600,
+          Grant: 365 * 24 * 3600,
+        },
+        routes: {
+          authorization: '/authorize',
+          token: '/oauth/token',
+          device_authorization: '/oauth/device/code',
+          code_verification: '/activate',
+          jwks: '/.well-known/jwks.json',
+          userinfo: '/userinfo',
+          revocation: '/oauth/revoke',
+          end_session: '/v2/logout',
+        },
+        interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+        features: {
+          devInteractions: { enabled: false },
+          // A client may revoke only its own tokens (RFC 7009 §2.1).
+          revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+          userinfo: { enabled: true },
+          deviceFlow: { enabled: true, charset: 'base-20', ...deviceSources },
+          resourceIndicators: {
+            enabled: true,
+            // Auth0 names the API with `audience`; without it, the tenant's default audience.
+            defaultResource: async (ctx) => (ctx.oidc.params?.audience as string | undefined) ?? options.audience,
+            // Without this, `openid` in scope makes the token endpoint issue an opaque userinfo token.
+            useGrantedResource: async () => true,
+            getResourceServerInfo: async (_ctx, resource) => {
+              if (resource !== options.audience) throw new errors.AccessDenied(`Service not found: ${resource}`);
+              return {
+                audience: options.audience,
+                scope: 'read:keys write:keys chat',
+                accessTokenFormat: 'jwt',
+                jwt: { sign: { alg: 'RS256' } },
+              };
+            },
+          },
+        },
+        findAccount: async (_ctx, sub) => {
+          const login = logins.get(sub);
+          if (login === undefined) return undefined;
           return {
-            audience: options.audience,
-            scope: 'read:keys write:keys chat',
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
+            accountId: sub,
+            claims: async () => ({ sub, email: emailFor(login), email_verified: true, name: login, nickname: login }),
           };
         },
-      },
-    },
-    findAccount: async (_ctx, sub) => {
-      const login = logins.get(sub);
-      if (login === undefined) return undefined;
-      return {
-        accountId: sub,
-        claims: async () => ({ sub, email: emailFor(login), email_verified: true, name: login, nickname: login }),
-      };
-    },
-    renderError: async (ctx, out) => {
-      ctx.type = 'html';
-      ctx.body = renderErrorPage(out);
-    },
-  });
+        renderError: async (ctx, out) => {
+          ctx.type = 'html';
+          ctx.body = renderErrorPage(out);
+        },
+      }),
+  );
   provider.on('grant.success', (ctx) => {
     const grantType = String(ctx.oidc.params?.grant_type);
     counters.grants[grantType] = (counters.grants[grantType] ?? 0) + 1;
@@ -197,7 +250,9 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     if ((error as { error_detail?: string }).error_detail === 'refresh token already used') counters.refreshTokenReuse += 1;
   });
 
-  const callback = provider.callback();
+  const callback = withAuth0Device(provider.callback(), settings, () => {
+    counters.slowDowns += 1;
+  });
   handler = (req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith('/interaction/')) {

@@ -1,27 +1,30 @@
-// The contract's API endpoints and conventions, success and every failure column, against the
-// reference backend. The executable form of backend-contract.md "API endpoints" and "Conventions".
+// Contract v2 part A, the API (chat, stored keys, API keys) and its conventions, by raw HTTP
+// against the reference backend: every row, its failure columns and ambiguity switches, plus the
+// faults a test can inject. Passes in both dialects; a test that needs the deployed dialect
+// exactly pins `capabilities: []`.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
 import { type Stack, startStack } from '../../dev/stack.js';
-import { decodeJwtPayload, loginTokens } from '../helpers/backend-login.js';
+import { loginTokens, registeredTokens } from '../helpers/backend-login.js';
 
 let stack: Stack;
 let token: string;
-let sub: string;
+let userId: string;
 beforeAll(async () => {
   stack = await startStack();
-  token = (await loginTokens(stack, { login: 'carol@example.test' })).access_token;
-  sub = decodeJwtPayload(token).sub as string;
+  ({
+    userId,
+    tokens: { access_token: token },
+  } = await registeredTokens(stack, { login: 'carol@example.test' }));
 });
 afterAll(() => stack.close());
-afterEach(() => {
-  Object.assign(stack.backend.settings, DEFAULT_BACKEND_SETTINGS);
-  stack.backend.faults.clear();
-});
+afterEach(() => stack.backend.reset());
+
+const settings = () => stack.backend.settings;
 
 interface CallOptions {
   method?: string;
   body?: unknown;
+  /** A bearer token (default: carol's), or null for none. */
   credential?: string | null;
   headers?: Record<string, string>;
 }
@@ -44,232 +47,343 @@ async function call(path: string, { method = 'GET', body, credential = token, he
   return { status: response.status, json, text, headers: response.headers };
 }
 
-const chat = (body: unknown, options: CallOptions = {}) => call('/api/v1/chat', { method: 'POST', body, ...options });
-const ask = (content: string) => chat({ messages: [{ role: 'user', content }] });
+const PYTHON_BODY = { model: 'gpt-4o', provider: 'openai', temperature: null, max_tokens: null, thinking: null };
+const chat = (body: unknown, options: CallOptions & { path?: string } = {}) =>
+  call(options.path ?? '/v1/mesh/chat', { method: 'POST', body, ...options });
+const ask = (content: unknown, path?: string) => chat({ ...PYTHON_BODY, messages: [{ role: 'user', content }] }, { path });
+const apiKeyHeaders = (key: string) => ({ authorization: `ApiKey ${key}`, 'x-api-key': key });
+const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
 
-/** Parses an SSE body into its data payloads. */
+/** The `data:` payloads of an SSE body. */
 function sseData(text: string): string[] {
   return text
-    .split('\n\n')
-    .filter((event) => event.startsWith('data: '))
-    .map((event) => event.slice('data: '.length));
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => line.slice('data: '.length));
 }
 
-describe('POST /api/v1/chat', () => {
-  it('answers simple arithmetic deterministically, with id, model, provider and usage', async () => {
-    const { status, json, headers } = await ask('What is 5 + 7?');
+describe('chat: POST /v1/mesh/chat and /api/v1/chat/completions', () => {
+  it.each(['/v1/mesh/chat', '/api/v1/chat/completions'])('answers on %s in the OpenAI shape, deterministically', async (path) => {
+    const { status, json } = await ask('What is 5 + 7?', path);
     expect(status).toBe(200);
     expect(json).toEqual({
-      id: expect.stringMatching(/^chat_/),
-      content: '5 + 7 = 12',
-      model: expect.any(String),
-      provider: expect.any(String),
-      usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-    });
-    expect(headers.get('x-request-id')).toMatch(/^req_/);
-  });
-
-  it('echoes other messages, and accepts the legacy single-message form', async () => {
-    expect((await ask('Hello, world!')).json.content).toBe('Echo: Hello, world!');
-    expect((await chat({ message: 'legacy hello' })).json.content).toBe('Echo: legacy hello');
-  });
-
-  it('takes model, provider, temperature and max_tokens', async () => {
-    const { json } = await chat({
-      messages: [{ role: 'user', content: 'one two three four' }],
+      id: expect.any(String),
+      object: 'chat.completion',
+      created: expect.any(Number),
       model: 'gpt-4o',
-      temperature: 0.2,
-      max_tokens: 2,
+      choices: [{ index: 0, message: { role: 'assistant', content: '5 + 7 = 12' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), total_tokens: expect.any(Number) },
     });
-    expect(json).toMatchObject({ model: 'gpt-4o', provider: 'openai', content: 'Echo: one' });
-    expect(
-      (await chat({ messages: [{ role: 'user', content: 'x' }], model: 'claude-sonnet', provider: 'anthropic' })).json.provider,
-    ).toBe('anthropic');
+  });
+
+  it('takes content as an array of text and image parts, and null as unset', async () => {
+    const parts = [
+      { type: 'text', text: 'What is 6 * 7?' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+    ];
+    const { status, json } = await ask(parts);
+    expect(status).toBe(200);
+    expect((json.choices as Array<{ message: { content: string } }>)[0]?.message.content).toBe('6 * 7 = 42');
+  });
+
+  it('echoes what it cannot compute, keeps the model it was given and honours max_tokens', async () => {
+    const { json } = await chat({
+      model: 'claude-3-7-sonnet-20250219',
+      provider: 'anthropic',
+      max_tokens: 2,
+      messages: [{ role: 'user', content: 'hello there you' }],
+    });
+    expect(json.model).toBe('claude-3-7-sonnet-20250219');
+    expect((json.choices as Array<{ message: { content: string } }>)[0]?.message.content).toBe('Echo: hello');
   });
 
   it.each([
-    ['no messages', {}],
-    ['an empty message list', { messages: [] }],
-    ['an unknown role', { messages: [{ role: 'robot', content: 'x' }] }],
-    ['a content that is not text', { messages: [{ role: 'user', content: 5 }] }],
-    ['a temperature above 2', { messages: [{ role: 'user', content: 'x' }], temperature: 3 }],
-    ['a max_tokens of 0', { messages: [{ role: 'user', content: 'x' }], max_tokens: 0 }],
-  ])('answers 400 invalid_request for %s', async (_name, body) => {
-    const { status, json, headers } = await chat(body);
+    ['no model', { provider: 'openai' }],
+    ['no provider', { model: 'gpt-4o' }],
+    ['no messages', { model: 'gpt-4o', provider: 'openai', messages: [] }],
+    ['a temperature out of range', { ...PYTHON_BODY, temperature: 7 }],
+    ['a bad role', { ...PYTHON_BODY, messages: [{ role: 'robot', content: 'x' }] }],
+  ])('answers 400 {"error": "<text>"} for %s', async (_name, body) => {
+    const { status, json } = await chat({ messages: [{ role: 'user', content: 'x' }], ...body });
     expect(status).toBe(400);
-    expect(json).toEqual({ error: 'invalid_request', message: expect.any(String), request_id: headers.get('x-request-id') });
+    expect(json.error).toEqual(expect.any(String));
   });
 
-  it('answers 402 insufficient_credits when the account has none left', async () => {
-    const user = stack.backend.state.user(sub);
-    const credits = user.credits;
-    user.credits = 0;
-    try {
-      const { status, json } = await ask('hi');
-      expect([status, json.error]).toEqual([402, 'insufficient_credits']);
-    } finally {
-      user.credits = credits;
-    }
+  it('answers 404 to a user not yet registered, and 200 once /auth/profile was called', async () => {
+    const fresh = (await loginTokens(stack, { login: 'unregistered@example.test' })).access_token;
+    const body = { ...PYTHON_BODY, messages: [{ role: 'user', content: 'What is 1 + 1?' }] };
+    expect((await chat(body, { credential: fresh })).status).toBe(404);
+    expect((await chat(body, { credential: fresh, path: '/api/v1/chat/completions' })).status).toBe(404);
+    expect((await call('/auth/profile', { credential: fresh })).status).toBe(200);
+    expect((await chat(body, { credential: fresh })).status).toBe(200);
   });
 
-  it('streams deltas as SSE, then done with usage, then [DONE]', async () => {
-    const { status, text, headers } = await chat({ messages: [{ role: 'user', content: 'What is 6 * 7?' }], stream: true });
+  it('serves unregistered users when the switch is off', async () => {
+    settings().chatRequiresRegistration = false;
+    const fresh = (await loginTokens(stack, { login: 'walk-in@example.test' })).access_token;
+    expect((await chat({ ...PYTHON_BODY, messages: [{ role: 'user', content: 'hi' }] }, { credential: fresh })).status).toBe(200);
+  });
+
+  it.each([
+    ['mesh', 200, 404],
+    ['completions', 404, 200],
+  ] as const)('serves only one path when chatPaths is %s (ambiguity 1)', async (which, mesh, completions) => {
+    settings().chatPaths = which;
+    expect((await ask('x', '/v1/mesh/chat')).status).toBe(mesh);
+    expect((await ask('x', '/api/v1/chat/completions')).status).toBe(completions);
+  });
+
+  it('answers {content} or {message: {content}} when so switched (ambiguity 2)', async () => {
+    settings().chatReplyShape = 'content';
+    expect((await ask('What is 2 + 2?')).json).toMatchObject({ content: '2 + 2 = 4', model: 'gpt-4o' });
+    settings().chatReplyShape = 'message';
+    expect((await ask('What is 2 + 2?')).json).toEqual({ message: { role: 'assistant', content: '2 + 2 = 4' } });
+  });
+
+  it('answers 402 when the account has no credits left', async () => {
+    const { tokens } = await registeredTokens(stack, { login: 'broke@example.test' });
+    const user = stack.backend.state.users.get(stack.provider.subjectFor('broke@example.test'));
+    if (user) user.credits = 0;
+    const { status, json } = await chat(
+      { ...PYTHON_BODY, messages: [{ role: 'user', content: 'x' }] },
+      { credential: tokens.access_token },
+    );
+    expect(status).toBe(402);
+    expect(json.error).toEqual(expect.any(String));
+  });
+
+  it('counts chats', async () => {
+    const before = stack.backend.counters.chats;
+    await ask('x');
+    expect(stack.backend.counters.chats).toBe(before + 1);
+  });
+});
+
+describe('chat streaming (stream: true, /v1/mesh/chat only)', () => {
+  const streamBody = { model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'What is 5 + 7?' }] };
+
+  it('streams OpenAI chunks, then a chunk with finish_reason "stop" and usage, then [DONE]', async () => {
+    const { status, text, headers } = await chat(streamBody);
     expect(status).toBe(200);
     expect(headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const events = sseData(text);
-    expect(events.at(-1)).toBe('[DONE]');
-    const parsed = events.slice(0, -1).map((data) => JSON.parse(data) as Record<string, unknown>);
-    const done = parsed.at(-1) as Record<string, unknown>;
-    expect(done).toMatchObject({ done: true, usage: { completion_tokens: 5 } });
-    expect(
-      parsed
-        .slice(0, -1)
-        .map((event) => event.delta)
-        .join(''),
-    ).toBe('6 * 7 = 42');
+    const data = sseData(text);
+    expect(data.at(-1)).toBe('[DONE]');
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as Record<string, unknown>);
+    for (const chunk of chunks)
+      expect(chunk).toMatchObject({ id: expect.any(String), object: 'chat.completion.chunk', model: 'gpt-4o' });
+    const choices = chunks.map(
+      (c) => (c.choices as Array<{ index: number; delta: { content?: string }; finish_reason: string | null }>)[0],
+    );
+    expect(choices.map((c) => c?.delta.content ?? '').join('')).toBe('5 + 7 = 12');
+    expect(choices.at(-1)?.finish_reason).toBe('stop');
+    expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: expect.any(Number) });
+  });
+
+  it('refuses stream: true on /api/v1/chat/completions', async () => {
+    expect((await chat(streamBody, { path: '/api/v1/chat/completions' })).status).toBe(400);
   });
 
   it('fails before the stream starts with a plain JSON error, not an event stream', async () => {
-    const { status, headers, json } = await chat(
-      { messages: [{ role: 'user', content: 'x' }], stream: true },
-      { credential: null },
-    );
-    expect(status).toBe(404);
+    const { status, headers } = await chat({ ...streamBody, model: '' });
+    expect(status).toBe(400);
     expect(headers.get('content-type')).toMatch(/^application\/json/);
-    expect(json.error).toBe('not_found');
   });
 
-  it('can cut a stream mid-way: some deltas, no done event, no [DONE]', async () => {
-    stack.backend.faults.add({ fault: { kind: 'cutStream', afterDeltas: 2 }, match: { path: '/api/v1/chat' } });
-    const response = await fetch(`${stack.apiUrl}/api/v1/chat`, {
+  it('can cut a stream mid-way: some chunks, no finish_reason, no [DONE]', async () => {
+    stack.backend.faults.add({ fault: { kind: 'cutStream', afterDeltas: 2 } });
+    const response = await fetch(`${stack.apiUrl}/v1/mesh/chat`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'a b c d e f' }], stream: true }),
+      body: JSON.stringify(streamBody),
     });
     expect(response.status).toBe(200);
-    let received = '';
-    const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const decoder = new TextDecoder();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     await expect(
       (async () => {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) return;
-          received += value;
+          text += decoder.decode(value, { stream: true });
         }
       })(),
     ).rejects.toThrow();
-    expect(sseData(received).map((data) => JSON.parse(data).delta)).toEqual(['Echo: ', 'a ']);
+    expect(sseData(text)).toHaveLength(2);
+    expect(text).not.toContain('[DONE]');
   });
 });
 
-describe('authentication on /api/v1 (404 hides routes from strangers)', () => {
+describe('credentials (404 hides routes from strangers)', () => {
   it.each([
-    ['no credential', null],
-    ['a garbage credential', 'garbage'],
-    ['an unknown API key', `mesh_${'B'.repeat(43)}`],
-  ])('answers 404 not_found for %s, indistinguishable from a missing route', async (_name, credential) => {
-    const unauthenticated = await call('/api/v1/keys', { credential });
-    const missingRoute = await call('/api/v1/no-such-route', { credential: token });
-    expect(unauthenticated.status).toBe(404);
-    expect(unauthenticated.json.error).toBe(missingRoute.json.error);
-    expect(unauthenticated.json.message).toBe(missingRoute.json.message);
+    ['none', null],
+    ['garbage', 'garbage'],
+  ])('answers 404 with %s credentials, or 401 when so switched', async (_name, credential) => {
+    expect((await ask('x')).status).toBe(200);
+    expect((await call('/api/v1/listKeys?userId=x', { credential })).status).toBe(404);
+    settings().authFailureStatus = 401;
+    expect((await call('/api/v1/listKeys?userId=x', { credential })).status).toBe(401);
+  });
+
+  it('accepts an API key in both headers, or in either one alone', async () => {
+    const key = await newApiKey();
+    const profile = (headers: Record<string, string>) => call('/auth/profile', { credential: null, headers });
+    expect((await profile(apiKeyHeaders(key))).status).toBe(200);
+    expect((await profile({ authorization: `ApiKey ${key}` })).status).toBe(200);
+    expect((await profile({ 'x-api-key': key })).status).toBe(200);
+    expect(
+      (
+        await chat(
+          { ...PYTHON_BODY, messages: [{ role: 'user', content: 'x' }] },
+          { credential: null, headers: apiKeyHeaders(key) },
+        )
+      ).status,
+    ).toBe(200);
+  });
+
+  it('reads only the headers the deployment reads (ambiguity 7)', async () => {
+    const key = await newApiKey();
+    const profile = (headers: Record<string, string>) => call('/auth/profile', { credential: null, headers });
+    settings().apiKeyHeaders = 'authorization';
+    expect((await profile({ 'x-api-key': key })).status).toBe(404);
+    expect((await profile(apiKeyHeaders(key))).status).toBe(200);
+    settings().apiKeyHeaders = 'x-api-key';
+    expect((await profile({ authorization: `ApiKey ${key}` })).status).toBe(404);
+    expect((await profile(apiKeyHeaders(key))).status).toBe(200);
+  });
+
+  it('refuses a mesh_ key sent as Bearer, and an unknown key', async () => {
+    const key = await newApiKey();
+    expect((await call('/auth/profile', { credential: key })).status).toBe(404);
+    expect((await call('/auth/profile', { credential: null, headers: apiKeyHeaders(`mesh_${'0'.repeat(40)}`) })).status).toBe(
+      404,
+    );
   });
 
   it('answers 404 for an expired access token', async () => {
     stack.provider.settings.accessTokenTtl = 1;
-    try {
-      const shortLived = (await loginTokens(stack)).access_token;
-      await new Promise((resolve) => setTimeout(resolve, 2100));
-      expect((await call('/api/v1/keys', { credential: shortLived })).status).toBe(404);
-    } finally {
-      stack.provider.settings.accessTokenTtl = 3600;
-    }
-  });
-
-  it('answers 401 instead when the deployment is so configured', async () => {
-    stack.backend.settings.authFailureStatus = 401;
-    const { status, json } = await call('/api/v1/keys', { credential: null });
-    expect([status, json.error]).toEqual([401, 'unauthorized']);
+    const short = (await loginTokens(stack)).access_token;
+    stack.provider.settings.accessTokenTtl = 3600;
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await call('/auth/profile', { credential: short })).status).toBe(404);
   });
 });
 
-describe('keys', () => {
-  it('stores, lists, reads and deletes a key', async () => {
+describe('stored keys: /api/v1/storeKey, getKey, listKeys', () => {
+  const store = (name: string, value: string, credential = token, owner = userId) =>
+    call('/api/v1/storeKey', {
+      method: 'POST',
+      body: { userId: owner, keyName: `${owner}_${name}`, keyValue: value },
+      credential,
+    });
+  const getKey = (name: string, owner = userId, credential = token) =>
+    call(`/api/v1/getKey?${q({ userId: owner, keyName: `${owner}_${name}` })}`, { credential });
+
+  it('stores a key as <userId>_<name>, reads it back as keyValue, lists it prefixed', async () => {
+    const stored = await store('openai', 'sk-test-123');
+    expect(stored.status).toBe(200);
+    expect(stored.json.success).toBe(true);
+    expect((await getKey('openai')).json).toEqual({ success: true, keyValue: 'sk-test-123' });
+    const listed = await call(`/api/v1/listKeys?${q({ userId })}`);
+    expect(listed.status).toBe(200);
+    expect(listed.json.keys).toContain(`${userId}_openai`);
+  });
+
+  it('can name the value "key" (ambiguity 5) and list names stripped (ambiguity 6)', async () => {
+    await store('anthropic', 'sk-ant');
+    settings().getKeyField = 'key';
+    expect((await getKey('anthropic')).json).toEqual({ success: true, key: 'sk-ant' });
+    settings().listKeysPrefixed = false;
+    const listed = (await call(`/api/v1/listKeys?${q({ userId })}`)).json.keys as string[];
+    expect(listed).toContain('anthropic');
+    expect(listed.some((name) => name.startsWith(`${userId}_`))).toBe(false);
+  });
+
+  it('answers a missing key with 404 {"error"}, or 200 {"success": false} when so switched (ambiguity 5)', async () => {
+    const missing = await getKey('nothing-here');
+    expect(missing.status).toBe(404);
+    expect(missing.json.error).toEqual(expect.any(String));
+    settings().missingKeyStatus = 200;
+    const soft = await getKey('nothing-here');
+    expect(soft.status).toBe(200);
+    expect(soft.json).toMatchObject({ success: false, error: expect.any(String) });
+  });
+
+  it("answers 403 when userId is not the caller's profile id, and keeps each user's keys apart", async () => {
+    const other = await registeredTokens(stack, { login: 'dave@example.test' });
+    expect((await store('x', 'v', other.tokens.access_token, userId)).status).toBe(403);
+    expect((await getKey('openai', userId, other.tokens.access_token)).status).toBe(403);
+    expect((await call(`/api/v1/listKeys?${q({ userId })}`, { credential: other.tokens.access_token })).status).toBe(403);
     expect(
-      (await call('/api/v1/keys', { method: 'POST', body: { key_name: 'openai_key', key_value: 'sk-test-1' } })).json,
-    ).toEqual({ success: true });
-    expect((await call('/api/v1/keys')).json).toEqual({ keys: expect.arrayContaining(['openai_key']) });
-    expect((await call('/api/v1/keys/openai_key')).json).toEqual({ key_name: 'openai_key', key_value: 'sk-test-1' });
-    expect((await call('/api/v1/keys/openai_key', { method: 'DELETE' })).json).toEqual({ success: true });
-    expect((await call('/api/v1/keys')).json.keys).not.toContain('openai_key');
+      (await call(`/api/v1/listKeys?${q({ userId: other.userId })}`, { credential: other.tokens.access_token })).json.keys,
+    ).toEqual([]);
   });
 
-  it("keeps each user's keys apart", async () => {
-    await call('/api/v1/keys', { method: 'POST', body: { key_name: 'private', key_value: 'v' } });
-    const other = (await loginTokens(stack, { login: 'eve@example.test' })).access_token;
-    expect((await call('/api/v1/keys', { credential: other })).json.keys).toEqual([]);
-    expect((await call('/api/v1/keys/private', { credential: other })).status).toBe(404);
-  });
-
-  it.each([
-    ['an empty name', { key_name: '', key_value: 'v' }],
-    ['a name over 128 characters', { key_name: 'k'.repeat(129), key_value: 'v' }],
-    ['a name with a slash', { key_name: 'a/b', key_value: 'v' }],
-    ['a name with a space', { key_name: 'a b', key_value: 'v' }],
-    ['an empty value', { key_name: 'ok', key_value: '' }],
-  ])('answers 400 invalid_request for %s', async (_name, body) => {
-    const { status, json } = await call('/api/v1/keys', { method: 'POST', body });
-    expect([status, json.error]).toEqual([400, 'invalid_request']);
-  });
-
-  it('answers 404 not_found for a key that does not exist, on read and delete', async () => {
-    expect((await call('/api/v1/keys/nope')).json.error).toBe('not_found');
-    expect((await call('/api/v1/keys/nope', { method: 'DELETE' })).status).toBe(404);
+  it('answers 400 for missing fields', async () => {
+    expect((await call('/api/v1/storeKey', { method: 'POST', body: { userId, keyName: `${userId}_x` } })).status).toBe(400);
+    expect((await call(`/api/v1/getKey?${q({ userId })}`)).status).toBe(400);
+    expect((await call('/api/v1/listKeys')).status).toBe(400);
   });
 });
 
-describe('API keys', () => {
-  it('creates a key shown once (the server keeps only its SHA-256), lists it, accepts it, revokes it', async () => {
-    const created = await call('/api/v1/api-keys', { method: 'POST', body: { name: 'render-prod' } });
-    expect(created.status).toBe(201);
+async function newApiKey(body: unknown = { name: 'test' }): Promise<string> {
+  const created = await call('/v1/mesh/api-keys', { method: 'POST', body });
+  expect(created.status).toBe(200);
+  return (created.json.api_key as { api_key: string }).api_key;
+}
+
+describe('API keys: POST /v1/mesh/api-keys', () => {
+  it('creates a key shown once, {"success": true, "api_key": {api_key, key_id, name, created_at}}; the server keeps only its SHA-256', async () => {
+    const created = await call('/v1/mesh/api-keys', { method: 'POST', body: { name: 'ci' } });
+    expect(created.status).toBe(200);
     expect(created.json).toEqual({
-      id: expect.any(String),
-      name: 'render-prod',
-      key: expect.stringMatching(/^mesh_[A-Za-z0-9_-]{43}$/),
-      created_at: expect.any(String),
+      success: true,
+      api_key: {
+        api_key: expect.stringMatching(/^mesh_/),
+        key_id: expect.any(String),
+        name: 'ci',
+        created_at: expect.any(String),
+      },
     });
-    const key = created.json.key as string;
-    const stored = JSON.stringify([...stack.backend.state.apiKeys.values()]);
-    expect(stored).not.toContain(key);
-
-    const listed = await call('/api/v1/api-keys');
-    expect(listed.json.api_keys).toContainEqual({
-      id: created.json.id,
-      name: 'render-prod',
-      created_at: created.json.created_at,
-      last_used_at: null,
-    });
-
-    expect((await call('/api/v1/keys', { credential: key })).status).toBe(200);
-    const used = ((await call('/api/v1/api-keys')).json.api_keys as Array<Record<string, unknown>>).find(
-      (k) => k.id === created.json.id,
-    );
-    expect(used?.last_used_at).toEqual(expect.any(String));
-
-    expect((await call(`/api/v1/api-keys/${created.json.id}`, { method: 'DELETE' })).json).toEqual({ success: true });
-    expect((await call('/api/v1/keys', { credential: key })).status).toBe(404);
-    expect((await call(`/api/v1/api-keys/${created.json.id}`, { method: 'DELETE' })).status).toBe(404);
+    const key = (created.json.api_key as { api_key: string }).api_key;
+    const kept = JSON.stringify([...stack.backend.state.apiKeys.values()]);
+    expect(kept).not.toContain(key);
+    expect(kept).toContain((await import('../../dev/backend/state.js')).sha256(key));
   });
 
-  it('answers 400 for a missing name', async () => {
-    expect((await call('/api/v1/api-keys', { method: 'POST', body: {} })).status).toBe(400);
+  it('issues keys of varied formats, each working', async () => {
+    const keys = [await newApiKey(), await newApiKey(), await newApiKey()];
+    expect(keys.some((k) => k.startsWith('mesh_pk_'))).toBe(true);
+    expect(keys.some((k) => /^mesh_[0-9a-f]{40}$/.test(k))).toBe(true);
+    expect(new Set(keys.map((k) => k.length)).size).toBeGreaterThan(1);
+    for (const key of keys)
+      expect((await call('/auth/profile', { credential: null, headers: apiKeyHeaders(key) })).status).toBe(200);
+  });
+
+  it('names a key when no name is given', async () => {
+    const created = await call('/v1/mesh/api-keys', { method: 'POST', body: {} });
+    expect((created.json.api_key as { name: string }).name).toMatch(/^SDK Generated Key \(/);
+  });
+
+  it('can serve /api/v1/api-keys instead, or both (ambiguity 8)', async () => {
+    settings().apiKeysPath = 'api';
+    expect((await call('/v1/mesh/api-keys', { method: 'POST', body: { name: 'a' } })).status).toBe(404);
+    expect((await call('/api/v1/api-keys', { method: 'POST', body: { name: 'a' } })).status).toBe(200);
+    settings().apiKeysPath = 'both';
+    expect((await call('/v1/mesh/api-keys', { method: 'POST', body: { name: 'a' } })).status).toBe(200);
+  });
+
+  it('can answer with api_key as the key string (ambiguity 8)', async () => {
+    settings().apiKeyReplyShape = 'string';
+    const created = await call('/v1/mesh/api-keys', { method: 'POST', body: { name: 's' } });
+    expect(created.json).toEqual({ success: true, api_key: expect.stringMatching(/^mesh_/) });
   });
 
   it('can hang on creation, as a broken deployment does, until the client gives up', async () => {
-    stack.backend.faults.add({ fault: { kind: 'hang' }, match: { method: 'POST', path: '/api/v1/api-keys' } });
+    stack.backend.faults.add({ fault: { kind: 'hang' }, match: { method: 'POST', path: '/v1/mesh/api-keys' } });
     const started = Date.now();
     await expect(
-      fetch(`${stack.apiUrl}/api/v1/api-keys`, {
+      fetch(`${stack.apiUrl}/v1/mesh/api-keys`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'slow' }),
@@ -280,89 +394,77 @@ describe('API keys', () => {
   });
 });
 
-describe('conventions', () => {
-  it('puts X-Request-Id on every response and repeats it as request_id in errors', async () => {
-    const ok = await call('/api/v1/keys');
-    const failed = await call('/api/v1/keys/missing');
-    expect(ok.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
-    expect(failed.json.request_id).toBe(failed.headers.get('x-request-id'));
-    expect(ok.headers.get('x-request-id')).not.toBe(failed.headers.get('x-request-id'));
+describe('the deployed dialect: what is not there', () => {
+  it.each([
+    ['GET', '/api/v1/keys'],
+    ['POST', '/api/v1/keys'],
+    ['GET', '/api/v1/keys/x'],
+    ['POST', '/api/v1/chat'],
+    ['GET', '/v1/mesh/api-keys'],
+    ['DELETE', '/api/v1/api-keys/x'],
+  ])('has no %s %s (v1 routes)', async (method, path) => {
+    expect([404, 405]).toContain((await call(path, { method, body: method === 'GET' ? undefined : {} })).status);
   });
 
-  it('puts X-Request-Id on auth endpoints, unknown routes and injected faults too', async () => {
-    stack.backend.faults.add({ fault: { kind: 'status', status: 520, html: true }, match: { path: '/api/v1/keys' } });
-    const responses = await Promise.all([
-      fetch(`${stack.apiUrl}/auth/config`),
-      fetch(`${stack.apiUrl}/auth/validate`),
-      fetch(`${stack.apiUrl}/nowhere`),
-      fetch(`${stack.apiUrl}/api/v1/keys`, { headers: { authorization: `Bearer ${token}` } }),
-    ]);
-    expect(responses.map((r) => r.status)).toEqual([200, 401, 404, 520]);
-    for (const response of responses) expect(response.headers.get('x-request-id')).toMatch(/^req_/);
+  it('sends no X-Request-Id, X-RateLimit-* or Retry-After, ignores Idempotency-Key, and puts no request_id in errors', async () => {
+    settings().capabilities = [];
+    const ok = await call(`/api/v1/listKeys?${q({ userId })}`);
+    const failed = await call('/nowhere');
+    for (const { headers } of [ok, failed]) {
+      expect(headers.get('x-request-id')).toBeNull();
+      expect(headers.get('x-ratelimit-limit')).toBeNull();
+    }
+    expect(failed.json).toEqual({ error: expect.any(String) });
+    const idem = { 'idempotency-key': `k-${Date.now()}` };
+    const first = await call('/v1/mesh/api-keys', { method: 'POST', body: { name: 'twice' }, headers: idem });
+    const second = await call('/v1/mesh/api-keys', { method: 'POST', body: { name: 'twice' }, headers: idem });
+    expect((second.json.api_key as { key_id: string }).key_id).not.toBe((first.json.api_key as { key_id: string }).key_id);
+    settings().rateLimitPerMinute = 0;
+    const limited = await call(`/api/v1/listKeys?${q({ userId })}`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBeNull();
   });
 
-  it('puts X-RateLimit-Limit/Remaining/Reset on every /api/v1 response', async () => {
-    const first = await call('/api/v1/keys');
-    const second = await call('/api/v1/keys');
-    expect(Number(first.headers.get('x-ratelimit-limit'))).toBe(1000);
-    expect(Number(second.headers.get('x-ratelimit-remaining'))).toBe(Number(first.headers.get('x-ratelimit-remaining')) - 1);
-    expect(Number(first.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
-  });
-
-  it('answers 429 with Retry-After when over the limit', async () => {
-    const limited = (await loginTokens(stack, { login: 'limited@example.test' })).access_token;
-    stack.backend.settings.rateLimitPerMinute = 2;
-    await call('/api/v1/keys', { credential: limited });
-    await call('/api/v1/keys', { credential: limited });
-    const third = await call('/api/v1/keys', { credential: limited });
-    expect([third.status, third.json.error]).toEqual([429, 'rate_limited']);
-    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(third.headers.get('x-ratelimit-remaining')).toBe('0');
-  });
-
-  it('replays the first answer for a repeated Idempotency-Key, processing the POST once', async () => {
-    const headers = { 'idempotency-key': `idem-${Date.now()}` };
-    const first = await call('/api/v1/api-keys', { method: 'POST', body: { name: 'once' }, headers });
-    const second = await call('/api/v1/api-keys', { method: 'POST', body: { name: 'once' }, headers });
-    expect(second.status).toBe(201);
-    expect(second.json.id).toBe(first.json.id);
-    expect(second.headers.get('idempotent-replayed')).toBe('true');
-    const named = ((await call('/api/v1/api-keys')).json.api_keys as Array<{ name: string }>).filter((k) => k.name === 'once');
-    expect(named).toHaveLength(1);
+  it('writes errors as {"error": {"message"}} when so switched (ambiguity 3)', async () => {
+    settings().errorShape = 'object';
+    expect((await call('/nowhere')).json).toMatchObject({ error: { message: expect.any(String) } });
   });
 });
 
 describe('faults a test can inject', () => {
-  it('answers an injected 429 with Retry-After as seconds or an HTTP date', async () => {
+  const listKeys = () => call(`/api/v1/listKeys?${q({ userId })}`);
+
+  it('answers an injected 429 with the Retry-After it was given, seconds or an HTTP date', async () => {
     stack.backend.faults.add({ fault: { kind: 'status', status: 429, retryAfter: '3' } });
     stack.backend.faults.add({ fault: { kind: 'status', status: 429, retryAfter: 'Wed, 21 Oct 2037 07:28:00 GMT' } });
-    expect((await call('/api/v1/keys')).headers.get('retry-after')).toBe('3');
-    expect((await call('/api/v1/keys')).headers.get('retry-after')).toBe('Wed, 21 Oct 2037 07:28:00 GMT');
-    expect((await call('/api/v1/keys')).status).toBe(200);
+    expect((await listKeys()).headers.get('retry-after')).toBe('3');
+    expect((await listKeys()).headers.get('retry-after')).toBe('Wed, 21 Oct 2037 07:28:00 GMT');
+    expect((await listKeys()).status).toBe(200);
   });
 
   it('answers a burst of N 5xx, including an HTML 520 page from a proxy, then recovers', async () => {
     stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, times: 2 });
     stack.backend.faults.add({ fault: { kind: 'status', status: 520, html: true } });
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await call('/api/v1/keys')).status);
+    for (let i = 0; i < 3; i++) statuses.push((await listKeys()).status);
     expect(statuses).toEqual([503, 503, 520]);
     stack.backend.faults.add({ fault: { kind: 'status', status: 520, html: true } });
-    const html = await call('/api/v1/keys');
+    const html = await listKeys();
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
     expect(html.text).toMatch(/^<!DOCTYPE html>/);
-    expect((await call('/api/v1/keys')).status).toBe(200);
+    expect((await listKeys()).status).toBe(200);
   });
 
   it('delays the headers, or the body half-way', async () => {
     stack.backend.faults.add({ fault: { kind: 'slowHeaders', ms: 300 } });
     let started = Date.now();
-    expect((await call('/api/v1/keys')).status).toBe(200);
+    expect((await listKeys()).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
-
     stack.backend.faults.add({ fault: { kind: 'slowBody', ms: 300 } });
     started = Date.now();
-    const response = await fetch(`${stack.apiUrl}/api/v1/keys`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${stack.apiUrl}/api/v1/listKeys?${q({ userId })}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const headersAfter = Date.now() - started;
     await response.json();
     expect(headersAfter).toBeLessThan(250);
@@ -371,26 +473,36 @@ describe('faults a test can inject', () => {
 
   it('drops the connection before the response, or during it', async () => {
     stack.backend.faults.add({ fault: { kind: 'drop', when: 'before' } });
-    await expect(call('/api/v1/keys')).rejects.toThrow();
+    await expect(listKeys()).rejects.toThrow();
     stack.backend.faults.add({ fault: { kind: 'drop', when: 'during' } });
-    const response = await fetch(`${stack.apiUrl}/api/v1/keys`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${stack.apiUrl}/api/v1/listKeys?${q({ userId })}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(200);
     await expect(response.text()).rejects.toThrow();
   });
 
-  it('scopes a fault to a method and path, and can be driven over HTTP from another process', async () => {
+  it('scopes a fault to a method and path, is driven over HTTP from another process, and counts per route', async () => {
     const added = await fetch(`${stack.apiUrl}/__dev/faults`, {
       method: 'POST',
-      body: JSON.stringify({ fault: { kind: 'status', status: 502 }, match: { method: 'DELETE', path: '/api/v1/keys/' } }),
+      body: JSON.stringify({ fault: { kind: 'status', status: 502 }, match: { method: 'POST', path: '/api/v1/storeKey' } }),
     });
     expect(added.status).toBe(200);
-    expect((await call('/api/v1/keys')).status).toBe(200);
-    expect((await call('/api/v1/keys/x', { method: 'DELETE' })).status).toBe(502);
+    expect((await listKeys()).status).toBe(200);
+    expect(
+      (await call('/api/v1/storeKey', { method: 'POST', body: { userId, keyName: `${userId}_f`, keyValue: 'v' } })).status,
+    ).toBe(502);
+    const patched = await fetch(`${stack.apiUrl}/__dev/settings`, {
+      method: 'POST',
+      body: JSON.stringify({ chatReplyShape: 'content' }),
+    });
+    expect(patched.status).toBe(200);
+    expect(settings().chatReplyShape).toBe('content');
     const counters = (await (await fetch(`${stack.apiUrl}/__dev/counters`)).json()) as {
       backend: { requests: Record<string, number> };
       provider: { grants: Record<string, number> };
     };
-    expect(counters.backend.requests['GET /api/v1/keys']).toBeGreaterThan(0);
+    expect(counters.backend.requests['GET /api/v1/listKeys']).toBeGreaterThan(0);
     expect(counters.provider.grants.authorization_code).toBeGreaterThan(0);
   });
 });

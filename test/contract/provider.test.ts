@@ -2,16 +2,25 @@
 // itself, without the backend in between.
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginOverHttp } from '../../dev/login-driver.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { approveDeviceOverHttp, loginOverHttp } from '../../dev/login-driver.js';
 import { type Stack, startStack } from '../../dev/stack.js';
-import { REDIRECT_URI } from '../helpers/backend-login.js';
+import { pollDeviceToken, REDIRECT_URI, SCOPE, startDeviceAuthorization } from '../helpers/backend-login.js';
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
 });
 afterAll(() => stack.close());
+afterEach(() => {
+  Object.assign(stack.provider.settings, {
+    deviceInterval: 5,
+    devicePollFloor: 0,
+    deviceErrorStatuses: 'auth0',
+    deviceCodeTtl: 600,
+  });
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function authorizeUrl(params: Record<string, string | undefined>): string {
   const url = new URL('/authorize', stack.provider.origin);
@@ -74,10 +83,23 @@ describe('stand-in provider', () => {
     });
   });
 
-  it('requires PKCE, even from the confidential client', async () => {
+  it('does not require PKCE from the confidential client (the deployed backend forwards no verifier)', async () => {
     const callback = await loginOverHttp(authorizeUrl({}), REDIRECT_URI);
-    expect(callback.searchParams.get('error')).toBe('invalid_request');
-    expect(callback.searchParams.get('error_description')).toMatch(/PKCE/);
+    const code = callback.searchParams.get('code') as string;
+    expect(code).toEqual(expect.any(String));
+    const { status, json } = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI });
+    expect(status).toBe(200);
+    expect(json.access_token).toEqual(expect.any(String));
+  });
+
+  it('verifies a challenge whenever the authorize request carried one: no verifier or a wrong one is invalid_grant', async () => {
+    for (const verifier of [undefined, randomBytes(32).toString('base64url')]) {
+      const { code } = await codeAndVerifier();
+      const form: Record<string, string> = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI };
+      if (verifier) form.code_verifier = verifier;
+      const { status, json } = await tokenRequest(form);
+      expect([status, json.error]).toEqual([400, 'invalid_grant']);
+    }
   });
 
   it('refuses the plain PKCE method', async () => {
@@ -146,5 +168,106 @@ describe('stand-in provider', () => {
     );
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.get('state')).toBe('state-1');
+  });
+});
+
+// The deployed device flow goes straight to Auth0 with the native application (contract v2 part A,
+// "Device flow, direct to Auth0"): Auth0 answers pending/denied/expired as 403 and slow_down as 429.
+describe('stand-in provider: device flow as Auth0 runs it', () => {
+  it('starts for the native application (no secret) with interval and expires_in; refuses the confidential one', async () => {
+    stack.provider.settings.deviceInterval = 2;
+    const started = await startDeviceAuthorization(stack);
+    expect(started.status).toBe(200);
+    expect(started.json).toMatchObject({
+      device_code: expect.any(String),
+      user_code: expect.any(String),
+      verification_uri: `${stack.provider.origin}/activate`,
+      verification_uri_complete: expect.stringContaining('/activate?user_code='),
+      expires_in: 600,
+      interval: 2,
+    });
+    const confidential = await startDeviceAuthorization(stack, stack.auth0.clientId);
+    expect(confidential.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('answers 403 authorization_pending, 429 slow_down to a fast poller (+5 s each), then 200 with tokens once approved', async () => {
+    stack.provider.settings.deviceInterval = 1;
+    const started = await startDeviceAuthorization(stack);
+    const code = started.json.device_code as string;
+    const pending = await pollDeviceToken(stack, code);
+    expect([pending.status, pending.json.error]).toEqual([403, 'authorization_pending']);
+    const before = stack.provider.counters.slowDowns;
+    const tooFast = await pollDeviceToken(stack, code);
+    expect([tooFast.status, tooFast.json.error]).toEqual([429, 'slow_down']);
+    expect(stack.provider.counters.slowDowns).toBe(before + 1);
+    await approveDeviceOverHttp(started.json.verification_uri_complete as string, { login: 'frank@example.test' });
+    await sleep(6100); // what it owes after one slow_down: 1 + 5 s
+    const done = await pollDeviceToken(stack, code);
+    expect(done.status).toBe(200);
+    expect(done.json).toMatchObject({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      token_type: 'Bearer',
+    });
+    const jwks = createRemoteJWKSet(new URL(`${stack.provider.origin}/.well-known/jwks.json`));
+    const { payload } = await jwtVerify(done.json.access_token as string, jwks, {
+      issuer: stack.provider.issuer,
+      audience: stack.auth0.audience,
+    });
+    expect(payload.sub).toBe(stack.provider.subjectFor('frank@example.test'));
+  });
+
+  it('answers 403 access_denied when the user cancels, and 403 expired_token after expiry', async () => {
+    const denied = await startDeviceAuthorization(stack);
+    await approveDeviceOverHttp(denied.json.verification_uri_complete as string, { deny: true });
+    const refused = await pollDeviceToken(stack, denied.json.device_code as string);
+    expect([refused.status, refused.json.error]).toEqual([403, 'access_denied']);
+    stack.provider.settings.deviceCodeTtl = 1;
+    const expiring = await startDeviceAuthorization(stack);
+    await sleep(1600);
+    const expired = await pollDeviceToken(stack, expiring.json.device_code as string);
+    expect([expired.status, expired.json.error]).toEqual([403, 'expired_token']);
+  });
+
+  it('paces polls as RFC 8628 §3.5 says: the interval is kept, each slow_down adds 5 s', async () => {
+    stack.provider.settings.deviceInterval = 1;
+    const code = (await startDeviceAuthorization(stack)).json.device_code as string;
+    expect((await pollDeviceToken(stack, code)).json.error).toBe('authorization_pending');
+    await sleep(1100);
+    expect((await pollDeviceToken(stack, code)).json.error).toBe('authorization_pending');
+    expect((await pollDeviceToken(stack, code)).json.error).toBe('slow_down');
+    await sleep(1100); // 1 s is no longer enough
+    expect((await pollDeviceToken(stack, code)).json.error).toBe('slow_down');
+  });
+
+  it('enforces a poll floor above the interval it sent, and can answer with RFC 8628 statuses (400) instead', async () => {
+    stack.provider.settings.deviceInterval = 1;
+    stack.provider.settings.devicePollFloor = 3;
+    stack.provider.settings.deviceErrorStatuses = 'rfc';
+    const started = await startDeviceAuthorization(stack);
+    expect(started.json.interval).toBe(1);
+    const code = started.json.device_code as string;
+    expect(await pollDeviceToken(stack, code)).toMatchObject({ status: 400, json: { error: 'authorization_pending' } });
+    await sleep(1100);
+    expect(await pollDeviceToken(stack, code)).toMatchObject({ status: 400, json: { error: 'slow_down' } });
+  });
+
+  it("binds refresh tokens to their application: the device app's refreshes only as itself", async () => {
+    const started = await startDeviceAuthorization(stack);
+    await approveDeviceOverHttp(started.json.verification_uri_complete as string);
+    const tokens = (await pollDeviceToken(stack, started.json.device_code as string)).json;
+    const asConfidential = await tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string });
+    expect([asConfidential.status, asConfidential.json.error]).toEqual([400, 'invalid_grant']);
+    const asNative = await fetch(`${stack.provider.origin}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token as string,
+        client_id: stack.deviceClientId,
+        scope: SCOPE,
+      }),
+    });
+    expect(asNative.status).toBe(200);
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { writeSecretFile } from '../../src/internal/secret-file.js';
-import { postJson } from '../helpers/backend-login.js';
+import { createApiKey } from '../helpers/api-key.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
 const run = promisify(execFile);
@@ -62,7 +62,8 @@ describe('examples', () => {
     const out = await example('keys.ts');
     expect(out).toContain("keys: [ 'example_openai_key' ]");
     expect(out).toContain('value: sk-example-123');
-    expect(out).toContain('deleted: getKey now says not_found');
+    expect(out).toContain('missing: getKey says not_found');
+    expect(out).toContain('deleteKey: unsupported_by_backend');
   });
 
   it('headless-env-tokens', async () => {
@@ -80,13 +81,8 @@ describe('examples', () => {
   });
 
   it('api-key', async () => {
-    const { access_token } = await storedTokens(stack, 'ci@example.test');
-    const created = await postJson(
-      `${stack.apiUrl}/api/v1/api-keys`,
-      { name: 'example' },
-      { authorization: `Bearer ${access_token}` },
-    );
-    const out = await example('api-key.ts', { MESH_API_KEY: created.json.key as string, MESH_TOKEN_STORE: '' });
+    const apiKey = await createApiKey(stack, 'ci@example.test', 'example');
+    const out = await example('api-key.ts', { MESH_API_KEY: apiKey, MESH_TOKEN_STORE: '' });
     expect(out).toBe('2 + 2 = 4\nkeys: []\n');
   });
 

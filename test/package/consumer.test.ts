@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
-import { loginTokens, postJson } from '../helpers/backend-login.js';
+import { createApiKey } from '../helpers/api-key.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -53,13 +53,8 @@ const TSCONFIG = {
 
 beforeAll(async () => {
   stack = await startStack();
-  const { access_token } = await loginTokens(stack, { login: 'consumer@example.test' });
-  const created = await postJson(
-    `${stack.apiUrl}/api/v1/api-keys`,
-    { name: 'consumer' },
-    { authorization: `Bearer ${access_token}` },
-  );
-  consumerEnv = { PATH: process.env.PATH, HOME: tmpdir(), ...stack.env, MESH_API_KEY: created.json.key as string };
+  const apiKey = await createApiKey(stack, 'consumer@example.test', 'consumer');
+  consumerEnv = { PATH: process.env.PATH, HOME: tmpdir(), ...stack.env, MESH_API_KEY: apiKey };
   project = await mkdtemp(join(tmpdir(), 'mesh-sdk-consumer-'));
   // dist/ is built by the global setup; pack without lifecycle scripts so that stdout is npm's JSON alone.
   const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', project], {
