@@ -130,7 +130,11 @@ function chatRoute(path: string, which: 'mesh' | 'completions'): Route {
       // An unregistered user is as unknown as a bad credential: the same 404 (README 1.5.5).
       if (backend.settings.chatRequiresRegistration && !user.registered) throw notFound();
       const chat = parseChat(request.body);
-      if (chat.stream && which !== 'mesh') throw invalid(`Streaming is served on ${CHAT_PATHS.mesh} only.`);
+      // The deployed server streams on /v1/mesh/chat; a server that serves only the documented path
+      // (chatPaths 'completions') streams there, as an OpenAI-style route does.
+      if (chat.stream && which !== 'mesh' && backend.settings.chatPaths !== 'completions') {
+        throw invalid(`Streaming is served on ${CHAT_PATHS.mesh} only.`);
+      }
       if (user.credits <= 0) throw new HttpError(402, 'Insufficient credits.');
       user.credits -= 1;
       backend.counters.chats += 1;

@@ -1,18 +1,21 @@
 /**
  * The storage policy: which store a configuration gets, and where its cross-process lock lives.
- * `auto` = keychain, else file (headless: file only); `keychain` fails closed; `file`; `env`;
- * `memory`; or the user's own TokenStore.
+ * `auto` = keychain, else file (headless: file only), then the Python SDK's headless token files
+ * as an import source; `keychain` fails closed; `file` (+ the import source); `env`; `memory`; or
+ * the user's own TokenStore.
  */
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE, DEFAULT_AUTH0_CLIENT_ID, DEFAULT_AUTH0_DOMAIN } from '../config/settings.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { detectHeadless, type HeadlessVerdict } from './headless.js';
 import { RefreshLock } from './refresh-lock.js';
 import { EnvStore } from './stores/env-store.js';
 import { defaultTokenDirectory, FileStore, TOKEN_FILE_NAME } from './stores/file-store.js';
-import { KeychainStore, type KeychainStoreOptions } from './stores/keychain-store.js';
+import { KeychainStore, type KeychainStoreOptions, PYTHON_KEYCHAIN_ACCOUNT } from './stores/keychain-store.js';
 import { LayeredStore } from './stores/layered-store.js';
 import { MemoryStore } from './stores/memory-store.js';
+import { PythonTokenFile, pythonHeadlessTokenPaths } from './stores/python-token-file.js';
 import type { TokenSet, TokenStore } from './token-store.js';
 
 export interface TokenStoreDependencies {
@@ -20,7 +23,9 @@ export interface TokenStoreDependencies {
   logger?: InternalLogger;
   /** Directory for token.json and its lock. @default config.tokenDirectory, else ~/.mesh */
   tokenDirectory?: string;
-  /** Keychain details (helper environment, time bound, chunk size) for tests and unusual platforms. */
+  /** Where the Python SDK's headless `.mesh_token.json` is looked for first. @default process.cwd() */
+  cwd?: string;
+  /** Keychain details (helper environment, time bound, chunk size, account) for tests and unusual platforms. */
   keychain?: Partial<KeychainStoreOptions>;
   onTokensRefreshed?: (tokens: TokenSet) => void;
 }
@@ -32,9 +37,41 @@ export interface TokenStoreSelection {
   headless: HeadlessVerdict;
 }
 
-/** The keychain account for a backend: one per API origin, so a local stack never overwrites real tokens. */
+/** A per-deployment keychain account: one per API origin, so a local stack never overwrites real tokens. */
 export function keychainAccountFor(apiUrl: string): string {
   return `tokens@${new URL(apiUrl).host}`;
+}
+
+function hostOf(value: string): string {
+  try {
+    return new URL(value.includes('://') ? value : `https://${value}`).host.toLowerCase();
+  } catch {
+    return value.toLowerCase();
+  }
+}
+
+/**
+ * Whether a configuration talks to the deployed Mesh (default API URL and Auth0 settings): then
+ * its tokens are the Python SDK's too, and they share its keychain slot.
+ */
+export function isDefaultDeployment(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0'>): boolean {
+  const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+  return (
+    sameUrl(config.apiUrl, DEFAULT_API_URL) &&
+    hostOf(config.auth0.domain) === hostOf(DEFAULT_AUTH0_DOMAIN) &&
+    config.auth0.clientId === DEFAULT_AUTH0_CLIENT_ID &&
+    sameUrl(config.auth0.audience, DEFAULT_AUTH0_AUDIENCE)
+  );
+}
+
+/**
+ * The keychain slot of a configuration: the Python SDK's (service `mesh-sdk`, account `default`,
+ * token_manager.py 1.5.4) for the default deployment, else `tokens@<api host>`.
+ */
+export function keychainSlotFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0'>): { account: string; shared: boolean } {
+  return isDefaultDeployment(config)
+    ? { account: PYTHON_KEYCHAIN_ACCOUNT, shared: true }
+    : { account: keychainAccountFor(config.apiUrl), shared: false };
 }
 
 export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDependencies = {}): TokenStoreSelection {
@@ -44,7 +81,12 @@ export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDepende
   const headless = detectHeadless(config.headless, { env });
   const lock = new RefreshLock(join(directory, `${TOKEN_FILE_NAME}.lock`));
   const file = () => new FileStore({ directory, logger });
-  const keychain = () => new KeychainStore({ account: keychainAccountFor(config.apiUrl), logger, ...deps.keychain });
+  const keychain = () => new KeychainStore({ ...keychainSlotFor(config), logger, ...deps.keychain });
+  const acceptOpaque = isDefaultDeployment(config);
+  const imports = () =>
+    pythonHeadlessTokenPaths(deps.cwd).map(
+      (path) => new PythonTokenFile({ path, audience: config.auth0.audience, acceptOpaque, logger }),
+    );
 
   const choice = config.tokenStore;
   if (typeof choice === 'object') return { store: choice, lock: undefined, headless };
@@ -54,11 +96,15 @@ export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDepende
     case 'env':
       return { store: new EnvStore({ env, logger, onTokensRefreshed: deps.onTokensRefreshed }), lock: undefined, headless };
     case 'file':
-      return { store: file(), lock, headless };
+      return { store: new LayeredStore(undefined, file(), logger, imports()), lock, headless };
     case 'keychain':
       return { store: keychain(), lock, headless };
     case 'auto':
       logger.debug(`Headless: ${headless.headless} (${headless.reason}).`);
-      return { store: headless.headless ? file() : new LayeredStore(keychain(), file(), logger), lock, headless };
+      return {
+        store: new LayeredStore(headless.headless ? undefined : keychain(), file(), logger, imports()),
+        lock,
+        headless,
+      };
   }
 }

@@ -1,6 +1,8 @@
 /**
  * The shared token-set format (snake_case, `expires_at` in epoch seconds), read leniently where
- * leniency saves a refresh token, and built from the backend's token replies.
+ * leniency saves a refresh token, built from the backend's token replies, and written back with
+ * every field it was read with: the Python SDK shares the same file and keychain slot, and what it
+ * wrote (`auth_source`, `expires_in`, anything newer) must survive our rewrites.
  */
 import { z } from 'zod';
 import { jwtExpiry } from '../internal/jwt.js';
@@ -8,11 +10,57 @@ import type { TokenSet } from './token-store.js';
 
 export class TokenSetFormatError extends Error {}
 
+/** The fields `TokenSet` names; every other stored field is carried along untouched. */
+const KNOWN_FIELDS = new Set(['access_token', 'refresh_token', 'id_token', 'token_type', 'expires_at', 'scope', 'auth_source']);
+
+/**
+ * Unknown stored fields ride on the set under this symbol: invisible to the public type and to
+ * JSON.stringify, yet copied by every `{ ...tokens }` (spread copies enumerable symbol keys), so
+ * a set keeps them through the token manager's copies and comes back to `serializeTokenSet`.
+ */
+const EXTRA_FIELDS: unique symbol = Symbol('mesh-sdk.extraTokenFields');
+type WithExtras = TokenSet & { [EXTRA_FIELDS]?: Readonly<Record<string, unknown>> };
+
+/** The unknown fields a stored set was read with (empty for sets built here). */
+export function extraFieldsOf(tokens: TokenSet): Readonly<Record<string, unknown>> {
+  return (tokens as WithExtras)[EXTRA_FIELDS] ?? {};
+}
+
+function withExtras(tokens: TokenSet, extras: Readonly<Record<string, unknown>>): TokenSet {
+  if (Object.keys(extras).length > 0) (tokens as WithExtras)[EXTRA_FIELDS] = extras;
+  return tokens;
+}
+
+/**
+ * The object a store writes: the unknown fields the set was read with, then every known field
+ * that is set (known fields win). `expires_at` is an integer number of epoch seconds: the Python
+ * SDK computes `time.time() < expires_at - 300`, which a string would break.
+ */
+export function serializeTokenSet(tokens: TokenSet): Record<string, unknown> {
+  const known: Record<string, unknown> = {
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    id_token: tokens.id_token,
+    token_type: tokens.token_type,
+    expires_at: Number.isFinite(tokens.expires_at) ? Math.floor(tokens.expires_at) : 0,
+    scope: tokens.scope,
+    auth_source: tokens.auth_source,
+  };
+  for (const key of Object.keys(known)) if (known[key] === undefined) delete known[key];
+  return { ...extraFieldsOf(tokens), ...known };
+}
+
+/** `serializeTokenSet` as JSON text. */
+export function tokenSetJson(tokens: TokenSet, space?: number): string {
+  return JSON.stringify(serializeTokenSet(tokens), null, space);
+}
+
 const optionalText = z.string().min(1).optional().catch(undefined);
 
-// A stored set must hold at least one usable credential. `expires_at` may arrive as a number, a
-// numeric string (older writers) or be missing: then the JWT's own exp decides, else "expired",
-// which makes the manager refresh: the refresh token is kept, never discarded for a bad date.
+// A stored set must hold at least one usable credential. `expires_at` may arrive as a number
+// (the Python SDK writes an int; a float is read too), a numeric string (older writers) or be
+// missing: then the JWT's own exp decides, else "expired", which makes the manager refresh: the
+// refresh token is kept, never discarded for a bad date.
 const storedShape = z
   .object({
     access_token: z.string().optional(),
@@ -20,6 +68,7 @@ const storedShape = z
     id_token: optionalText,
     token_type: optionalText,
     scope: optionalText,
+    auth_source: optionalText,
     expires_at: z.union([z.number(), z.string(), z.null()]).optional(),
   })
   .refine((t) => Boolean(t.access_token) || Boolean(t.refresh_token), {
@@ -49,7 +98,9 @@ export function parseStoredTokenSet(value: unknown): TokenSet {
   if (raw.id_token) tokens.id_token = raw.id_token;
   if (raw.token_type) tokens.token_type = raw.token_type;
   if (raw.scope) tokens.scope = raw.scope;
-  return tokens;
+  if (raw.auth_source) tokens.auth_source = raw.auth_source;
+  const extras = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([key]) => !KNOWN_FIELDS.has(key)));
+  return withExtras(tokens, extras);
 }
 
 /** Parses stored JSON text. @throws TokenSetFormatError */
@@ -77,16 +128,28 @@ export type TokenReply = z.infer<typeof tokenReplySchema>;
 /**
  * A token set from a backend reply received at `nowSeconds` (corrected clock). A reply without a
  * refresh token keeps the previous one (backend-contract.md: absent means "keep the old one").
+ *
+ * Pass the `previous` set itself on a refresh (a login passes nothing): the new set then stays in
+ * its family, keeping its `auth_source` (so the next refresh sends the same `client_type`) and the
+ * fields this SDK does not know, for the Python SDK that shares the slot. A string is the previous
+ * refresh token alone (older call sites).
  */
-export function tokenSetFromReply(reply: TokenReply, nowSeconds: number, previousRefreshToken?: string): TokenSet {
+export function tokenSetFromReply(reply: TokenReply, nowSeconds: number, previous?: string | TokenSet): TokenSet {
+  const prior = typeof previous === 'object' ? previous : undefined;
   const tokens: TokenSet = {
     access_token: reply.access_token,
     token_type: reply.token_type ?? 'Bearer',
     expires_at: expiryFrom(nowSeconds + reply.expires_in, reply.access_token),
   };
-  const refreshToken = reply.refresh_token ?? previousRefreshToken;
+  const refreshToken = reply.refresh_token ?? (typeof previous === 'string' ? previous : prior?.refresh_token);
   if (refreshToken) tokens.refresh_token = refreshToken;
-  if (reply.id_token) tokens.id_token = reply.id_token;
-  if (reply.scope) tokens.scope = reply.scope;
-  return tokens;
+  const idToken = reply.id_token ?? prior?.id_token;
+  if (idToken) tokens.id_token = idToken;
+  const scope = reply.scope ?? prior?.scope;
+  if (scope) tokens.scope = scope;
+  if (prior?.auth_source) tokens.auth_source = prior.auth_source;
+  const extras = { ...extraFieldsOf(prior ?? tokens) };
+  // The Python SDK stores the reply whole: keep its `expires_in` true to the new reply.
+  if (prior && 'expires_in' in extras) extras.expires_in = reply.expires_in;
+  return withExtras(tokens, prior ? extras : {});
 }

@@ -1,15 +1,22 @@
 /**
  * A token set as stored on disk, in the keychain and in the environment: snake_case JSON, the
- * same shape the Python SDK writes, so both SDKs can share `~/.mesh/token.json`.
+ * same shape the Python SDK writes, so both SDKs can share `~/.mesh/token.json` and its keychain
+ * slot. Fields this SDK does not know (the Python SDK's `expires_in`, anything newer) are not part
+ * of this type, yet a set loaded from a store carries them along and writes them back.
  */
 export interface TokenSet {
   access_token: string;
   refresh_token?: string;
   id_token?: string;
   token_type?: string;
-  /** Epoch seconds. */
+  /** Epoch seconds (always written as a number: the Python SDK compares it with `time.time()`). */
   expires_at: number;
   scope?: string;
+  /**
+   * Where the set came from: `"device_flow"` for a device login (the Python SDK's marker), which
+   * makes a refresh send `client_type: "device"`; absent for a browser login.
+   */
+  auth_source?: string;
 }
 
 /**

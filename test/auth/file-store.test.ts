@@ -1,10 +1,11 @@
 // FileStore on real files: modes, atomic writes, the Python SDK's format, and every bad input.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
+import { type SecretFileSystem, writeSecretFile } from '../../src/internal/secret-file.js';
 import { recordingLogger } from '../helpers/logger.js';
 
 let root: string;
@@ -60,26 +61,28 @@ describe('FileStore', () => {
     expect(await readdir(store.directory)).toEqual(['token.json']);
   });
 
-  it('reads a token.json written by the Python SDK as-is (float expires_at, extra fields)', async () => {
+  it('reads a token.json written by the Python SDK as-is (float expires_at, extra fields) and keeps every field on a rewrite', async () => {
     const store = storeIn();
     await mkdir(store.directory, { recursive: true });
-    await writeFile(
-      store.path,
-      JSON.stringify({
-        access_token: 'a.b.c',
-        refresh_token: 'r',
-        expires_at: 1900000000.75,
-        token_type: 'Bearer',
-        expires_in: 86400,
-      }),
-      { mode: 0o600 },
-    );
-    expect(await store.load()).toEqual({
+    const written = {
+      access_token: 'a.b.c',
+      refresh_token: 'r',
+      expires_at: 1900000000.75,
+      token_type: 'Bearer',
+      expires_in: 86400,
+    };
+    await writeFile(store.path, JSON.stringify(written), { mode: 0o600 });
+    const loaded = await store.load();
+    expect({ ...loaded }).toMatchObject({
       access_token: 'a.b.c',
       refresh_token: 'r',
       expires_at: 1900000000,
       token_type: 'Bearer',
     });
+    await store.save({ ...(loaded as TokenSet), access_token: 'd.e.f' });
+    const rewritten = JSON.parse(await readFile(store.path, 'utf8'));
+    expect(rewritten).toEqual({ ...written, access_token: 'd.e.f', expires_at: 1900000000 });
+    expect(Number.isInteger(rewritten.expires_at)).toBe(true);
   });
 
   it('reads expires_at written as a numeric string', async () => {
@@ -158,5 +161,35 @@ describe('FileStore', () => {
 
   it('describes itself with its path', () => {
     expect(storeIn(join(root, 'x')).describe()).toBe(`file ${join(root, 'x', 'token.json')}`);
+  });
+
+  it('fsyncs the directory after the rename, so the new file survives a power cut (issue 12 item 8)', async () => {
+    const calls: string[] = [];
+    const fs: SecretFileSystem = {
+      open: async (path, flags, mode) => {
+        const handle = await open(path, flags, mode);
+        const label = String(path) === join(root, 'dir') ? 'dir' : 'file';
+        calls.push(`open ${label}`);
+        const sync = handle.sync.bind(handle);
+        handle.sync = async () => {
+          calls.push(`sync ${label}`);
+          await sync();
+        };
+        return handle;
+      },
+      rename: async (from, to) => {
+        calls.push('rename');
+        await rename(from, to);
+      },
+      unlink,
+    };
+    await mkdir(join(root, 'dir'));
+    await writeSecretFile(join(root, 'dir', 'token.json'), 'content', { fs, platform: 'linux' });
+    expect(calls).toEqual(['open file', 'sync file', 'rename', 'open dir', 'sync dir']);
+    expect(await readFile(join(root, 'dir', 'token.json'), 'utf8')).toBe('content');
+    // Windows cannot open a directory: the rename stands on its own there.
+    calls.length = 0;
+    await writeSecretFile(join(root, 'dir', 'token.json'), 'again', { fs, platform: 'win32' });
+    expect(calls).toEqual(['open file', 'sync file', 'rename']);
   });
 });

@@ -1,13 +1,13 @@
 // The keychain store against a real Secret Service (gnome-keyring on a private D-Bus session),
 // and the fall-back to the file store, within the time bound, for every failure seen in the field.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { KeychainClient } from '../../src/auth/keychain/keychain-client.js';
+import { type KeychainBackend, KeychainClient } from '../../src/auth/keychain/keychain-client.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
-import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
+import { KeychainStore, WINDOWS_MAX_SECRET_CHARS } from '../../src/auth/stores/keychain-store.js';
 import { LayeredStore } from '../../src/auth/stores/layered-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { KeychainError } from '../../src/errors/mesh-error.js';
@@ -177,5 +177,130 @@ describe.skipIf(!installed)('falling back to the file store when the keychain fa
     } finally {
       await bus.stop();
     }
+  });
+});
+
+// keytar's API (getPassword/setPassword/deletePassword), loaded by the real helper process, over
+// a JSON file, refusing what Windows Credential Manager refuses: a secret over 2560 bytes of UTF-16.
+const FAKE_KEYTAR = `
+const fs = require('node:fs');
+const file = process.env.FAKE_KEYTAR_FILE;
+const read = () => { try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return {}; } };
+const write = (data) => fs.writeFileSync(file, JSON.stringify(data));
+const key = (service, account) => service + '/' + account;
+module.exports = {
+  async getPassword(service, account) { const value = read()[key(service, account)]; return value === undefined ? null : value; },
+  async setPassword(service, account, value) {
+    if (Buffer.byteLength(value, 'utf16le') > 2560) throw new Error('The stub received bad data.');
+    const data = read(); data[key(service, account)] = value; write(data);
+  },
+  async deletePassword(service, account) { const data = read(); const had = key(service, account) in data; delete data[key(service, account)]; write(data); return had; },
+};
+`;
+
+describe('the Windows limit and the keytar binding (platform and binding injected; no real Windows)', () => {
+  let vault: string;
+  let entries: () => Promise<Record<string, string>>;
+  let keytarOn: (options: { platform: NodeJS.Platform; account?: string; shared?: boolean }) => KeychainStore;
+  beforeEach(async () => {
+    const path = join(tokenDirectory, 'keytar-fake.cjs');
+    vault = join(tokenDirectory, 'vault.json');
+    await writeFile(path, FAKE_KEYTAR);
+    entries = async () => JSON.parse(await readFile(vault, 'utf8').catch(() => '{}')) as Record<string, string>;
+    keytarOn = ({ platform, account = 'tokens@win', shared }) =>
+      new KeychainStore({
+        account,
+        shared,
+        platform,
+        binding: { path, kind: 'keytar' },
+        env: { ...process.env, FAKE_KEYTAR_FILE: vault },
+        logger,
+      });
+  });
+  const BIG: TokenSet = { ...TOKENS, access_token: `eyJhbGciOiJSUzI1NiJ9.${'p'.repeat(1800)}.${'s'.repeat(600)}` };
+
+  it('on win32 splits a long set into entries of at most 1200 characters through keytar, and reads it back', async () => {
+    const store = keytarOn({ platform: 'win32' });
+    await store.save(BIG);
+    const stored = await entries();
+    const accounts = Object.keys(stored).filter((name) => name.startsWith('mesh-sdk/tokens@win'));
+    expect(accounts.length).toBeGreaterThanOrEqual(4); // the header and at least 3 parts
+    for (const account of accounts) expect(stored[account]?.length).toBeLessThanOrEqual(WINDOWS_MAX_SECRET_CHARS);
+    expect(await store.load()).toEqual(BIG);
+    // A small set afterwards is one entry again, and the old parts are gone.
+    const small: TokenSet = { access_token: 'a.b.c', refresh_token: 'r', expires_at: 1 };
+    await store.save(small);
+    expect(Object.keys(await entries())).toEqual(['mesh-sdk/tokens@win']);
+    expect(await keytarOn({ platform: 'win32' }).load()).toEqual(small);
+  });
+
+  it('without the limit the same set is refused by the Windows-sized vault, as a typed KeychainError (the limit is needed)', async () => {
+    const error = await keytarOn({ platform: 'linux' })
+      .save(BIG)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeychainError);
+    expect((error as KeychainError).code).toBe('keychain_unavailable');
+    expect((error as KeychainError).message).toMatch(/stub received bad data/);
+    expect(await entries()).toEqual({});
+  });
+
+  it("never chunks into the Python SDK's shared slot: a KeychainError, and the auto policy puts the set in the file", async () => {
+    const shared = keytarOn({ platform: 'win32', account: 'default', shared: true });
+    await expect(shared.save(BIG)).rejects.toBeInstanceOf(KeychainError);
+    expect(await entries()).toEqual({});
+    const file = new FileStore({ directory: tokenDirectory, logger });
+    const layered = new LayeredStore(keytarOn({ platform: 'win32', account: 'default', shared: true }), file, logger);
+    await layered.save(BIG);
+    expect(await file.load()).toEqual(BIG);
+    expect(warnings.join('\n')).toMatch(/shared with the Python SDK/);
+    // A set that fits is stored in the shared slot as plain JSON, as the Python SDK writes it.
+    await shared.save(TOKENS);
+    expect(JSON.parse((await entries())['mesh-sdk/default'] as string)).toEqual(TOKENS);
+  });
+});
+
+/** An in-process keychain whose `set` fails from the nth call on (for the failure paths). */
+function flakyBackend(failFromSet: number, failure: Error = new KeychainError('The keychain refused: locked')) {
+  const entries = new Map<string, string>();
+  let sets = 0;
+  const backend: KeychainBackend & { failFromSet: number; sets(): number } = {
+    failFromSet,
+    sets: () => sets,
+    async get(account) {
+      return entries.get(account) ?? null;
+    },
+    async set(account, value) {
+      sets += 1;
+      if (sets >= backend.failFromSet) throw failure;
+      entries.set(account, value);
+    },
+    async delete(account) {
+      return entries.delete(account);
+    },
+  };
+  return backend;
+}
+
+describe('keychain save failures (issue 12 item 5: fail closed, typed)', () => {
+  it('a save that fails half-way through the chunks leaves the previous set whole and throws KeychainError', async () => {
+    const backend = flakyBackend(Number.POSITIVE_INFINITY);
+    const store = new KeychainStore({ account: 'tokens@x', maxSecretLength: 200, backend, logger });
+    await store.save(TOKENS);
+    // The next save writes its first part, then the keychain refuses: the header still names the old parts.
+    backend.failFromSet = backend.sets() + 2;
+    const rotated = { ...TOKENS, access_token: `${TOKENS.access_token}x`, refresh_token: 'rotated-refresh' };
+    await expect(store.save(rotated)).rejects.toBeInstanceOf(KeychainError);
+    expect(await store.load()).toEqual(TOKENS);
+    backend.failFromSet = Number.POSITIVE_INFINITY;
+    await store.save(rotated);
+    expect(await store.load()).toEqual(rotated);
+  });
+
+  it("wraps any failure of the keychain (not only the helper's own) as a KeychainError with a stable code", async () => {
+    const store = new KeychainStore({ account: 'tokens@y', backend: flakyBackend(1, new TypeError('boom')), logger });
+    const error = await store.save(TOKENS).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeychainError);
+    expect((error as KeychainError).code).toBe('keychain_unavailable');
+    expect(warnings).toEqual([]); // no warn-and-continue
   });
 });

@@ -3,10 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTokenStore, keychainAccountFor } from '../../src/auth/create-token-store.js';
+import { createTokenStore, keychainAccountFor, keychainSlotFor } from '../../src/auth/create-token-store.js';
 import { detectHeadless } from '../../src/auth/headless.js';
 import { EnvStore } from '../../src/auth/stores/env-store.js';
-import { FileStore } from '../../src/auth/stores/file-store.js';
 import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
 import { LayeredStore } from '../../src/auth/stores/layered-store.js';
 import { MemoryStore } from '../../src/auth/stores/memory-store.js';
@@ -29,14 +28,21 @@ describe('storage policy', () => {
     expect(lock?.path).toBe(join(directory, 'token.json.lock'));
   });
 
-  it('auto when headless: the file only', () => {
+  it('auto when headless: the file only (then the Python SDK files as an import source), never the keychain', () => {
     const { store, headless } = select({ CI: 'true' });
-    expect(store).toBeInstanceOf(FileStore);
-    expect(headless).toEqual({ headless: true, reason: 'CI (CI is set)' });
+    expect(store).toBeInstanceOf(LayeredStore);
+    expect(headless.headless).toBe(true);
+    expect((store as LayeredStore).places()).toEqual([`file ${join(directory, 'token.json')}`]);
+    expect(store.describe()).toBe(`file ${join(directory, 'token.json')}`);
+  });
+
+  it('MESH_TOKEN_STORE=file: the file, with the import source behind it and no keychain', () => {
+    const { store } = select({ MESH_TOKEN_STORE: 'file' });
+    expect(store).toBeInstanceOf(LayeredStore);
+    expect((store as LayeredStore).places()).toEqual([`file ${join(directory, 'token.json')}`]);
   });
 
   it.each([
-    ['file', FileStore],
     ['keychain', KeychainStore],
     ['env', EnvStore],
     ['memory', MemoryStore],
@@ -62,9 +68,33 @@ describe('storage policy', () => {
     expect(select({}, { tokenStore: mine }).store).toBe(mine);
   });
 
-  it('names the keychain account after the backend, so a local stack never overwrites real tokens', () => {
+  it("shares the Python SDK's keychain slot (mesh-sdk/default) for the default deployment only", () => {
+    expect(keychainSlotFor(resolveConfig({ env: {} }))).toEqual({ account: 'default', shared: true });
+    // A trailing slash or a bare host name for the same tenant is still the default deployment.
+    expect(
+      keychainSlotFor(
+        resolveConfig({
+          env: { MESH_API_URL: 'https://mesh-abh5.onrender.com/', AUTH0_DOMAIN: 'dev-hzpwy8oqs2ojss6r.us.auth0.com' },
+        }),
+      ),
+    ).toEqual({ account: 'default', shared: true });
+    const keychain = select({ MESH_TOKEN_STORE: 'keychain' }).store as KeychainStore;
+    expect(keychain.account).toBe('default');
+    expect(keychain.describe()).toMatch(/account default, shared with the Python SDK/);
+  });
+
+  it('gives every other deployment a slot of its own, so a local stack never overwrites real tokens', () => {
     expect(keychainAccountFor('https://mesh-abh5.onrender.com')).toBe('tokens@mesh-abh5.onrender.com');
     expect(keychainAccountFor('http://127.0.0.1:4001')).toBe('tokens@127.0.0.1:4001');
+    expect(keychainSlotFor(resolveConfig({ env: { MESH_API_URL: 'http://127.0.0.1:4001' } }))).toEqual({
+      account: 'tokens@127.0.0.1:4001',
+      shared: false,
+    });
+    // Same API, another Auth0 tenant: other tokens, another slot.
+    expect(keychainSlotFor(resolveConfig({ env: { AUTH0_DOMAIN: 'other.eu.auth0.com' } })).shared).toBe(false);
+    expect((select({ MESH_TOKEN_STORE: 'keychain', MESH_API_URL: 'http://127.0.0.1:4001' }).store as KeychainStore).account).toBe(
+      'tokens@127.0.0.1:4001',
+    );
   });
 });
 

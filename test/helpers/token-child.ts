@@ -5,7 +5,7 @@
  * - `hold-lock`: takes the refresh lock, says "locked", and waits to be killed.
  */
 import { join } from 'node:path';
-import { AuthApi } from '../../src/auth/auth-api.js';
+import { BackendAuth } from '../../src/auth/backend-auth.js';
 import { SkewClock } from '../../src/auth/clock.js';
 import { RefreshLock } from '../../src/auth/refresh-lock.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
@@ -23,7 +23,10 @@ if (process.argv[2] === 'hold-lock') {
   const clock = new SkewClock();
   const manager = new TokenManager({
     store: new FileStore({ directory }),
-    authApi: new AuthApi({ http: new HttpClient({ baseUrl: process.env.MESH_API_URL as string, timeout: 10_000 }), clock }),
+    backendAuth: new BackendAuth({
+      http: new HttpClient({ baseUrl: process.env.MESH_API_URL as string, timeout: 10_000 }),
+      clock,
+    }),
     clock,
     lock,
   });

@@ -2,6 +2,11 @@
  * Talks to the keychain helper process: one child for the life of the process (spawned on first
  * use, never keeping the program alive), every call bounded in time. A call that overstays kills
  * the child and marks the keychain unavailable, so a hung D-Bus never hangs the program.
+ *
+ * "Never keeping the program alive": between calls the child, its IPC channel AND its stderr pipe
+ * are unref'd (`child.unref()` alone leaves the pipes holding the event loop, so a script on a
+ * desktop never exited). During a call the channel is ref'd again, so an answer is awaited; the
+ * call's own timer bounds that wait.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -23,15 +28,21 @@ export interface KeychainClientOptions {
   timeoutMs?: number;
   /** Environment of the helper (D-Bus address, ...). @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The native binding the helper loads. @default findKeychainBinding() */
+  binding?: KeychainBinding;
 }
 
-interface Binding {
+/**
+ * A module the helper process `require`s: `napi` has @napi-rs/keyring's `Entry` class, `keytar`
+ * keytar's `getPassword`/`setPassword`/`deletePassword(service, account)` functions.
+ */
+export interface KeychainBinding {
   path: string;
   kind: 'napi' | 'keytar';
 }
 
 /** Finds the native binding: @napi-rs/keyring, else keytar when that is the one installed. */
-export function findKeychainBinding(): Binding | undefined {
+export function findKeychainBinding(): KeychainBinding | undefined {
   const require = createRequire(import.meta.url);
   for (const [name, kind] of [
     ['@napi-rs/keyring', 'napi'],
@@ -51,7 +62,7 @@ interface Pending {
 }
 
 export class KeychainClient implements KeychainBackend {
-  readonly #options: Required<KeychainClientOptions>;
+  readonly #options: Required<Omit<KeychainClientOptions, 'binding'>> & { binding?: KeychainBinding };
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
   #broken: KeychainError | undefined;
@@ -60,7 +71,12 @@ export class KeychainClient implements KeychainBackend {
 
   constructor(options: KeychainClientOptions) {
     // Not a spread: an explicit `timeoutMs: undefined` must not erase the default.
-    this.#options = { service: options.service, timeoutMs: options.timeoutMs ?? 3000, env: options.env ?? process.env };
+    this.#options = {
+      service: options.service,
+      timeoutMs: options.timeoutMs ?? 3000,
+      env: options.env ?? process.env,
+      binding: options.binding,
+    };
   }
 
   get(account: string): Promise<string | null> {
@@ -93,7 +109,7 @@ export class KeychainClient implements KeychainBackend {
   }
 
   #start(): Promise<void> {
-    const binding = findKeychainBinding();
+    const binding = this.#options.binding ?? findKeychainBinding();
     if (!binding) {
       return Promise.reject(
         this.#fail(
@@ -117,6 +133,9 @@ export class KeychainClient implements KeychainBackend {
     child.stderr?.on('data', (chunk) => {
       stderr = (stderr + chunk).slice(-2000);
     });
+    // The stderr pipe is only read for error messages: it must never hold the event loop (the
+    // 'exit' handler below still runs while the program is alive for other reasons).
+    (child.stderr as (NodeJS.ReadableStream & { unref?: () => void }) | null)?.unref?.();
     child.on('message', (message: { id?: number; ok?: boolean; result?: unknown; message?: string }) => {
       if (message.id === undefined) return;
       const pending = this.#pending.get(message.id);

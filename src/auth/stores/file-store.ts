@@ -1,14 +1,15 @@
 /**
- * `~/.mesh/token.json`: directory 0700, file 0600, written atomically (temp file, fsync, rename),
- * in the snake_case format the Python SDK shares. A corrupt or unreadable file is moved aside with
- * a warning, never overwritten without a trace.
+ * `~/.mesh/token.json`: directory 0700, file 0600, written atomically (temp file, fsync, rename,
+ * directory fsync), in the snake_case format the Python SDK shares (its desktop fallback file is
+ * this same path), keeping every field the set was read with. A corrupt or unreadable file is
+ * moved aside with a warning, never overwritten without a trace.
  */
 import { chmod, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { writeSecretFile } from '../../internal/secret-file.js';
-import { parseStoredTokenJson, TokenSetFormatError } from '../token-set.js';
+import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
 
 export const TOKEN_FILE_NAME = 'token.json';
@@ -68,7 +69,7 @@ export class FileStore implements TokenStore {
     await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
     // mkdir's mode applies only on create (and through the umask): set it explicitly.
     await chmod(this.directory, DIRECTORY_MODE);
-    await writeSecretFile(this.path, `${JSON.stringify(tokens, null, 2)}\n`);
+    await writeSecretFile(this.path, `${tokenSetJson(tokens, 2)}\n`);
   }
 
   async clear(): Promise<void> {

@@ -1,22 +1,34 @@
 /**
- * The `auto` policy on a desktop: the keychain first, the file when the keychain is missing,
- * locked or not answering (with a one-time warning naming the reason). A token family stays
- * where it was found: tokens read from the file are saved back to the file, so that a rotated
- * refresh token never leaves a stale copy behind for another reader (the Python SDK) to reuse.
+ * The `auto` (and `file`) policy: the keychain first (desktop only), then the file when the
+ * keychain is missing, locked or not answering (with a one-time warning naming the reason), then,
+ * when neither holds anything, the Python SDK's headless token files as an import source (one
+ * warning naming the file).
+ *
+ * A token family stays where it was found: tokens read from the file are saved back to the file,
+ * tokens imported from `.mesh_token.json` are saved back to that file, so that a rotated refresh
+ * token never leaves a stale copy behind for another reader (the Python SDK) to reuse.
  */
 import { KeychainError } from '../../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
 import type { FileStore } from './file-store.js';
 
+/** An import source: read only when the stores above hold nothing. */
+export type ImportSource = TokenStore & { readonly path: string };
+
 export class LayeredStore implements TokenStore {
-  #source: 'keychain' | 'file' | undefined;
+  #source: TokenStore | undefined;
   #keychainDown: KeychainError | undefined;
 
+  /**
+   * @param keychain the keychain store, or undefined when headless (file only)
+   * @param imports read in order when the keychain and the file hold nothing
+   */
   constructor(
-    private readonly keychain: TokenStore,
+    private readonly keychain: TokenStore | undefined,
     private readonly file: FileStore,
     private readonly logger: InternalLogger = silentLogger,
+    private readonly imports: readonly ImportSource[] = [],
   ) {}
 
   /** Why the keychain is not used, when it is not. */
@@ -25,38 +37,51 @@ export class LayeredStore implements TokenStore {
   }
 
   async load(): Promise<TokenSet | null> {
-    if (!this.#keychainDown) {
+    if (this.keychain && !this.#keychainDown) {
       try {
         const tokens = await this.keychain.load();
-        if (tokens) {
-          this.#source = 'keychain';
-          return tokens;
-        }
+        if (tokens) return this.#foundIn(this.keychain, tokens);
       } catch (error) {
         this.#fallBack(error);
       }
     }
     const tokens = await this.file.load();
-    if (tokens) this.#source = 'file';
-    return tokens;
+    if (tokens) return this.#foundIn(this.file, tokens);
+    for (const source of this.imports) {
+      const imported = await source.load();
+      if (!imported) continue;
+      this.logger.warnOnce(
+        `python-token-import:${source.path}`,
+        `Using the tokens in ${source.path} (the Python SDK's headless token file): ${this.file.path} holds none. ` +
+          'Refreshed tokens are written back to that file.',
+      );
+      return this.#foundIn(source, imported);
+    }
+    this.#source = undefined;
+    return null;
   }
 
   async save(tokens: TokenSet): Promise<void> {
-    if (this.#source !== 'file' && !this.#keychainDown) {
+    const source = this.#source;
+    if (source && source !== this.keychain) {
+      await source.save(tokens);
+      return;
+    }
+    if (this.keychain && !this.#keychainDown) {
       try {
         await this.keychain.save(tokens);
-        this.#source = 'keychain';
+        this.#source = this.keychain;
         return;
       } catch (error) {
         this.#fallBack(error);
       }
     }
     await this.file.save(tokens);
-    this.#source = 'file';
+    this.#source = this.file;
   }
 
   async clear(): Promise<void> {
-    if (!this.#keychainDown) {
+    if (this.keychain && !this.#keychainDown) {
       try {
         await this.keychain.clear();
       } catch (error) {
@@ -64,17 +89,29 @@ export class LayeredStore implements TokenStore {
       }
     }
     await this.file.clear();
+    // A logout must not leave a family behind to be imported again on the next start.
+    for (const source of this.imports) await source.clear();
     this.#source = undefined;
   }
 
   /** Every place this store keeps tokens (what a logout clears). */
   places(): string[] {
-    return [this.keychain.describe(), this.file.describe()];
+    const places = [...(this.keychain ? [this.keychain.describe()] : []), this.file.describe()];
+    if (this.#source && this.imports.includes(this.#source as ImportSource)) places.push(this.#source.describe());
+    return places;
   }
 
   describe(): string {
+    const source = this.#source;
+    if (source && source !== this.keychain && source !== this.file) return source.describe();
+    if (!this.keychain) return this.file.describe();
     if (this.#keychainDown) return `${this.file.describe()} (keychain unavailable: ${this.#keychainDown.message})`;
-    return this.#source === 'file' ? this.file.describe() : this.keychain.describe();
+    return source === this.file ? this.file.describe() : this.keychain.describe();
+  }
+
+  #foundIn(source: TokenStore, tokens: TokenSet): TokenSet {
+    this.#source = source;
+    return tokens;
   }
 
   #fallBack(error: unknown): void {
