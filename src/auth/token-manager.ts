@@ -4,7 +4,7 @@
  * across processes (a lock file), the rotated refresh token persisted before the new access token
  * is handed out, and a clean seam for the interactive login.
  */
-import { ReauthenticationRequiredError } from '../errors/mesh-error.js';
+import { KeychainError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { type BackendAuth, refreshRefused } from './backend-auth.js';
 import type { SkewClock } from './clock.js';
@@ -203,12 +203,23 @@ export class TokenManager {
     }
   }
 
-  /** Saves before the new access token is handed out; a failed save keeps the set in memory, loudly. */
+  /**
+   * Saves before the new access token is handed out; a failed save keeps the set in memory, loudly.
+   * A KeychainError only reaches here from `tokenStore: 'keychain'` (under `auto` the layered store
+   * falls back to the file itself): that policy fails closed, so the caller gets the error, and the
+   * set stays in memory for this process (the rotated refresh token must not be lost).
+   */
   async #persist(tokens: TokenSet): Promise<void> {
     this.#remember(tokens);
     try {
       await this.#store.save(tokens);
     } catch (error) {
+      if (error instanceof KeychainError) {
+        throw new KeychainError(
+          `${error.message} The new tokens are kept in memory for this process only; they were not written anywhere else (tokenStore "keychain" never falls back to a file).`,
+          { hint: error.hint, cause: error },
+        );
+      }
       this.#logger.warn(
         `Could not save the refreshed tokens to ${this.#store.describe()} (${(error as Error).message}). ` +
           'They are kept in memory for this process; other processes will need `npx mesh-auth`.',

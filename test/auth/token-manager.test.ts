@@ -1,12 +1,19 @@
 // The TokenManager against the real local stack: cache, refresh ahead, single flight, rotation
 // persisted first, a refused refresh (any 4xx) means "log in again", client_type and auth_source,
 // a reply without refresh_token, the login seam, clock skew, POST retries only when advertised.
+
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
+import { createTokenStore } from '../../src/auth/create-token-store.js';
 import { MemoryStore } from '../../src/auth/stores/memory-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
-import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { KeychainError, ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { postJson } from '../helpers/backend-login.js';
+import { keychainToolsInstalled, startKeyringBus } from '../helpers/dbus.js';
 import { recordingLogger } from '../helpers/logger.js';
 import { CountingStore, managerFor, storedTokens } from '../helpers/token-manager.js';
 
@@ -268,3 +275,43 @@ describe('TokenManager', () => {
     expect(logger.warnings.join('\n')).toMatch(/ENOSPC.*kept in memory/);
   });
 });
+
+// Issue 12, defect 5: with `tokenStore: 'keychain'` a keychain that fails while the rotated set is
+// saved used to be a warning. Fail closed: the caller gets the KeychainError, the set stays in
+// memory for this process (the rotated refresh token is not lost), and no file is written.
+describe.skipIf(!keychainToolsInstalled() && !process.env.CI)(
+  "tokenStore 'keychain' when the keychain fails during a refresh",
+  () => {
+    it('throws KeychainError saying the tokens are kept in memory, serves them from memory, writes no file', async () => {
+      const bus = await startKeyringBus();
+      const home = await mkdtemp(join(tmpdir(), 'mesh-keychain-closed-'));
+      try {
+        const config = resolveConfig({ apiUrl: stack.apiUrl, auth0: stack.auth0, tokenStore: 'keychain', env: {} });
+        const { store } = createTokenStore(config, {
+          tokenDirectory: join(home, '.mesh'),
+          cwd: home,
+          keychain: { env: bus.env },
+        });
+        const tokens = await storedTokens(stack);
+        await store.save(tokens);
+        const manager = managerFor(stack, store);
+        expect(await manager.getAccessToken()).toBe(tokens.access_token); // loaded from the keychain
+        await bus.stop(); // the Secret Service goes away before the rotated set can be saved
+        const before = refreshes();
+        const error = await manager
+          .getAccessToken({ forceRefresh: true, staleToken: tokens.access_token })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(KeychainError);
+        expect((error as KeychainError).message).toMatch(/kept in memory for this process/);
+        expect(refreshes()).toBe(before + 1);
+        const served = await manager.getAccessToken();
+        expect(served).not.toBe(tokens.access_token);
+        expect(refreshes()).toBe(before + 1); // from memory: no second refresh, no reuse of the old token
+        expect(await readdir(home)).toEqual([]); // neither ~/.mesh/token.json nor a .mesh_token.json
+      } finally {
+        await bus.stop();
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+  },
+);
