@@ -10,8 +10,29 @@ import { freePort } from '../../dev/ports.js';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../helpers/dbus.js';
 
 const installed = chromiumInstalled();
+
+interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  recommendation?: string;
+  skipped?: boolean;
+}
+
+/**
+ * `mesh-auth doctor --json` and the process's own exit code, which must agree with what it
+ * printed: 0 when every check passed, 1 when any failed (skipped ones count as failed).
+ */
+async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number | null; checks: DoctorCheck[] }> {
+  const result = await runBin('mesh-auth', ['doctor', '--json'], env);
+  const checks = JSON.parse(result.stdout) as DoctorCheck[];
+  expect(checks.length).toBeGreaterThan(0);
+  expect(result.code).toBe(checks.every((check) => check.ok) ? 0 : 1);
+  return { code: result.code, checks };
+}
 
 describe('mesh-auth and mesh-env, without a login', () => {
   const env = { PATH: process.env.PATH, HOME: tmpdir(), MESH_TOKEN_STORE: 'memory' };
@@ -57,6 +78,15 @@ describe('mesh-auth and mesh-env, without a login', () => {
     expect([status.code, status.stderr]).toEqual([1, expect.stringContaining('Not logged in')]);
   });
 
+  it('off a terminal (stderr a pipe) the ✓/✗ marks carry no colour, NO_COLOR unset', async () => {
+    expect(env).not.toHaveProperty('NO_COLOR');
+    const status = await runBin('mesh-auth', ['status'], env);
+    expect([status.code, status.stderr]).toEqual([1, expect.stringMatching(/^✗ Not logged in/)]);
+    const logout = await runBin('mesh-auth', ['logout'], env);
+    expect([logout.code, logout.stderr]).toEqual([0, expect.stringMatching(/^✓ /)]);
+    expect(status.stderr + logout.stderr).not.toContain('\u001b[');
+  });
+
   it('a bad configuration value exits 1 and says which', async () => {
     const result = await runBin('mesh-auth', ['status'], { ...env, AUTH0_CALLBACK_PORT: 'abc' });
     expect(result.code).toBe(1);
@@ -71,7 +101,9 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   let port: number;
   let env: NodeJS.ProcessEnv;
   let directory: string;
-  const tokenFile = () => join(directory, 'token.json');
+  // A directory the CLI creates: its mode is then the CLI's doing (mkdtemp's is 0700 already).
+  const tokenDirectory = () => join(directory, 'tokens');
+  const tokenFile = () => join(tokenDirectory(), 'token.json');
 
   beforeAll(async () => {
     port = await freePort();
@@ -84,7 +116,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
       HOME: directory,
       ...stack.env,
       MESH_TOKEN_STORE: 'file',
-      MESH_TOKEN_DIR: directory,
+      MESH_TOKEN_DIR: join(directory, 'tokens'),
       MESH_HEADLESS: 'false',
     };
   }, 60_000);
@@ -114,7 +146,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(stderr).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
     expect(stderr.includes('\u001b[')).toBe(false);
     expect((await stat(tokenFile())).mode & 0o777).toBe(0o600);
-    expect((await stat(directory)).mode & 0o777).toBe(0o700);
+    expect((await stat(tokenDirectory())).mode & 0o777).toBe(0o700);
   });
 
   it('login again without --force says who is logged in and stops', async () => {
@@ -154,40 +186,55 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(result.stdout).toContain(`\nMESH_ACCESS_TOKEN=${stored.access_token}\n`);
   });
 
-  it('doctor --json reports each check; the token and the API call pass', async () => {
-    const result = await runBin('mesh-auth', ['doctor', '--json'], env);
-    const checks = JSON.parse(result.stdout) as Array<{ name: string; ok: boolean }>;
-    expect(checks.map((c) => c.name)).toEqual([
-      'configuration',
-      'api',
-      'auth0',
-      'keychain',
-      'validate-endpoint',
-      'token',
-      'api-call',
-    ]);
-    const byName = Object.fromEntries(checks.map((c) => [c.name, c.ok]));
-    expect(byName).toMatchObject({
-      configuration: true,
-      api: true,
-      auth0: true,
-      'validate-endpoint': true,
-      token: true,
-      'api-call': true,
+  describe.skipIf(!keychainToolsInstalled())('doctor with the OS keychain working, then not', () => {
+    let keyring: PrivateBus;
+    let bare: PrivateBus;
+    beforeAll(async () => {
+      keyring = await startKeyringBus();
+      bare = await startBareBus();
     });
-    expect(result.code).toBe(byName.keychain ? 0 : 1);
+    afterAll(async () => {
+      await keyring?.stop();
+      await bare?.stop();
+    });
+
+    it('every check passes: exit 0 (--json and text)', async () => {
+      const withKeyring = { ...env, DBUS_SESSION_BUS_ADDRESS: keyring.address };
+      const { code, checks } = await doctor(withKeyring);
+      expect(checks.map((check) => [check.name, check.ok])).toEqual([
+        ['configuration', true],
+        ['api', true],
+        ['auth0', true],
+        ['keychain', true],
+        ['validate-endpoint', true],
+        ['token', true],
+        ['api-call', true],
+      ]);
+      expect(code).toBe(0);
+      const text = await runBin('mesh-auth', ['doctor'], withKeyring);
+      expect(text.code).toBe(0);
+      expect(text.stderr).toMatch(/^✓ keychain: the OS keychain works$/m);
+      expect(text.stderr).not.toContain('✗');
+    });
+
+    it('the keychain alone fails (a bus without a Secret Service): exit 1 (--json and text)', async () => {
+      const withoutKeyring = { ...env, DBUS_SESSION_BUS_ADDRESS: bare.address };
+      const { code, checks } = await doctor(withoutKeyring);
+      expect(checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['keychain']);
+      expect(checks.find((check) => check.name === 'keychain')).toMatchObject({
+        detail: expect.stringMatching(/^unavailable: /),
+        recommendation: expect.any(String),
+      });
+      expect(code).toBe(1);
+      const text = await runBin('mesh-auth', ['doctor'], withoutKeyring);
+      expect(text.code).toBe(1);
+      expect(text.stderr).toMatch(/^✗ keychain: unavailable: /m);
+    });
   });
 
   it('doctor with MESH_API_URL=ftp://x reports the ConfigError first and still runs the checks that do not need it', async () => {
-    const result = await runBin('mesh-auth', ['doctor', '--json'], { ...env, MESH_API_URL: 'ftp://x' });
-    expect(result.code).toBe(1);
-    const checks = JSON.parse(result.stdout) as Array<{
-      name: string;
-      ok: boolean;
-      detail: string;
-      recommendation?: string;
-      skipped?: boolean;
-    }>;
+    const { code, checks } = await doctor({ ...env, MESH_API_URL: 'ftp://x' });
+    expect(code).toBe(1);
     expect(checks[0]).toEqual({
       name: 'configuration',
       ok: false,
@@ -213,12 +260,11 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   });
 
   it('doctor with a bad setting the token does not need still checks the token and the API call', async () => {
-    const result = await runBin('mesh-auth', ['doctor', '--json'], { ...env, AUTH0_CALLBACK_PORT: 'abc' });
-    const checks = JSON.parse(result.stdout) as Array<{ name: string; ok: boolean; detail: string }>;
+    const { code, checks } = await doctor({ ...env, AUTH0_CALLBACK_PORT: 'abc' });
     expect(checks[0]).toMatchObject({ name: 'configuration', ok: false, detail: expect.stringContaining('AUTH0_CALLBACK_PORT') });
     const byName = Object.fromEntries(checks.map((check) => [check.name, check.ok]));
     expect(byName).toMatchObject({ api: true, auth0: true, 'validate-endpoint': true, token: true, 'api-call': true });
-    expect(result.code).toBe(1);
+    expect(code).toBe(1);
   });
 
   it('mesh-env writes a 0600 .env with the tokens and the rotation warning, and will not overwrite without -f', async () => {
@@ -246,6 +292,8 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(result.code).toBe(0);
     const key = /^MESH_API_KEY=(mesh_\S+)$/m.exec(await readFile(path, 'utf8'))?.[1];
     expect(key).toBeDefined();
+    // The key was made under the name given (the backend's own record, not the CLI's echo of it).
+    expect(stack.backend.state.findApiKey(key as string)?.name).toBe('render-prod');
     // Sent as the Python SDK sends a key (contract v2: both headers, never Bearer).
     const profile = await fetch(`${stack.apiUrl}/auth/profile`, {
       headers: { authorization: `ApiKey ${key}`, 'x-api-key': key as string },

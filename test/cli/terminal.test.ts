@@ -1,5 +1,6 @@
-// The CLIs in a real terminal (tmux): what a person sees. The spinner while the browser login is
-// pending, and the overwrite prompt of mesh-env answered at the keyboard.
+// The CLIs in a real terminal (tmux): what a person sees. Colour (and NO_COLOR), the spinner while
+// the browser login is pending and Ctrl-C on it, and the overwrite prompt of mesh-env answered at
+// the keyboard.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -32,16 +33,35 @@ if (process.env.CI && !tmuxInstalled) {
 const SOCKET = `mesh-test-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 
-/** Starts `command` in a new 250x50 terminal with `env`; the shell prints EXIT=<code> when it ends. */
-async function terminal(name: string, env: Record<string, string>, command: string[]): Promise<void> {
+const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
+
+/**
+ * Starts `command` in a new 250x50 terminal with `env`; the shell prints EXIT=<code> when it ends.
+ * `stderrTo` sends the command's stderr to that file instead (stdin and stdout stay the terminal).
+ */
+async function terminal(
+  name: string,
+  env: Record<string, string | undefined>,
+  command: string[],
+  options: { stderrTo?: string } = {},
+): Promise<void> {
   const script = join(await mkdtemp(join(tmpdir(), 'mesh-tty-')), 'run.sh');
-  const exports = Object.entries(env).map(([key, value]) => `export ${key}='${value.replace(/'/g, "'\\''")}'`);
-  await writeFile(script, `${exports.join('\n')}\n${command.map((part) => `'${part}'`).join(' ')}\necho "EXIT=$?"\nsleep 60\n`);
+  // undefined unsets: tmux would otherwise pass on this process's value to the session.
+  const exports = Object.entries(env).map(([key, value]) =>
+    value === undefined ? `unset ${key}` : `export ${key}=${quote(value)}`,
+  );
+  const redirect = options.stderrTo ? ` 2>${quote(options.stderrTo)}` : '';
+  // The trap keeps the shell alive through a Ctrl-C meant for the command (so EXIT= is printed);
+  // a trapped signal, unlike an ignored one, is back to its default in the command.
+  await writeFile(
+    script,
+    `${exports.join('\n')}\ntrap : INT\n${command.map(quote).join(' ')}${redirect}\necho "EXIT=$?"\nsleep 60\n`,
+  );
   tmux('new-session', '-d', '-s', name, '-x', '250', '-y', '50', `sh ${script}`);
 }
 
-/** The screen, wrapped lines joined. */
-const screen = (name: string) => tmux('capture-pane', '-p', '-J', '-t', name);
+/** The screen, wrapped lines joined; with `escapes`, the colour and attribute codes too. */
+const screen = (name: string, escapes = false) => tmux('capture-pane', '-p', '-J', ...(escapes ? ['-e'] : []), '-t', name);
 
 async function waitForScreen(name: string, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
   const deadline = Date.now() + timeoutMs;
@@ -52,6 +72,60 @@ async function waitForScreen(name: string, pattern: RegExp, timeoutMs = 20_000):
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+afterAll(() => {
+  try {
+    tmux('kill-server');
+  } catch {}
+});
+
+describe.skipIf(!tmuxInstalled)('colour', () => {
+  // No stack needed: `status` without tokens marks its line with a red ✗, logging out of memory
+  // with a green ✓.
+  const env = { PATH: process.env.PATH as string, HOME: tmpdir(), MESH_TOKEN_STORE: 'memory', TERM: 'xterm', DEBUG: '' };
+  const RED_CROSS = '\u001b[31m✗';
+  const GREEN_TICK = '\u001b[32m✓';
+  const ESCAPE = '\u001b[';
+
+  async function run(name: string, args: string[], extra: Record<string, string | undefined>, stderrTo?: string) {
+    await terminal(name, { ...env, ...extra }, [process.execPath, BIN['mesh-auth'], ...args], stderrTo ? { stderrTo } : {});
+    const [, code] = await waitForScreen(name, /EXIT=(\d+)/);
+    return { code, screen: screen(name, true) };
+  }
+
+  it.each([
+    { id: 'unset', noColor: undefined, label: 'unset' },
+    { id: 'empty', noColor: '', label: 'empty (no-color.org: present and empty counts as unset)' },
+  ])('on a terminal with NO_COLOR $label: ✗ in red, ✓ in green', async ({ id, noColor }) => {
+    const status = await run(`status-${id}`, ['status'], { NO_COLOR: noColor });
+    expect(status.code).toBe('1');
+    expect(status.screen).toContain(RED_CROSS);
+    expect(status.screen).toMatch(/✗\S* Not logged in/);
+    const logout = await run(`logout-${id}`, ['logout'], { NO_COLOR: noColor });
+    expect(logout.code).toBe('0');
+    expect(logout.screen).toContain(GREEN_TICK);
+  });
+
+  it('on a terminal with NO_COLOR=1: the same marks, no colour codes at all', async () => {
+    const status = await run('status-nocolor', ['status'], { NO_COLOR: '1' });
+    expect(status.code).toBe('1');
+    expect(status.screen).toMatch(/^✗ Not logged in/m);
+    expect(status.screen).not.toContain(ESCAPE);
+    const logout = await run('logout-nocolor', ['logout'], { NO_COLOR: '1' });
+    expect(logout.code).toBe('0');
+    expect(logout.screen).toMatch(/^✓ /m);
+    expect(logout.screen).not.toContain(ESCAPE);
+  });
+
+  it('stderr off the terminal (stdin and stdout still on it): no colour, NO_COLOR unset', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'mesh-tty-')), 'stderr.txt');
+    const status = await run('status-redirected', ['status'], { NO_COLOR: undefined }, file);
+    expect(status.code).toBe('1');
+    const written = await readFile(file, 'utf8');
+    expect(written).toMatch(/^✗ Not logged in/);
+    expect(written).not.toContain(ESCAPE);
+  });
+});
 
 describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
   let stack: Stack;
@@ -79,9 +153,6 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
     };
   }, 60_000);
   afterAll(async () => {
-    try {
-      tmux('kill-server');
-    } catch {}
     await browser?.close();
     await stack?.close();
   });
@@ -97,6 +168,26 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
     expect(final).toMatch(/Logged in as terminal@example\.test/);
     expect(final).not.toMatch(/Waiting for the login/); // the spinner line was cleared
     await context.close();
+  });
+
+  it('Ctrl-C while the login waits: the spinner line is cleared, "Cancelled." and exit 130', async () => {
+    // Tokens in memory: the login above left a file store logged in.
+    await terminal('cancel', { ...env, MESH_TOKEN_STORE: 'memory' }, [
+      process.execPath,
+      BIN['mesh-auth'],
+      'login',
+      '--no-browser',
+      '--port',
+      String(port),
+    ]);
+    await waitForScreen('cancel', /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for the login in the browser/);
+    tmux('send-keys', '-t', 'cancel', 'C-c');
+    const [, code] = await waitForScreen('cancel', /EXIT=(\d+)/);
+    expect(code).toBe('130');
+    const final = screen('cancel');
+    // On a line of its own: written over a spinner line that was not cleared, it would not be.
+    expect(final).toMatch(/^Cancelled\.$/m);
+    expect(final).not.toMatch(/Waiting for the login/);
   });
 
   it('mesh-env asks before overwriting: "n" leaves the file, "y" replaces it', async () => {
