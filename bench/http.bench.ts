@@ -54,18 +54,27 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const stack = await startStackProcess();
 const { apiUrl } = stack;
 await fetch(`${apiUrl}/__dev/settings`, { method: 'POST', body: JSON.stringify({ rateLimitPerMinute: 100_000_000 }) });
-// loginTokens only needs apiUrl from the stack.
-const tokens = await loginTokens({ apiUrl } as never, { login: 'bench@example.test' });
+// loginTokens only needs apiUrl from the stack when told whether to use PKCE (the stack in its own
+// process advertises pkce only under DEV_BACKEND_CAPABILITIES).
+const pkce = Boolean(process.env.DEV_BACKEND_CAPABILITIES);
+const tokens = await loginTokens({ apiUrl } as never, { login: 'bench@example.test', pkce });
 let accessToken = tokens.access_token;
 let refreshToken = tokens.refresh_token as string;
 let expiresAt = Date.now() + tokens.expires_in * 1000;
-const keysUrl = `${apiUrl}/api/v1/keys`;
+// The user meets the backend first (GET /auth/profile registers it and gives the user id listKeys needs).
+const profile = (await (
+  await fetch(`${apiUrl}/auth/profile`, { headers: { authorization: `Bearer ${accessToken}` } })
+).json()) as {
+  id?: string;
+  profile?: { id: string };
+};
+const keysUrl = `${apiUrl}/api/v1/listKeys?userId=${encodeURIComponent((profile.id ?? profile.profile?.id) as string)}`;
 
 async function refresh(): Promise<void> {
   const response = await fetch(`${apiUrl}/auth/refresh-token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refresh_token: refreshToken }),
+    body: JSON.stringify({ refresh_token: refreshToken, client_type: 'web' }),
   });
   const body = (await response.json()) as { access_token: string; refresh_token?: string; expires_in: number };
   accessToken = body.access_token;
@@ -140,7 +149,7 @@ for (const concurrency of [1, 64] as const) {
 
 const floor = results['raw undici.request (floor)'] as Record<number, number>;
 const mine = results['mesh-sdk client.listKeys()'] as Record<number, number>;
-console.log(`\nGET /api/v1/keys, authenticated; median of ${ROUNDS} interleaved rounds\n`);
+console.log(`\nGET /api/v1/listKeys, authenticated; median of ${ROUNDS} interleaved rounds\n`);
 console.log('| variant | c=1 req/s | c=64 req/s | SDK / variant c=1 | SDK / variant c=64 |');
 console.log('|---|---:|---:|---:|---:|');
 for (const [name] of variants) {

@@ -104,7 +104,9 @@ try {
 
   step(3, "chat('What is 5 + 7?')");
   const reply = await chat('What is 5 + 7?');
-  say(`${reply.content}   (model ${reply.model}, ${reply.usage?.totalTokens ?? '?'} tokens, request ${reply.requestId})`);
+  say(
+    `${reply.content}   (model ${reply.model}, ${reply.usage?.totalTokens ?? '?'} tokens${reply.requestId ? `, request ${reply.requestId}` : ''})`,
+  );
 
   step(4, 'storeKey() and listKeys()');
   await storeKey('demo_openai_key', 'sk-demo-not-a-real-key');

@@ -4,4 +4,6 @@ import { MeshClient } from 'mesh-sdk';
 const client = new MeshClient();
 const reply = await client.chat('What is 5 + 7?');
 console.log(reply.content);
-console.log(`model ${reply.model} (${reply.provider}), ${reply.usage?.totalTokens ?? '?'} tokens, request ${reply.requestId}`);
+console.log(
+  `model ${reply.model} (${reply.provider}), ${reply.usage?.totalTokens ?? '?'} tokens${reply.requestId ? `, request ${reply.requestId}` : ''}`,
+);

@@ -66,14 +66,17 @@ export function usageOf(
   return { promptTokens, completionTokens, totalTokens: usage.total_tokens ?? promptTokens + completionTokens };
 }
 
-/** A chat reply in any of the three shapes; what the backend did not send stays undefined. */
-export function chatResponseOf(response: HttpResponse): ChatResponse {
+/**
+ * A chat reply in any of the three shapes. `id` and usage the backend did not send stay undefined;
+ * model and provider fall back to what the request named (`body`), which is what answered.
+ */
+export function chatResponseOf(response: HttpResponse, body: Record<string, unknown>): ChatResponse {
   const data = parseReply(chatReply, response, 'Chat');
   return {
     id: data.id,
     content: data.text,
-    model: data.model,
-    provider: data.provider,
+    model: data.model ?? (body.model as string),
+    provider: data.provider ?? (body.provider as string),
     usage: usageOf(data.usage),
     requestId: response.requestId,
     rateLimit: response.rateLimit,

@@ -152,7 +152,7 @@ export class MeshClient {
       'Chat',
       { registerOn404: true },
     );
-    return chatResponseOf(response);
+    return chatResponseOf(response, body);
   }
 
   /**

@@ -38,12 +38,14 @@ export interface ChatUsage {
   totalTokens: number;
 }
 
-/** A chat reply. Fields the backend did not send are `undefined`: nothing is invented. */
+/** A chat reply. `id` and `usage` are `undefined` when the backend did not send them: nothing is invented. */
 export interface ChatResponse {
   id: string | undefined;
   content: string;
-  model: string | undefined;
-  provider: string | undefined;
+  /** The model that answered, as the backend says; when its reply does not say (an OpenAI-shaped reply may not), the model this call asked for. */
+  model: string;
+  /** The provider, as the backend says; else the one this call asked for (every chat names one). */
+  provider: string;
   usage: ChatUsage | undefined;
   /** The backend's X-Request-Id, to quote in a bug report. */
   requestId: string | undefined;

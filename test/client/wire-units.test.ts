@@ -73,6 +73,8 @@ describe('chat body', () => {
 });
 
 describe('chat reply shapes', () => {
+  const sent = { model: 'gpt-4o-mini', provider: 'openai' };
+
   it('reads OpenAI choices[0].message.content with id, model and usage', () => {
     const r = chatResponseOf(
       reply(200, {
@@ -82,21 +84,25 @@ describe('chat reply shapes', () => {
         choices: [{ index: 0, message: { role: 'assistant', content: '12' }, finish_reason: 'stop' }],
         usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
       }),
+      sent,
     );
-    expect(r).toMatchObject({ id: 'chatcmpl-1', content: '12', model: 'gpt-4o', provider: undefined });
+    // The reply names the model that answered; it names no provider: the one asked for.
+    expect(r).toMatchObject({ id: 'chatcmpl-1', content: '12', model: 'gpt-4o', provider: 'openai' });
     expect(r.usage).toEqual({ promptTokens: 3, completionTokens: 1, totalTokens: 4 });
   });
 
-  it('reads {content} and {message: {content}}, inventing nothing the server did not send', () => {
-    expect(chatResponseOf(reply(200, { content: 'a', provider: 'anthropic' }))).toMatchObject({
+  it('reads {content} and {message: {content}}, inventing no id or usage the server did not send', () => {
+    expect(chatResponseOf(reply(200, { content: 'a', provider: 'anthropic' }), sent)).toMatchObject({
       content: 'a',
       provider: 'anthropic',
       id: undefined,
-      model: undefined,
+      model: 'gpt-4o-mini',
       usage: undefined,
     });
-    expect(chatResponseOf(reply(200, { message: { role: 'assistant', content: 'b' } }))).toMatchObject({
+    expect(chatResponseOf(reply(200, { message: { role: 'assistant', content: 'b' } }), sent)).toMatchObject({
       content: 'b',
+      model: 'gpt-4o-mini',
+      provider: 'openai',
       id: undefined,
       usage: undefined,
     });
@@ -111,9 +117,10 @@ describe('chat reply shapes', () => {
             { type: 'text', text: 'y' },
           ],
         }),
+        sent,
       ).content,
     ).toBe('xy');
-    expect(() => chatResponseOf(reply(200, { answer: 'nope' }))).toThrow(
+    expect(() => chatResponseOf(reply(200, { answer: 'nope' }), sent)).toThrow(
       expect.objectContaining({ code: ErrorCode.INVALID_RESPONSE }),
     );
   });

@@ -20,7 +20,7 @@ async function demo(env: NodeJS.ProcessEnv = {}): Promise<string> {
 
 function expectTheJobDone(out: string): void {
   expect(out).toMatch(/Logged in as demo@example\.test/);
-  expect(out).toMatch(/5 \+ 7 = 12 +\(model \S+, \d+ tokens, request req_/);
+  expect(out).toMatch(/5 \+ 7 = 12 +\(model \S+, \d+ tokens(, request req_\w+)?\)/);
   expect(out).toContain('keys: ["demo_openai_key"]');
   expect(out).toMatch(/Done\.\n$/);
 }
