@@ -5,7 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import type { BackendSettings } from './backend/context.js';
 import { type RunningBackend, startBackend } from './backend/server.js';
-import { DEFAULT_TEST_PASSWORD, type ProviderSettings, type RunningProvider, startProvider } from './provider/provider.js';
+import {
+  DEFAULT_TEST_PASSWORD,
+  type ProviderOptions,
+  type ProviderSettings,
+  type RunningProvider,
+  startProvider,
+} from './provider/provider.js';
 
 export const LOCAL_CLIENT_ID = 'mesh-backend-local';
 /** The provider's public native application for the device flow (`GET /auth/config?flow=device`). */
@@ -15,7 +21,7 @@ export const LOCAL_AUDIENCE = 'https://api.mesh.local';
 export interface StackOptions {
   /** Loopback callback ports to register besides 8000 (Auth0 matches redirect URIs exactly). */
   callbackPorts?: number[];
-  provider?: Partial<ProviderSettings>;
+  provider?: Partial<ProviderSettings> & Pick<ProviderOptions, 'spareSigningKey'>;
   /** Backend switches; `capabilities` here wins over env DEV_BACKEND_CAPABILITIES. */
   backend?: Partial<BackendSettings>;
   initialCredits?: number;

@@ -12,7 +12,7 @@
  * unknown audience refused; first-party apps never asked for consent; Auth0's device-flow statuses
  * and pacing (auth0-device.ts).
  */
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -64,6 +64,8 @@ export interface ProviderOptions extends Partial<ProviderSettings> {
   /** The public native application for the device flow (no secret), as `?flow=device` names it. */
   deviceClient: { id: string };
   port?: number;
+  /** Hold a second, unpublished signing key so that `rotateKeys()` can switch to it (costs one RSA key generation). */
+  spareSigningKey?: boolean;
 }
 
 export interface ProviderCounters {
@@ -75,6 +77,8 @@ export interface ProviderCounters {
   grantErrors: Record<string, number>;
   /** Device-code polls answered `slow_down`. */
   slowDowns: number;
+  /** Requests for `/.well-known/jwks.json` (anyone's: the backend's too). */
+  jwksFetches: number;
 }
 
 export interface RunningProvider {
@@ -86,6 +90,12 @@ export interface RunningProvider {
   counters: ProviderCounters;
   /** The `sub` a test user gets, derived from the login name as a stable Auth0-style id. */
   subjectFor(login: string): string;
+  /**
+   * An Auth0 signing-key rotation: access tokens are signed with the spare key from now on, and the
+   * JWKS publishes it next to the old one (tokens already issued stay verifiable). Once; needs
+   * `spareSigningKey`.
+   */
+  rotateKeys(): void;
   close(): Promise<void>;
 }
 
@@ -119,7 +129,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     devicePollFloor: options.devicePollFloor ?? 0,
     deviceErrorStatuses: options.deviceErrorStatuses ?? 'auth0',
   };
-  const counters: ProviderCounters = { grants: {}, refreshTokenReuse: 0, grantErrors: {}, slowDowns: 0 };
+  const counters: ProviderCounters = { grants: {}, refreshTokenReuse: 0, grantErrors: {}, slowDowns: 0, jwksFetches: 0 };
   const { default: Provider, errors } = await quietly(() => import('oidc-provider'));
   const logins = new Map<string, string>(); // sub -> login name, for claims
   const extendedGrants = new Set<string>(); // grants whose login asked for extended_lifetime
@@ -134,8 +144,22 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   const origin = `http://127.0.0.1:${port}`;
   const issuer = `${origin}/`;
 
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
+  const newKey = () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { privateKey, kid: randomBytes(8).toString('hex') };
+  };
+  const keys = options.spareSigningKey ? [newKey(), newKey()] : [newKey()];
+  const jwkOf = (key: { privateKey: KeyObject; kid: string }, part: KeyObject) => ({
+    ...part.export({ format: 'jwk' }),
+    kid: key.kid,
+    alg: 'RS256',
+    use: 'sig',
+  });
+  // oidc-provider publishes every key it holds, so the JWKS is served here: the spare key stays
+  // unpublished until the rotation. Access tokens name their key by kid (getResourceServerInfo);
+  // ID tokens take the first key, which stays published.
+  let signingKid = (keys[0] as (typeof keys)[number]).kid;
+  let published = keys.slice(0, 1);
 
   // Extended lifetime: asked at /authorize (marked at consent) or by the backend's code exchange
   // (`extended_lifetime=true`, the Python client's headless flag); refreshes of that grant keep it.
@@ -170,7 +194,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
             token_endpoint_auth_method: 'none',
           },
         ],
-        jwks: { keys: [signingKey as never] },
+        jwks: { keys: keys.map((key) => jwkOf(key, key.privateKey) as never) },
         cookies: { keys: [randomBytes(32).toString('hex')] },
         // Required of public clients only: the deployed backend redeems codes without a verifier. A
         // challenge sent to /authorize is still verified at the token endpoint.
@@ -221,7 +245,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
                 audience: options.audience,
                 scope: 'read:keys write:keys chat',
                 accessTokenFormat: 'jwt',
-                jwt: { sign: { alg: 'RS256' } },
+                jwt: { sign: { alg: 'RS256', kid: signingKid } },
               };
             },
           },
@@ -255,6 +279,12 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   });
   handler = (req, res) => {
     const url = req.url ?? '/';
+    if (url.split('?')[0] === '/.well-known/jwks.json') {
+      counters.jwksFetches += 1;
+      const body = { keys: published.map((key) => jwkOf(key, createPublicKey(key.privateKey))) };
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json; charset=utf-8' }).end(JSON.stringify(body));
+      return;
+    }
     if (url.startsWith('/interaction/')) {
       handleInteraction(provider, req, res, {
         settings,
@@ -279,6 +309,12 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     settings,
     counters,
     subjectFor,
+    rotateKeys: () => {
+      const next = keys[published.length];
+      if (!next) throw new Error('No spare signing key: start the provider with spareSigningKey (once per provider).');
+      published = keys.slice(0, published.length + 1);
+      signingKid = next.kid;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,6 +10,7 @@ import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { BackendAuth } from './backend-auth.js';
 import { SkewClock } from './clock.js';
 import { createTokenStore, type TokenStoreDependencies, type TokenStoreSelection } from './create-token-store.js';
+import { JwksCache } from './jwks.js';
 import { type LoginSeam, TokenManager } from './token-manager.js';
 import { TokenValidator } from './validator.js';
 
@@ -38,12 +39,18 @@ export interface TokenMachineryOptions extends TokenStoreDependencies {
 export const REFRESH_TIMEOUT_CAP_MS = 30_000; // 30 s
 
 /** The validator for a configuration: the Auth0 tenant's issuer and keys, and the backend's /auth/validate. */
-export function validatorFor(config: ResolvedConfig, clock: SkewClock, backendAuth: BackendAuth): TokenValidator {
+export function validatorFor(
+  config: ResolvedConfig,
+  clock: SkewClock,
+  backendAuth: BackendAuth,
+  dispatcher?: Dispatcher,
+): TokenValidator {
   return new TokenValidator({
     clock,
     audience: config.auth0.audience,
     issuer: `${config.auth0.domain}/`,
-    jwksUrl: `${config.auth0.domain}/.well-known/jwks.json`,
+    // Through the client's dispatcher, so that the keys are reachable behind HTTPS_PROXY too.
+    jwks: new JwksCache({ url: `${config.auth0.domain}/.well-known/jwks.json`, dispatcher }),
     backendAuth,
   });
 }
@@ -78,6 +85,6 @@ export function createTokenMachinery(config: ResolvedConfig, options: TokenMachi
     autoRefresh: config.autoRefresh,
     logger,
   });
-  const validator = validatorFor(config, clock, backendAuth);
+  const validator = validatorFor(config, clock, backendAuth, options.http?.dispatcher ?? options.dispatcher);
   return { manager, validator, selection, clock, backendAuth, logger };
 }

@@ -108,6 +108,16 @@ export class TokenManager {
     return { ...(this.#cached as Cached).tokens };
   }
 
+  /**
+   * The current token set as it is (this process's, else the store's), never refreshed and never
+   * a login; null when there is none. For judging a token without changing it (`validateToken`).
+   * The store is read without caching, so a concurrent first `getAccessToken()` is unaffected.
+   */
+  async peekTokenSet(): Promise<TokenSet | null> {
+    if (this.#cached) return { ...this.#cached.tokens };
+    return this.#store.load();
+  }
+
   /** Stores a token set from a login (exchange or device flow) and caches it. */
   async setTokens(tokens: TokenSet): Promise<void> {
     await this.#store.save(tokens);

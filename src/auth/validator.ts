@@ -1,14 +1,18 @@
 /**
- * Token validation: local (format, expiry with 60 s leeway, audience, issuer, optionally the
- * signature against the issuer's JWKS) and the backend's `/auth/validate` (status only), falling
- * back to the local result when the deployment lacks it (404/405/501), answers anything else, or
- * cannot be reached within its bound. A Mesh API key is never sent there (the deployed endpoint
- * may not handle them: client.py 1.5.6): only its form is checked.
+ * Token validation: local (format, expiry with 60 s leeway, audience, issuer, and the signature
+ * against the issuer's JWKS whenever the keys can be fetched) and the backend's `/auth/validate`
+ * (status only), falling back to the local result when the deployment lacks it (404/405/501),
+ * answers anything else, or cannot be reached within its bound. A Mesh API key is never sent
+ * there (the deployed endpoint may not handle them: client.py 1.5.6): only its form is checked.
  */
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { errors, jwtVerify } from 'jose';
 import { decodeJwt, JwtFormatError } from '../internal/jwt.js';
 import type { BackendAuth } from './backend-auth.js';
 import type { SkewClock } from './clock.js';
+import { JwksCache, JwksUnavailableError } from './jwks.js';
+
+/** Signing algorithms Auth0 uses for API access tokens; a token naming another is not Auth0's. */
+const ALGORITHMS = ['RS256', 'PS256'];
 
 export interface ValidationResult {
   valid: boolean;
@@ -18,6 +22,15 @@ export interface ValidationResult {
   claims?: Record<string, unknown>;
   /** Why it is not valid, or why the local result stands in for the backend's. */
   reason?: string;
+  /**
+   * Local results for a JWT: `verified` against the issuer's published keys, `invalid` (forged,
+   * or signed by a key the issuer does not publish), or `unverified` (the keys could not be
+   * fetched: `signatureReason` says why). Absent when the backend answered, or when the claims
+   * already failed.
+   */
+  signature?: 'verified' | 'unverified' | 'invalid';
+  /** Why the signature is `unverified` or `invalid`. */
+  signatureReason?: string;
 }
 
 export interface ValidatorOptions {
@@ -26,8 +39,10 @@ export interface ValidatorOptions {
   audience?: string;
   /** Expected `iss`, e.g. `https://tenant.us.auth0.com/`. */
   issuer?: string;
-  /** Where the issuer publishes its keys; enables signature checks. */
+  /** Where the issuer publishes its keys (`<domain>/.well-known/jwks.json`); enables signature checks. */
   jwksUrl?: string;
+  /** The issuer's keys, when the caller keeps them (tests, a shared cache); else one made from `jwksUrl`. */
+  jwks?: JwksCache;
   backendAuth?: BackendAuth;
   /** Clock-skew leeway on `exp`, seconds. @default 60 */
   leewaySeconds?: number;
@@ -40,13 +55,14 @@ export function isMeshApiKey(token: string): boolean {
 
 export class TokenValidator {
   readonly #options: ValidatorOptions;
-  #jwks: JWTVerifyGetKey | undefined;
+  readonly #jwks: JwksCache | undefined;
 
   constructor(options: ValidatorOptions) {
     this.#options = options;
+    this.#jwks = options.jwks ?? (options.jwksUrl === undefined ? undefined : new JwksCache({ url: options.jwksUrl }));
   }
 
-  /** Format, expiry, audience and issuer, without any I/O. */
+  /** Format, expiry, audience and issuer, without any I/O (so never the signature). */
   validateLocally(token: string): ValidationResult {
     if (isMeshApiKey(token))
       return { valid: true, source: 'local', reason: 'a Mesh API key: only its format can be checked locally' };
@@ -73,42 +89,74 @@ export class TokenValidator {
   }
 
   /**
-   * Local checks plus the RS256 signature against the issuer's JWKS (cached; re-fetched on an
-   * unknown `kid` at most once per cool-down, so a flood of bad tokens cannot hammer the issuer).
+   * The local checks plus the signature against the issuer's JWKS (cached; fetched again for an
+   * unknown `kid` at most once per cool-down). When the keys cannot be fetched, the claims decide
+   * and the result says `signature: 'unverified'` and why.
    */
-  async verifyLocally(token: string): Promise<ValidationResult> {
+  async verifyLocally(token: string, signal?: AbortSignal): Promise<ValidationResult> {
     const local = this.validateLocally(token);
-    if (!local.valid || local.claims === undefined || this.#options.jwksUrl === undefined) return local;
-    this.#jwks ??= createRemoteJWKSet(new URL(this.#options.jwksUrl), {
-      cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
-      timeoutDuration: 5_000,
-    });
+    if (!local.valid || local.claims === undefined) return local;
+    const jwks = this.#jwks;
+    if (!jwks) return { ...local, signature: 'unverified', signatureReason: 'no JWKS address is configured' };
     try {
-      await jwtVerify(token, this.#jwks, {
-        algorithms: ['RS256'],
+      await jwtVerify(token, jwks.resolver(signal), {
+        algorithms: ALGORITHMS,
         audience: this.#options.audience,
         issuer: this.#options.issuer,
         clockTolerance: this.#options.leewaySeconds ?? 60,
         currentDate: new Date(this.#options.clock.now()),
       });
-      return local;
+      return { ...local, signature: 'verified' };
     } catch (error) {
-      const code = (error as { code?: string }).code ?? 'ERR_JWT_INVALID';
-      return { valid: false, source: 'local', claims: local.claims, reason: `the signature check failed (${code})` };
+      if (error instanceof JwksUnavailableError) return { ...local, signature: 'unverified', signatureReason: error.message };
+      if (!(error instanceof errors.JOSEError)) throw error; // an AbortError, or a bug
+      const why = signatureFailure(error, token);
+      return { valid: false, source: 'local', claims: local.claims, reason: why, signature: 'invalid', signatureReason: why };
     }
   }
 
-  /** The backend's answer when it can give one, else the local result (which says why). */
-  async validate(token: string, options: { signal?: AbortSignal; signature?: boolean } = {}): Promise<ValidationResult> {
-    const local = options.signature ? await this.verifyLocally(token) : this.validateLocally(token);
+  /**
+   * The backend's answer when it can give one, else the local result with the signature checked
+   * (which says why it stands in). Never refreshes: the token is judged as it is.
+   */
+  async validate(token: string, options: { signal?: AbortSignal } = {}): Promise<ValidationResult> {
     const { backendAuth } = this.#options;
-    if (!backendAuth || isMeshApiKey(token)) return local;
+    if (isMeshApiKey(token)) return this.validateLocally(token);
+    if (!backendAuth) return this.verifyLocally(token, options.signal);
     const backend = await backendAuth.validate(token, options.signal);
     if (backend.kind === 'unavailable') {
+      const local = await this.verifyLocally(token, options.signal);
       return { ...local, reason: local.reason ?? `validated locally: ${backend.reason}` };
     }
-    if (backend.kind === 'invalid') return { valid: false, source: 'backend', claims: local.claims, reason: backend.reason };
-    return { valid: true, source: 'backend', ...(local.claims ? { claims: local.claims } : {}) };
+    const { claims } = this.validateLocally(token);
+    if (backend.kind === 'invalid') return { valid: false, source: 'backend', claims, reason: backend.reason };
+    return { valid: true, source: 'backend', ...(claims ? { claims } : {}) };
+  }
+}
+
+/** What a failed jose verification means, in words (never the token). */
+function signatureFailure(error: errors.JOSEError, token: string): string {
+  const kid = headerKid(token);
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return `the issuer publishes no key ${kid === undefined ? 'for this token' : `with kid "${kid}"`}: the token is not the issuer's`;
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return "the signature does not match the issuer's key: the token was forged or altered";
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return `the token is signed with an algorithm Auth0 does not use for API tokens (${ALGORITHMS.join(', ')})`;
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return 'the token names no key id and the issuer publishes several keys';
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `the token's ${error.claim} claim is not acceptable (${error.reason})`;
+  return `the signature check failed (${error.code})`;
+}
+
+function headerKid(token: string): string | undefined {
+  try {
+    const { kid } = decodeJwt(token).header;
+    // The kid is the sender's text: shown only as a short, printable name.
+    return typeof kid === 'string' ? kid.replace(/[^\w.:-]/g, '?').slice(0, 64) : undefined;
+  } catch {
+    return undefined;
   }
 }

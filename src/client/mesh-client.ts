@@ -31,6 +31,7 @@ import type {
   Profile,
   RequestOptions,
 } from './types.js';
+import { validateToken } from './validate-token.js';
 
 let warnedAuthToken = false;
 
@@ -239,11 +240,33 @@ export class MeshClient {
   }
 
   /**
-   * Whether the current credential is good, and who answered (`backend`, or `local` when the
-   * backend cannot say). An API key is checked through the profile, never `/auth/validate`.
+   * Whether a token is good as it is, and who answered: `backend` (`/auth/validate`), or `local`
+   * when the backend cannot say (then the signature is checked against the issuer's published
+   * keys: `signature` says `verified`, `invalid`, or `unverified` and why). Judges `token` when
+   * given, else the current one (the stored token set, read without refreshing); never refreshes,
+   * never logs in: an expired or forged token answers `valid: false` with a `reason`, and no
+   * stored token answers `{ valid: false, source: 'local', reason: 'no token: ...' }`. A Mesh API
+   * key is checked through the profile, never sent to `/auth/validate`.
+   * @example const { valid, reason } = await client.validateToken();
+   * @example await client.validateToken(tokenFromElsewhere, { signal });
    */
-  async validateToken(options: Pick<RequestOptions, 'signal'> = {}): Promise<ValidationResult> {
-    return this.#api.validateCredential(options.signal);
+  validateToken(options?: Pick<RequestOptions, 'signal'>): Promise<ValidationResult>;
+  validateToken(token: string | undefined, options?: Pick<RequestOptions, 'signal'>): Promise<ValidationResult>;
+  async validateToken(
+    tokenOrOptions?: string | Pick<RequestOptions, 'signal'>,
+    options: Pick<RequestOptions, 'signal'> = {},
+  ): Promise<ValidationResult> {
+    // validateToken({ signal }) is the 0.1 form: the current token.
+    const given = typeof tokenOrOptions === 'string' ? tokenOrOptions : undefined;
+    const { signal } = typeof tokenOrOptions === 'object' && tokenOrOptions !== null ? tokenOrOptions : options;
+    return validateToken({
+      token: given,
+      credentials: this.#credentials,
+      manager: this.#machinery?.manager,
+      validator: this.#validator,
+      http: this.#http,
+      signal,
+    });
   }
 
   /**

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
 import { BackendAuth } from '../../src/auth/backend-auth.js';
 import { SkewClock } from '../../src/auth/clock.js';
+import { JwksCache } from '../../src/auth/jwks.js';
 import { TokenValidator } from '../../src/auth/validator.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { loginTokens } from '../helpers/backend-login.js';
@@ -21,19 +22,35 @@ afterEach(() => {
   stack.backend.reset();
 });
 
-function validatorFor(options: { apiUrl?: string; clock?: SkewClock } = {}) {
+function validatorFor(options: { apiUrl?: string; clock?: SkewClock; jwks?: JwksCache; backend?: boolean } = {}) {
   const clock = options.clock ?? new SkewClock();
   return new TokenValidator({
     clock,
     audience: stack.auth0.audience,
     issuer: stack.provider.issuer,
-    jwksUrl: `${stack.provider.origin}/.well-known/jwks.json`,
-    backendAuth: new BackendAuth({
-      http: new HttpClient({ baseUrl: options.apiUrl ?? stack.apiUrl, timeout: 5000, maxRetries: 0 }),
-      clock,
-    }),
+    jwks: options.jwks ?? new JwksCache({ url: `${stack.provider.origin}/.well-known/jwks.json` }),
+    backendAuth:
+      options.backend === false
+        ? undefined
+        : new BackendAuth({
+            http: new HttpClient({ baseUrl: options.apiUrl ?? stack.apiUrl, timeout: 5000, maxRetries: 0 }),
+            clock,
+          }),
   });
 }
+
+/** A token shaped as the provider's (audience, issuer, RS256) but signed by a key of our own. */
+async function forge(kid: string, privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey) {
+  return new SignJWT({ sub: 'mallory' })
+    .setProtectedHeader({ alg: 'RS256', kid })
+    .setAudience(stack.auth0.audience)
+    .setIssuer(stack.provider.issuer)
+    .setExpirationTime('5m')
+    .sign(privateKey);
+}
+
+const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()).kid as string;
+const jwksFetches = () => stack.provider.counters.jwksFetches;
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const unsigned = (payload: Record<string, unknown>, header: Record<string, unknown> = { alg: 'RS256' }) =>
@@ -87,47 +104,56 @@ describe('TokenValidator, locally', () => {
     ).toMatch(/issuer/);
   });
 
-  it('checks the signature against the JWKS: a real token passes, a forged one fails', async () => {
-    expect((await validatorFor().verifyLocally(token)).valid).toBe(true);
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const forged = await new SignJWT({ sub: 'mallory' })
-      .setProtectedHeader({ alg: 'RS256', kid: 'unknown-kid' })
-      .setAudience(stack.auth0.audience)
-      .setIssuer(stack.provider.issuer)
-      .setExpirationTime('5m')
-      .sign(privateKey);
-    const result = await validatorFor().verifyLocally(forged);
-    expect(result).toMatchObject({ valid: false, source: 'local' });
-    expect(result.reason).toMatch(/signature/);
+  it('checks the signature against the JWKS: a real token is verified, a forged one is invalid', async () => {
+    expect(await validatorFor().verifyLocally(token)).toMatchObject({ valid: true, source: 'local', signature: 'verified' });
+    // Unknown kid, and the provider's own kid over a signature of another key: both refused.
+    for (const forged of [await forge('unknown-kid'), await forge(kidOf(token))]) {
+      const result = await validatorFor().verifyLocally(forged);
+      expect(result).toMatchObject({ valid: false, source: 'local', signature: 'invalid' });
+      expect(result.reason).toMatch(/not the issuer's|forged or altered/);
+    }
   });
 
-  it('fetches the JWKS once for a flood of tokens with unknown key ids (cool-down)', async () => {
-    const validator = validatorFor();
+  it('says "unverified", and why, when the JWKS cannot be fetched; the claims then decide', async () => {
+    const jwks = new JwksCache({ url: 'http://127.0.0.1:1/.well-known/jwks.json' });
+    const result = await validatorFor({ jwks }).verifyLocally(token);
+    expect(result).toMatchObject({ valid: true, source: 'local', signature: 'unverified' });
+    expect(result.signatureReason).toMatch(/could not be fetched \(ECONNREFUSED\)/);
+    expect(await validatorFor({ jwks }).verifyLocally(unsigned({ exp: now() - 3600 }))).toMatchObject({ valid: false });
+  });
+
+  it('a flood of unknown key ids costs exactly one JWKS re-fetch per cool-down (counted at the provider)', async () => {
+    let clockMs = 0;
+    const jwks = new JwksCache({ url: `${stack.provider.origin}/.well-known/jwks.json`, now: () => clockMs });
+    const validator = validatorFor({ jwks, backend: false });
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const forged = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        new SignJWT({})
-          .setProtectedHeader({ alg: 'RS256', kid: `kid-${i}` })
-          .setAudience(stack.auth0.audience)
-          .setIssuer(stack.provider.issuer)
-          .setExpirationTime('5m')
-          .sign(privateKey),
-      ),
-    );
-    let jwksFetches = 0;
-    const original = globalThis.fetch;
-    globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-      if (String(input instanceof Request ? input.url : input).endsWith('/.well-known/jwks.json')) jwksFetches += 1;
-      return original(input, init);
-    }) as typeof fetch;
-    try {
-      await validator.verifyLocally(token); // loads the key set
-      for (const bad of forged) expect((await validator.verifyLocally(bad)).valid).toBe(false);
-    } finally {
-      globalThis.fetch = original;
-    }
-    expect(jwksFetches).toBeGreaterThanOrEqual(1);
-    expect(jwksFetches).toBeLessThanOrEqual(2);
+    const forged = await Promise.all(Array.from({ length: 20 }, (_, i) => forge(`kid-${i}`, privateKey)));
+    const before = jwksFetches();
+    expect((await validator.verifyLocally(token)).signature).toBe('verified');
+    expect(jwksFetches() - before).toBe(1); // the first load
+    expect((await validator.verifyLocally(token)).signature).toBe('verified');
+    expect(jwksFetches() - before).toBe(1); // cached
+    // The first unknown kid may be a rotation: one re-fetch. The rest, one by one and all at once: none.
+    for (const bad of forged.slice(0, 10))
+      expect(await validator.verifyLocally(bad)).toMatchObject({ valid: false, signature: 'invalid' });
+    const together = await Promise.all(forged.slice(10).map((bad) => validator.verifyLocally(bad)));
+    expect(together.every((result) => result.valid === false && result.signature === 'invalid')).toBe(true);
+    expect(jwksFetches() - before).toBe(2);
+    clockMs += 29_000;
+    expect((await validator.verifyLocally(forged[0] as string)).valid).toBe(false);
+    expect(jwksFetches() - before).toBe(2);
+    // Past the 30 s cool-down: one more re-fetch for the next unknown kid, then none again.
+    clockMs += 1_000;
+    await Promise.all(forged.map((bad) => validator.verifyLocally(bad)));
+    expect(jwksFetches() - before).toBe(3);
+    // A known kid with a bad signature never re-fetches.
+    clockMs += 60_000;
+    expect((await validator.verifyLocally(await forge(kidOf(token), privateKey))).signature).toBe('invalid');
+    expect(jwksFetches() - before).toBe(3);
+    // After 10 minutes the set is fetched again before use.
+    clockMs += 10 * 60_000;
+    expect((await validator.verifyLocally(token)).signature).toBe('verified');
+    expect(jwksFetches() - before).toBe(4);
   });
 });
 
@@ -143,8 +169,11 @@ describe('TokenValidator, with the backend', () => {
   it('falls back to the local result when the deployment has no /auth/validate (404)', async () => {
     stack.backend.settings.validateEndpoint = false;
     const result = await validatorFor().validate(token);
-    expect(result).toMatchObject({ valid: true, source: 'local' });
+    expect(result).toMatchObject({ valid: true, source: 'local', signature: 'verified' });
     expect(result.reason).toMatch(/no \/auth\/validate \(HTTP 404\)/);
+    // The local stand-in checks the signature: a forged token is not valid.
+    const forged = await validatorFor().validate(await forge('unknown-kid'));
+    expect(forged).toMatchObject({ valid: false, source: 'local', signature: 'invalid' });
   });
 
   it('falls back to the local result when a proxy answers /auth/validate with an HTML 404 page', async () => {
@@ -156,8 +185,13 @@ describe('TokenValidator, with the backend', () => {
 
   it('falls back to the local result when the backend cannot be reached', async () => {
     const result = await validatorFor({ apiUrl: 'http://127.0.0.1:1' }).validate(token);
-    expect(result).toMatchObject({ valid: true, source: 'local' });
+    expect(result).toMatchObject({ valid: true, source: 'local', signature: 'verified' });
     expect(result.reason).toMatch(/Could not reach/);
+    expect(await validatorFor({ apiUrl: 'http://127.0.0.1:1' }).validate(await forge(kidOf(token)))).toMatchObject({
+      valid: false,
+      source: 'local',
+      signature: 'invalid',
+    });
   });
 
   it('reads a 403 as "not valid" too (ambiguity 9)', async () => {

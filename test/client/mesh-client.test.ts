@@ -52,8 +52,9 @@ describe('chat', () => {
 
   it.each([
     ['content', { content: 'Echo: shape' }],
-    ['message', { content: 'Echo: shape', id: undefined, model: undefined, provider: undefined, usage: undefined }],
-  ] as const)('accepts the %s reply shape, inventing nothing', async (shape, expected) => {
+    // No id or usage invented; model and provider are the ones the call named (gpt-4o, openai by default).
+    ['message', { content: 'Echo: shape', id: undefined, model: 'gpt-4o', provider: 'openai', usage: undefined }],
+  ] as const)('accepts the %s reply shape, inventing no id or usage', async (shape, expected) => {
     const { client } = await clientWithTokens(stack);
     stack.backend.settings.chatReplyShape = shape;
     expect(await client.chat('shape')).toMatchObject(expected);
