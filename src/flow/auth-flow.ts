@@ -6,7 +6,6 @@
  * the backend. When headless or asked: the device flow, straight to Auth0 with the backend's
  * device application (or through the backend when it advertises `device_flow`).
  */
-import { readFileSync } from 'node:fs';
 import * as oauth from 'openid-client';
 import type { Dispatcher } from 'undici';
 import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend-auth.js';
@@ -21,8 +20,10 @@ import { type Auth0Settings, resolveAuth0Settings, resolveDeviceSettings } from 
 import { auth0DeviceTransport, backendDeviceTransport, type DeviceVerification, deviceLogin } from './device-login.js';
 import { envInstructions } from './instructions.js';
 import { startLoopbackListener } from './loopback-listener.js';
+import { readProcVersion, remoteOrWsl } from './remote-session.js';
 
 export type { DeviceVerification };
+export { remoteOrWsl };
 
 export interface LoginOptions {
   /** Use the device flow even with a display. @default headless */
@@ -54,7 +55,10 @@ export interface AuthFlowOptions extends AuthFlowCallbacks {
   dispatcher: Dispatcher;
   clock: SkewClock;
   headless: HeadlessVerdict;
+  /** Where SSH and WSL are read from. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Reads `/proc/version` (WSL says "Microsoft" there); undefined when there is none. @default the file */
+  procVersion?: () => string | undefined;
   logger?: InternalLogger;
 }
 
@@ -71,16 +75,6 @@ async function openWithSystemBrowser(url: string): Promise<void> {
     child.once('error', reject);
     setTimeout(resolve, 200);
   });
-}
-
-/** WSL (a Linux browser may be absent; the Windows one is not ours to open blindly) or SSH (the browser would open on the remote machine). */
-export function remoteOrWsl(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  if (env.SSH_CONNECTION || env.SSH_TTY) return 'an SSH session';
-  if (env.WSL_DISTRO_NAME) return 'WSL';
-  try {
-    if (/microsoft/i.test(readFileSync('/proc/version', 'utf8'))) return 'WSL';
-  } catch {}
-  return undefined;
 }
 
 export class AuthFlow {
@@ -171,7 +165,7 @@ export class AuthFlow {
       const body: GetAuthUrlBody = { redirect_uri: listener.redirectUri, scope: settings.scope, state };
       if (challenge) Object.assign(body, { code_challenge: challenge, code_challenge_method: 'S256' });
       const url = await this.#authorizationUrl(settings, body, options.signal);
-      const remote = remoteOrWsl(env);
+      const remote = remoteOrWsl(env, this.#options.procVersion ?? readProcVersion);
       let opened = false;
       if ((options.openBrowser ?? !this.#options.headless.headless) && !remote) {
         const opening = (this.#options.openBrowser ?? openWithSystemBrowser)(url).then(

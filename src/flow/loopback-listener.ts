@@ -30,8 +30,12 @@ export interface LoopbackListener {
   close(): Promise<void>;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  // Hash first: timingSafeEqual needs equal lengths, and a length check would leak.
+/**
+ * Compares two secrets (the callback's `state` with ours) in constant time: both are hashed to
+ * SHA-256 first, so `timingSafeEqual` always gets 32 bytes each. Comparing the raw strings (`===`,
+ * or an early length check) would tell a forger, by timing, how much of a guess was right.
+ */
+export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
@@ -133,7 +137,14 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
       return;
     }
     if (url.pathname === '/done' && settled) {
-      const result = await Promise.race([outcome, new Promise<null>((resolve) => setTimeout(resolve, 30_000, null))]);
+      let bound: NodeJS.Timeout | undefined;
+      const result = await Promise.race([
+        outcome,
+        new Promise<null>((resolve) => {
+          bound = setTimeout(resolve, 30_000, null);
+        }),
+      ]);
+      clearTimeout(bound); // else it holds a script's event loop open for 30 s after its login
       html(200, result?.ok ? successPage() : failurePage(result ? result.reason : 'The login is taking too long.'));
       pageServed();
       return;
@@ -204,7 +215,14 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       // After a callback, give the browser a moment to fetch its page; then drop everything.
-      await Promise.race([served, new Promise((resolve) => setTimeout(resolve, callbackArrived ? 2000 : 0))]);
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        served,
+        new Promise((resolve) => {
+          grace = setTimeout(resolve, callbackArrived ? 2000 : 0);
+        }),
+      ]);
+      clearTimeout(grace); // a pending timer would keep the process alive that long for nothing
       await closeAll();
     },
   };

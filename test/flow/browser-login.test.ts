@@ -4,8 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { decodeJwtPayload, newPkce, REDIRECT_URI, SCOPE } from '../helpers/backend-login.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 import { backendAuthFor } from '../helpers/token-manager.js';
+import { knock, reachableOtherAddresses } from './local-addresses.js';
 
 const installed = chromiumInstalled();
 
@@ -242,29 +242,25 @@ describe.skipIf(!installed)('login in a real browser', () => {
     }
   });
 
-  const external = Object.values(networkInterfaces())
-    .flat()
-    .find((address) => address && !address.internal && address.family === 'IPv4')?.address;
-
-  it.skipIf(!external)('listens on loopback only: the machine’s other address refuses the connection', async () => {
-    let refused: string | undefined;
+  // The listener alone (exact bound addresses, IPv6): loopback-listener.test.ts. Here: during a
+  // real login, every other address of this machine refuses (127.0.0.2 on Linux when it has no
+  // other, so this never skips), and the login completes.
+  it('listens on loopback only: the machine’s other addresses refuse the connection during the login', async () => {
+    const { reachable, tried } = await reachableOtherAddresses();
+    expect(reachable, `no other address of this machine accepts a connection; tried ${tried.join(', ')}`).not.toEqual([]);
+    let answers: Record<string, string> = {};
     const mesh = client({
       loginUi: {
         openBrowser: async (url) => {
-          refused = await new Promise<string>((resolve) => {
-            const socket = connect(port, external as string);
-            socket.once('connect', () => {
-              socket.destroy();
-              resolve('connected');
-            });
-            socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
-          });
+          answers = Object.fromEntries(
+            await Promise.all(reachable.map(async (address) => [address, await knock(address, port)])),
+          );
           void logInWithBrowser(page, url);
         },
       },
     });
     await mesh.login();
-    expect(refused).toBe('ECONNREFUSED');
+    expect(answers).toEqual(Object.fromEntries(reachable.map((address) => [address, 'ECONNREFUSED'])));
   });
 
   it('when the browser cannot be opened, shows the URL and the login still completes', async () => {
