@@ -75,6 +75,8 @@ export interface HttpClientOptions {
 }
 
 const MAX_REDIRECTS = 5;
+/** How much of an error reply's body a debug line quotes. */
+const EXCERPT_CHARS = 300;
 const USER_AGENT = `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`;
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -103,6 +105,16 @@ function rateLimitOf(headers: HttpResponse['headers']): RateLimitInfo | undefine
   };
   const info = { limit: read('x-ratelimit-limit'), remaining: read('x-ratelimit-remaining'), reset: read('x-ratelimit-reset') };
   return info.limit === undefined && info.remaining === undefined && info.reset === undefined ? undefined : info;
+}
+
+/**
+ * The start of an error reply's body on one line. A long body is cut between words, never inside
+ * one: half a token no longer matches the logger's redaction patterns.
+ */
+function bodyExcerpt(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  if (line.length <= EXCERPT_CHARS) return line;
+  return `${line.slice(0, EXCERPT_CHARS).replace(/[^\s"',;{}[\]]*$/, '')}...`;
 }
 
 /** The credential's headers: an API key as both `ApiKey` and `x-api-key`, a token as Bearer. */
@@ -170,7 +182,11 @@ export class HttpClient {
       }
       if (this.#logger.debugEnabled) {
         const id = response.requestId ? `, ${response.requestId}` : '';
-        this.#logger.debug(`${req.method} ${req.path} ${response.status} (attempt ${attempt}, ${Date.now() - started} ms${id})`);
+        // A failure's own words say why it was retried or refused; the logger redacts the line.
+        const said = response.status >= 400 && response.text !== '' ? `: ${bodyExcerpt(response.text)}` : '';
+        this.#logger.debug(
+          `${req.method} ${req.path} ${response.status} (attempt ${attempt}, ${Date.now() - started} ms${id})${said}`,
+        );
       }
       if (response.status >= 500) this.#breaker.failure(this.origin);
       else this.#breaker.success(this.origin);

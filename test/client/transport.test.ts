@@ -1,12 +1,18 @@
-// What crosses the wire: proxies from the environment, redirects that keep the credential at
-// home, and debug lines that say what happened without a single secret.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+// What crosses the wire: redirects that keep the credential at home, the credential and
+// User-Agent headers, and debug lines that say what happened without a single secret, even when
+// a reply quotes the secrets back. (Proxies from the environment: test/http/proxy.test.ts.)
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../../dev/stack.js';
+import pkg from '../../package.json' with { type: 'json' };
+import { FileStore } from '../../src/auth/stores/file-store.js';
+import type { TokenSet } from '../../src/auth/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
+import type { MeshError } from '../../src/errors/mesh-error.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { clientWithTokens } from '../helpers/client.js';
+import { storedTokens } from '../helpers/token-manager.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -18,47 +24,6 @@ async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
-
-describe('proxies', () => {
-  it('sends every request through HTTP_PROXY from the environment', async () => {
-    const seen: string[] = [];
-    // A forward proxy: undici tunnels through it with CONNECT, as corporate proxies expect.
-    const proxy = createServer((_req, res) => res.writeHead(405).end());
-    proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-      seen.push(`CONNECT ${req.url}`);
-      const [host, port] = (req.url as string).split(':');
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
-    const proxyUrl = await listen(proxy);
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
-    process.env.HTTP_PROXY = proxyUrl;
-    process.env.NO_PROXY = '';
-    let client: MeshClient;
-    try {
-      ({ client } = await clientWithTokens(stack)); // the agent reads the environment here
-    } finally {
-      for (const [name, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
-    try {
-      expect((await client.chat('via proxy')).content).toBe('Echo: via proxy');
-      expect(seen).toContain(`CONNECT ${new URL(stack.apiUrl).host}`);
-    } finally {
-      await client.close();
-      proxy.closeAllConnections();
-      proxy.close();
-    }
-  });
-});
 
 describe('redirects', () => {
   let elsewhere: Server;
@@ -138,31 +103,152 @@ describe('credentials on the wire', () => {
       expect(headers.authorization).toBe(`ApiKey ${key}`);
       expect(headers['x-api-key']).toBe(key);
     }
+    // Every request, the public one included, names the SDK and its version as package.json does.
+    expect(seen.map((s) => s.headers['user-agent'])).toEqual(
+      seen.map(() => `mesh-sdk/${pkg.version} node/${process.versions.node}`),
+    );
   });
 });
 
+/**
+ * A gateway in front of the reference backend that passes everything through, except the requests
+ * a test tells it to refuse: those it answers with the request quoted back (its credential
+ * body as a validation error's `input`, its credential headers in prose and as JSON), as some
+ * frameworks' validation errors and debugging proxies do. `quoted` keeps every reply it made that way.
+ */
+interface Refusal {
+  method: string;
+  path: string;
+  status: number;
+  times: number;
+  headers?: Record<string, string>;
+}
+
+async function startQuotingGateway(target: string) {
+  const refusals: Refusal[] = [];
+  const quoted: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const path = (req.url ?? '').split('?')[0];
+      const refusal = refusals.find((r) => r.times > 0 && r.method === req.method && r.path === path);
+      if (refusal) {
+        refusal.times -= 1;
+        const { authorization, 'x-api-key': apiKey } = req.headers;
+        const prose = [authorization && `Authorization: ${authorization}`, apiKey && `x-api-key: ${apiKey}`].filter(Boolean);
+        const text = JSON.stringify({
+          detail: [
+            { type: 'refused', msg: 'Refused by the gateway', input: body.length > 0 ? JSON.parse(body.toString()) : null },
+          ],
+          error: { message: `The gateway refused ${req.method} ${path} (${prose.join(', ')})` },
+          request: { headers: { authorization, 'x-api-key': apiKey } },
+        });
+        quoted.push(text);
+        res.writeHead(refusal.status, { 'content-type': 'application/json', ...refusal.headers }).end(text);
+        return;
+      }
+      const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  const url = await listen(server);
+  return {
+    url,
+    quoted,
+    refuse: (refusal: Refusal) => refusals.push(refusal),
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 describe('debug logging', () => {
-  it('logs method, path, status, attempt, duration and request id, and no secret at all', async () => {
+  it('says method, path, status, attempt, duration, request id and the server’s words, and no secret even when a reply quotes them', async () => {
+    const gateway = await startQuotingGateway(stack.apiUrl);
     const lines: string[] = [];
     const logger = { debug: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
-    const { client, tokens } = await clientWithTokens(stack, { debug: true, logger });
+    const env = { MESH_API_URL: gateway.url };
+    // Tokens the SDK must refresh before its first call (expired by its own clock).
+    const fresh = await storedTokens(stack, 'debug-lines@example.test');
+    const given: TokenSet = { ...fresh, expires_at: Math.floor(Date.now() / 1000) - 60 };
+    const { client, directory } = await clientWithTokens(stack, { tokens: given, env, debug: true, logger, maxRetries: 2 });
     const canaryKey = 'sk-canary-0123456789abcdef';
-    await client.storeKey('canary', canaryKey);
-    stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/listKeys' } });
-    expect(await client.listKeys()).toContain('canary');
-    expect(await client.getKey('canary')).toBe(canaryKey);
-    const apiKey = await client.generateApiKey('canary-key');
-    await client.chat('hello');
-    const keyClient = new MeshClient({ env: { ...stack.env }, apiKey: apiKey.key, debug: true, logger });
-    await keyClient.chat('with the key');
-    const all = lines.join('\n');
-    // The request id is quoted when the backend sends one (`request_id` advertised).
-    expect(all).toMatch(/GET \/api\/v1\/listKeys\?userId=\S+ 503 \(attempt 1, \d+ ms(, \S+)?\)/);
-    expect(all).toMatch(/GET \/api\/v1\/listKeys\?userId=\S+ 200 \(attempt 2, \d+ ms(, \S+)?\)/);
-    expect(all).toMatch(/POST \/api\/v1\/storeKey 200/);
-    expect(all).toMatch(/GET \/api\/v1\/getKey\?userId=\S+ 200/);
-    for (const secret of [canaryKey, tokens.access_token, tokens.refresh_token as string, apiKey.key])
-      expect(all).not.toContain(secret);
+    try {
+      // The refresh token and the new bearer token quoted back; registration fails and says so.
+      gateway.refuse({ method: 'POST', path: '/auth/refresh-token', status: 429, times: 1, headers: { 'retry-after': '0' } });
+      gateway.refuse({ method: 'GET', path: '/auth/profile', status: 500, times: 3 });
+      expect((await client.chat('first')).content).toBe('Echo: first');
+      // The stored key value quoted back, as a validation error quotes its input.
+      gateway.refuse({ method: 'POST', path: '/api/v1/storeKey', status: 422, times: 1 });
+      const refused = (await client.storeKey('canary', canaryKey).then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as MeshError;
+      expect(refused).toMatchObject({ name: 'MeshError', status: 422 });
+      await client.storeKey('canary', canaryKey);
+      stack.backend.faults.add({ fault: { kind: 'status', status: 503 }, match: { path: '/api/v1/listKeys' } });
+      expect(await client.listKeys()).toContain('canary');
+      expect(await client.getKey('canary')).toBe(canaryKey);
+      const apiKey = await client.generateApiKey('canary-key');
+      // The API key, sent as ApiKey and x-api-key, quoted back.
+      gateway.refuse({ method: 'GET', path: '/auth/profile', status: 503, times: 1 });
+      const keyClient = new MeshClient({ env: { ...stack.env, ...env }, apiKey: apiKey.key, debug: true, logger });
+      expect((await keyClient.chat('with the key')).content).toBe('Echo: with the key');
+      await keyClient.close();
+
+      const refreshed = (await new FileStore({ directory }).load()) as TokenSet;
+      const secrets = {
+        'old access token': given.access_token,
+        'old refresh token': given.refresh_token as string,
+        'new access token': refreshed.access_token,
+        'new refresh token': refreshed.refresh_token as string,
+        'stored key value': canaryKey,
+        'API key': apiKey.key,
+      };
+      expect(refreshed.refresh_token).not.toBe(given.refresh_token);
+      // Each secret went out and came back in a reply the SDK read: the lines below had them to leak.
+      const quoted = gateway.quoted.join('\n');
+      expect(quoted).toContain(`"refresh_token":"${given.refresh_token}"`);
+      expect(quoted).toContain(`Bearer ${refreshed.access_token}`);
+      expect(quoted).toContain(`"keyValue":"${canaryKey}"`);
+      expect(quoted).toContain(`ApiKey ${apiKey.key}`);
+      expect(quoted).toContain(`x-api-key: ${apiKey.key}`);
+
+      const all = lines.join('\n');
+      for (const [what, secret] of Object.entries(secrets)) expect(all.includes(secret), `${what} in a debug line`).toBe(false);
+      // The facts, with the server's words (redacted) after a failure.
+      const id = stack.backend.has('request_id') ? ', req_[0-9a-f]+' : '';
+      const facts = [
+        /^POST \/auth\/refresh-token 429 \(attempt 1, \d+ ms\): .*"refresh_token":"\[REDACTED\]"/m,
+        new RegExp(`^POST /auth/refresh-token 200 \\(attempt 2, \\d+ ms${id}\\)$`, 'm'),
+        /^GET \/auth\/profile 500 \(attempt 1, \d+ ms\): .*Authorization: Bearer \[REDACTED\]/m,
+        /^GET \/auth\/profile 500 \(attempt 3, \d+ ms\): /m,
+        /^Registering through \/auth\/profile failed: .*HTTP 500.*Authorization: Bearer \[REDACTED\]/m,
+        /^POST \/api\/v1\/storeKey 422 \(attempt 1, \d+ ms\): .*"keyValue":"\[REDACTED\]"/m,
+        new RegExp(`^POST /api/v1/storeKey 200 \\(attempt 1, \\d+ ms${id}\\)$`, 'm'),
+        new RegExp(`^GET /api/v1/listKeys\\?userId=\\S+ 503 \\(attempt 1, \\d+ ms${id}\\): .*Injected 503`, 'm'),
+        new RegExp(`^GET /api/v1/listKeys\\?userId=\\S+ 200 \\(attempt 2, \\d+ ms${id}\\)$`, 'm'),
+        new RegExp(`^GET /api/v1/getKey\\?userId=\\S+ 200 \\(attempt 1, \\d+ ms${id}\\)$`, 'm'),
+        /^GET \/auth\/profile 503 \(attempt 1, \d+ ms\): .*Authorization: ApiKey \[REDACTED\], x-api-key: \[REDACTED\]/m,
+      ];
+      for (const fact of facts) expect(all).toMatch(fact);
+      // What the caller got is clean too.
+      const error = JSON.stringify({ message: refused.message, ...refused.toJSON() });
+      expect(refused.message).toMatch(
+        /\(HTTP 422\): The gateway refused POST \/api\/v1\/storeKey \(Authorization: Bearer \[REDACTED\]\)$/,
+      );
+      for (const [what, secret] of Object.entries(secrets)) expect(error.includes(secret), `${what} in the error`).toBe(false);
+    } finally {
+      await client.close();
+      gateway.close();
+    }
   });
 
   it('stays silent without DEBUG', async () => {

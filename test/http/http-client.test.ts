@@ -3,6 +3,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pkg from '../../package.json' with { type: 'json' };
 import { HttpClient } from '../../src/http/http-client.js';
 import { createLogger } from '../../src/internal/logger.js';
 
@@ -16,7 +17,7 @@ let server: Server;
 let baseUrl: string;
 const seen: Seen[] = [];
 /** Statuses to answer, in order; then 200. `drop` destroys the socket after reading the request. */
-let script: Array<number | 'drop'> = [];
+let script: Array<number | 'drop' | { status: number; body: string }> = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -26,6 +27,10 @@ beforeAll(async () => {
       const next = script.shift() ?? 200;
       if (next === 'drop') {
         req.socket.destroy();
+        return;
+      }
+      if (typeof next === 'object') {
+        res.writeHead(next.status, { 'content-type': 'application/json' }).end(next.body);
         return;
       }
       res
@@ -57,6 +62,19 @@ describe('credential headers', () => {
     await http.send({ method: 'GET', path: '/auth/profile', token: 'jwt.a.b' });
     expect(seen[1]?.headers.authorization).toBe('Bearer jwt.a.b');
     expect(seen[1]?.headers['x-api-key']).toBeUndefined();
+    await http.close();
+  });
+});
+
+describe('User-Agent', () => {
+  it('names the package version (package.json) and the Node version on every request, retries included', async () => {
+    const http = fast();
+    script = [503];
+    await http.send({ method: 'GET', path: '/x', token: 'jwt.a.b' });
+    await http.send({ method: 'POST', path: '/v1/mesh/chat', body: {} });
+    expect(seen.map((s) => s.headers['user-agent'])).toEqual(
+      Array(3).fill(`mesh-sdk/${pkg.version} node/${process.versions.node}`),
+    );
     await http.close();
   });
 });
@@ -116,6 +134,30 @@ describe('retries', () => {
     });
     await expect(http.send({ method: 'POST', path: '/v1/mesh/chat', body: {} })).rejects.toMatchObject({ name: 'NetworkError' });
     expect(logs.filter((line) => /ECONNREFUSED/.test(line) && /attempt \d/.test(line))).toHaveLength(2);
+    await http.close();
+  });
+});
+
+describe('debug lines', () => {
+  it("quote an error reply's words on one line, cut between words: no piece of a token that straddles the cut", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ debug: true, logger: { debug: (m) => lines.push(m), warn: () => {} } });
+    const http = new HttpClient({ baseUrl, maxRetries: 0, logger });
+    // A bare JWT (no Bearer, no field name) starting just before the 300th character.
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl';
+    const words = `${'word '.repeat(55)}\n  token ${jwt} ends`;
+    script = [
+      { status: 400, body: JSON.stringify({ error: words }) },
+      { status: 404, body: '{"error":"No such key"}' },
+    ];
+    await http.send({ method: 'GET', path: '/long' });
+    await http.send({ method: 'GET', path: '/short' });
+    await http.send({ method: 'GET', path: '/fine' });
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^GET \/long 400 \(attempt 1, \d+ ms\): \{"error":"(word ){55}\\n token \.\.\.$/);
+    expect(lines[0]).not.toContain('eyJ');
+    expect(lines[1]).toMatch(/^GET \/short 404 \(attempt 1, \d+ ms\): \{"error":"No such key"\}$/);
+    expect(lines[2]).toMatch(/^GET \/fine 200 \(attempt 1, \d+ ms\)$/);
     await http.close();
   });
 });

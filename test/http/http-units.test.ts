@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import pkg from '../../package.json' with { type: 'json' };
 import { CircuitBreaker } from '../../src/http/circuit-breaker.js';
 import { parseRetryAfter } from '../../src/http/retry-after.js';
 import { isRetryableError, isRetryableStatus, RETRY_DEFAULTS, retryDelayMs } from '../../src/http/retry-policy.js';
 import { readDataLines, readSseData } from '../../src/http/sse.js';
-import { SDK_VERSION } from '../../src/version.js';
 
 describe('Retry-After', () => {
   const now = Date.parse('2026-11-23T12:00:00Z');
@@ -63,7 +61,7 @@ describe('circuit breaker', () => {
     expect(breaker.blockedFor('o')).toBe(1000);
     now = 1000;
     expect(breaker.blockedFor('o')).toBe(0); // the probe
-    expect(breaker.blockedFor('o')).toBeGreaterThan(0); // only one
+    expect(breaker.blockedFor('o')).toBe(1000); // only one: the others wait a cool-down
     breaker.success('o');
     expect(breaker.blockedFor('o')).toBe(0);
     expect(breaker.blockedFor('other')).toBe(0);
@@ -146,8 +144,4 @@ describe('data-line reader (chat streams)', () => {
     for await (const data of readDataLines(source())) out.push(data);
     expect(out).toEqual(['héllo ✓']);
   });
-});
-
-it('sends the package version in User-Agent', () => {
-  expect(SDK_VERSION).toBe(pkg.version);
 });
