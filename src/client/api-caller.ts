@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import type { TokenValidator, ValidationResult } from '../auth/validator.js';
-import { AbortError, AuthenticationError, NetworkError, ResponseValidationError } from '../errors/mesh-error.js';
+import type { TokenValidator } from '../auth/validator.js';
+import { AbortError, AuthenticationError, ResponseValidationError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse, RateLimitInfo } from '../http/http-client.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import type { Credentials } from './credentials.js';
@@ -185,27 +185,6 @@ export class ApiCaller {
   /** The `userId` of the stored keys: the profile's `id`, never a token claim. */
   async userId(signal?: AbortSignal): Promise<string> {
     return (await this.profile(signal)).id;
-  }
-
-  /** Whether the credential is good. An API key is asked about through the profile, never `/auth/validate`. */
-  async validateCredential(signal?: AbortSignal): Promise<ValidationResult> {
-    const credential = await this.#credentials.token(signal);
-    if (this.#credentials.kind !== 'apiKey') return this.#validator.validate(credential, { signal });
-    try {
-      const response = await this.#http.send({ method: 'GET', path: PROFILE_PATH, apiKey: credential, signal });
-      if (response.status === 200)
-        return { valid: true, source: 'backend', reason: 'the backend answered the profile for this API key' };
-      if (response.status === 401 || response.status === 403 || response.status === 404)
-        return { valid: false, source: 'backend', reason: `the backend refused the API key (HTTP ${response.status})` };
-      return {
-        valid: true,
-        source: 'local',
-        reason: `only the mesh_ prefix was checked: the profile answered HTTP ${response.status}`,
-      };
-    } catch (error) {
-      if (!(error instanceof NetworkError)) throw error;
-      return { valid: true, source: 'local', reason: `only the mesh_ prefix was checked: ${error.message}` };
-    }
   }
 
   /** The Python SDK meets the backend through /auth/profile before the first call; so do we, once. */

@@ -31,7 +31,7 @@ import type {
   Profile,
   RequestOptions,
 } from './types.js';
-import { validateToken } from './validate-token.js';
+import { validateApiKey, validateToken } from './validate-token.js';
 
 let warnedAuthToken = false;
 
@@ -311,7 +311,9 @@ export class MeshClient {
       manager: this.#machinery?.manager,
       credentials: this.#credentials,
       validate: (token, signal) =>
-        this.#credentials.kind === 'apiKey' ? this.#api.validateCredential(signal) : this.#validator.validate(token, { signal }),
+        this.#credentials.kind === 'apiKey'
+          ? validateApiKey(this.#http, token, signal)
+          : this.#validator.validate(token, { signal }),
       store: this.describeTokenStore(),
       signal: options.signal,
     });

@@ -48,7 +48,7 @@ export async function validateToken(sources: ValidateTokenSources): Promise<Vali
 }
 
 /** An API key is good when the backend answers its profile; a 401/403/404 there is a refusal. */
-async function validateApiKey(http: HttpClient, key: string, signal?: AbortSignal): Promise<ValidationResult> {
+export async function validateApiKey(http: HttpClient, key: string, signal?: AbortSignal): Promise<ValidationResult> {
   try {
     const response = await http.send({ method: 'GET', path: PROFILE_PATH, apiKey: key, signal });
     if (response.status === 200)
