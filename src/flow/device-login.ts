@@ -29,6 +29,7 @@ import {
   ServerError,
   TimeoutError,
 } from '../errors/mesh-error.js';
+import { jsonOrUndefined } from '../internal/json-text.js';
 import { sleep } from '../internal/sleep.js';
 import { SDK_VERSION } from '../version.js';
 import type { Auth0Settings } from './auth0-settings.js';
@@ -93,14 +94,7 @@ async function postForm(
       headersTimeout: REQUEST_TIMEOUT_MS,
       bodyTimeout: REQUEST_TIMEOUT_MS,
     });
-    const text = await response.body.text();
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.statusCode, json };
+    return { status: response.statusCode, json: jsonOrUndefined(await response.body.text()) };
   } catch (error) {
     if (signal?.aborted) throw new AbortError('The device login was cancelled.', { cause: error });
     const code = (error as { code?: string }).code;

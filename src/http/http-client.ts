@@ -5,8 +5,10 @@
  * carry a credential to another origin. Answers every status; mapping statuses to errors is the
  * caller's job (401/404 need the token's story first).
  */
+
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
+import { jsonOrUndefined } from '../internal/json-text.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { sleep } from '../internal/sleep.js';
 import { SDK_VERSION } from '../version.js';
@@ -254,13 +256,7 @@ export class HttpClient {
         };
         if (req.stream && response.statusCode < 300) return { ...base, json: undefined, text: '', body: response.body };
         const text = await response.body.text();
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        return { ...base, json, text };
+        return { ...base, json: jsonOrUndefined(text), text };
       }
     } catch (error) {
       if (req.signal?.aborted) throw new AbortError(`${req.method} ${req.path} was aborted.`, { cause: error });
