@@ -7,7 +7,7 @@
 // lacks something (a non-loopback address) does not: CI installs the tool or provides the thing.
 //
 // An entry: {
-//   file: path from the repository root, e.g. 'test/auth/keychain-store.test.ts',
+//   file: path from the repository root, e.g. 'test/auth/stores/keychain-store.test.ts',
 //   test: the full name: describe titles and the test title joined by single spaces,
 //   platforms: process.platform values on which the skip is expected, e.g. ['linux', 'win32'],
 //   why: one line for the next reader,

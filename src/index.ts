@@ -1,14 +1,30 @@
 // The whole public API of mesh-sdk. Names here are binding: add, don't rename. No logic here.
+export type { HeadlessVerdict } from './auth/headless.js';
+export { SealedRecordError } from './auth/seal.js';
 export { EnvStore, type EnvStoreOptions } from './auth/stores/env-store.js';
 export { FileStore, type FileStoreOptions } from './auth/stores/file-store.js';
 export { KeychainStore, type KeychainStoreOptions } from './auth/stores/keychain-store.js';
 export { MemoryStore } from './auth/stores/memory-store.js';
+export type { RedisClientLike } from './auth/stores/redis-connection.js';
+export {
+  defaultRedisKey,
+  type RedisStoreInspection,
+  type RedisTokenStore,
+  type RedisTokenStoreOptions,
+  redisTokenStore,
+  TokenStoreRecordError,
+} from './auth/stores/redis-store.js';
+export type { HeldLock, TokenLock } from './auth/token-lock.js';
 export type { TokenSet, TokenStore } from './auth/token-store.js';
+export { TokenStoreConflictError } from './auth/token-store-conflict.js';
 export type { ValidationResult } from './auth/validator.js';
+export { LOGIN_CHANNEL, type LoginEvent } from './client/assemble.js';
 export { chat, chatStream, generateApiKey, getDefaultClient, getKey, listKeys, storeKey } from './client/default-client.js';
 export { MeshClient } from './client/mesh-client.js';
+export type { MeshClientOptions } from './client/options.js';
 export type {
   ApiKeyInfo,
+  AuthStatus,
   ChatContentPart,
   ChatMessage,
   ChatOptions,
@@ -21,8 +37,8 @@ export type {
   RequestOptions,
   TokenProvider,
 } from './client/types.js';
-export type { Auth0Options, Logger, MeshClientOptions } from './config/options.js';
-export type { TokenStoreKind } from './config/parsers.js';
+export type { Auth0Options, ConfigInput, ConfigOptions, CustomTokenStore, Logger } from './config/options.js';
+export type { RedisUrl, TokenStoreKind } from './config/parsers.js';
 export { type ConfigSource, type ResolvedConfig, resolveConfig } from './config/resolve.js';
 export { ErrorCode } from './errors/codes.js';
 export {
@@ -46,4 +62,5 @@ export {
   UnsupportedByBackendError,
 } from './errors/mesh-error.js';
 export type { AuthFlowCallbacks, DeviceVerification, LoginOptions } from './flow/auth-flow.js';
+export type { CircuitBreakerOptions } from './http/circuit-breaker.js';
 export { redact } from './internal/redact.js';

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { loginPage } from './pages.js';
-import type { ProviderSettings } from './provider.js';
+import type { ProviderSettings } from './settings.js';
 
 interface InteractionHooks {
   settings: ProviderSettings;

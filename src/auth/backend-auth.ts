@@ -7,13 +7,22 @@
  * `errorFromResponse` makes of it.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { errorFromResponse } from '../client/response-errors.js';
 import { auth0DomainValue } from '../config/parsers.js';
 import { AbortError, MeshError, NetworkError, ResponseValidationError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client.js';
+import { errorFromResponse } from '../http/response-errors.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import type { SkewClock } from './clock.js';
+import {
+  isFiniteNumber,
+  kindOf,
+  optionalString,
+  type ReplyShape,
+  ReplyShapeError,
+  replyShape,
+  requiredText,
+  textOrUndefined,
+} from './reply-shape.js';
 import { type TokenReply, tokenReplySchema } from './token-set.js';
 import { untilAborted } from './until-aborted.js';
 
@@ -86,35 +95,57 @@ const VALIDATE_TIMEOUT_MS = 3_000; // 3 s
 const DEFAULT_DEVICE_INTERVAL_S = 5; // RFC 8628 §3.2
 const DEFAULT_DEVICE_EXPIRES_S = 900; // Auth0's and the Python SDK's default
 
-const configReply = z.looseObject({
-  domain: z.string().min(1),
-  client_id: z.string().min(1),
-  audience: z.string().min(1).optional().catch(undefined),
-  scope: z.string().min(1).optional().catch(undefined),
-  // Absent, malformed or full of unknown names: none of it makes the config unusable.
-  capabilities: z.array(z.unknown()).optional().catch(undefined),
-});
-const authUrlReply = z.looseObject({ auth_url: z.url() });
-const positive = (fallback: number) =>
-  z
-    .number()
-    .positive()
-    .optional()
-    .catch(undefined)
-    .transform((v) => v ?? fallback);
-/** RFC 8628 §3.2, with the defaults a missing `interval`/`expires_in` gets. */
-export const deviceAuthorizationSchema = z.looseObject({
-  device_code: z.string().min(1),
-  user_code: z.string().min(1),
-  verification_uri: z.string().min(1),
-  verification_uri_complete: z.string().min(1).optional().catch(undefined),
-  expires_in: positive(DEFAULT_DEVICE_EXPIRES_S),
-  interval: positive(DEFAULT_DEVICE_INTERVAL_S),
-});
-/** An OAuth error body (RFC 6749 §5.2). */
-export const oauthErrorSchema = z.looseObject({ error: z.string().min(1), error_description: z.string().optional() });
+// The reply checks below are written by hand (reply-shape.ts): zod is not loaded for a login's
+// or a refresh's replies. Each keeps the fields it does not know, as a loose zod object did.
 
-function parseBody<T>(schema: z.ZodType<T>, response: HttpResponse, what: string): T {
+interface ConfigReply {
+  domain: string;
+  client_id: string;
+  audience: string | undefined;
+  scope: string | undefined;
+  capabilities: unknown[] | undefined;
+}
+
+const configReply: ReplyShape<ConfigReply> = replyShape((body) => ({
+  ...body,
+  domain: requiredText(body, 'domain'),
+  client_id: requiredText(body, 'client_id'),
+  audience: textOrUndefined(body.audience),
+  scope: textOrUndefined(body.scope),
+  // Absent, malformed or full of unknown names: none of it makes the config unusable.
+  capabilities: Array.isArray(body.capabilities) ? body.capabilities : undefined,
+}));
+
+const ASCII_TAB_OR_NEWLINE = /[\t\n\r]/g;
+/** An absolute URL, trimmed (tabs and line breaks dropped, as the URL parser itself drops them). */
+const authUrlReply: ReplyShape<{ auth_url: string }> = replyShape((body) => {
+  const raw = body.auth_url;
+  const trimmed = typeof raw === 'string' ? raw.trim() : undefined;
+  if (trimmed === undefined || !URL.canParse(trimmed)) throw new ReplyShapeError(`auth_url: expected a URL, got ${kindOf(raw)}`);
+  return { ...body, auth_url: trimmed.replace(ASCII_TAB_OR_NEWLINE, '') };
+});
+
+const positiveOr = (value: unknown, fallback: number) => (isFiniteNumber(value) && value > 0 ? value : fallback);
+
+/** RFC 8628 §3.2, with the defaults a missing `interval`/`expires_in` gets. */
+export const deviceAuthorizationSchema: ReplyShape<DeviceAuthorization> = replyShape((body) => ({
+  ...body,
+  device_code: requiredText(body, 'device_code'),
+  user_code: requiredText(body, 'user_code'),
+  verification_uri: requiredText(body, 'verification_uri'),
+  verification_uri_complete: textOrUndefined(body.verification_uri_complete),
+  expires_in: positiveOr(body.expires_in, DEFAULT_DEVICE_EXPIRES_S),
+  interval: positiveOr(body.interval, DEFAULT_DEVICE_INTERVAL_S),
+}));
+
+/** An OAuth error body (RFC 6749 §5.2). */
+export const oauthErrorSchema: ReplyShape<{ error: string; error_description?: string }> = replyShape((body) => ({
+  ...body,
+  error: requiredText(body, 'error'),
+  error_description: optionalString(body, 'error_description'),
+}));
+
+function parseBody<T>(schema: ReplyShape<T>, response: HttpResponse, what: string): T {
   const parsed = schema.safeParse(response.json);
   if (parsed.success) return parsed.data;
   throw new ResponseValidationError(
@@ -182,8 +213,8 @@ export class BackendAuth {
     const response = await this.#send({ method: 'GET', path, timeout: CONFIG_TIMEOUT_MS, maxRetries: 1 });
     if (!ok(response)) throw errorFromResponse(response, what);
     const body = parseBody(configReply, response, what);
-    const domain = auth0DomainValue.schema.safeParse(body.domain);
-    if (!domain.success) {
+    const domain = auth0DomainValue.parse(body.domain);
+    if (!domain.ok) {
       throw new ResponseValidationError(`${what}: the backend's domain is neither a host name nor a loopback http origin.`, {
         status: response.status,
         requestId: response.requestId,
@@ -191,7 +222,7 @@ export class BackendAuth {
     }
     const names = (body.capabilities ?? []).filter((name): name is string => typeof name === 'string');
     return {
-      domain: domain.data,
+      domain: domain.value,
       clientId: body.client_id,
       audience: body.audience,
       scope: body.scope,

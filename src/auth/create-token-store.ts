@@ -1,8 +1,10 @@
 /**
  * The storage policy: which store a configuration gets, and where its cross-process lock lives.
  * `auto` = keychain, else file (headless: file only), then the Python SDK's headless token files
- * as an import source; `keychain` fails closed; `file` (+ the import source); `env`; `memory`; or
- * the user's own TokenStore.
+ * as an import source; `keychain` fails closed; `file` (+ the import source); `env`; `memory`;
+ * `redis` (a fleet's shared store, which brings its own lock; seeded from the environment's tokens
+ * with `MESH_TOKEN_FROM_ENV=true`); or the user's own TokenStore (its own `lock`, if it has one, is
+ * used by the composition root).
  */
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -16,6 +18,7 @@ import { KeychainStore, type KeychainStoreOptions, PYTHON_KEYCHAIN_ACCOUNT } fro
 import { LayeredStore } from './stores/layered-store.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { PythonTokenFile, pythonHeadlessTokenPaths } from './stores/python-token-file.js';
+import { defaultRedisKey, type RedisTokenStore, redisTokenStore } from './stores/redis-store.js';
 import type { TokenSet, TokenStore } from './token-store.js';
 
 export interface TokenStoreDependencies {
@@ -32,7 +35,10 @@ export interface TokenStoreDependencies {
 
 export interface TokenStoreSelection {
   store: TokenStore;
-  /** A lock for processes sharing the store; none for memory, env and user stores. */
+  /**
+   * The lock file for processes sharing a local store; none for memory, env, Redis and user stores
+   * (a store that brings its own `lock`, as the Redis store does, is locked with that one).
+   */
   lock: RefreshLock | undefined;
   headless: HeadlessVerdict;
 }
@@ -74,6 +80,32 @@ export function keychainSlotFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0'>
     : { account: keychainAccountFor(config.apiUrl), shared: false };
 }
 
+/** The Redis key of a configuration: `tokenStoreKey`, else one per deployment (API URL + audience). */
+export function redisKeyFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0' | 'tokenStoreKey'>): string {
+  return config.tokenStoreKey ?? defaultRedisKey(config.apiUrl, config.auth0.audience);
+}
+
+/**
+ * The Redis store of a configuration with `tokenStore: 'redis'` (URL, key, sealing key, and the
+ * environment's tokens as the seed of an empty key when `MESH_TOKEN_FROM_ENV=true`).
+ */
+export function redisStoreFor(
+  config: ResolvedConfig,
+  deps: Pick<TokenStoreDependencies, 'env' | 'logger'> & { connectTimeoutMs?: number; commandTimeoutMs?: number } = {},
+): RedisTokenStore {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? silentLogger;
+  return redisTokenStore({
+    url: config.tokenStoreUrl,
+    key: redisKeyFor(config),
+    sealingKey: config.tokenSealingKey,
+    logger,
+    connectTimeoutMs: deps.connectTimeoutMs,
+    commandTimeoutMs: deps.commandTimeoutMs,
+    seed: config.seedFromEnv ? () => new EnvStore({ env, logger }).load() : undefined,
+  });
+}
+
 export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDependencies = {}): TokenStoreSelection {
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? silentLogger;
@@ -89,10 +121,13 @@ export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDepende
     );
 
   const choice = config.tokenStore;
-  if (typeof choice === 'object') return { store: choice, lock: undefined, headless };
+  if (typeof choice === 'object') return { store: choice as TokenStore, lock: undefined, headless };
   switch (choice) {
     case 'memory':
       return { store: new MemoryStore(), lock: undefined, headless };
+    case 'redis':
+      // Its lock is the store's own (`store.lock`, the fleet-wide Redis lease): the composition root uses it.
+      return { store: redisStoreFor(config, { env, logger }), lock: undefined, headless };
     case 'env':
       return { store: new EnvStore({ env, logger, onTokensRefreshed: deps.onTokensRefreshed }), lock: undefined, headless };
     case 'file':

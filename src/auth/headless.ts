@@ -2,8 +2,15 @@
  * Is a person with a browser here (headless), and can a person answer a login at all
  * (interactive)? Headless means: device login instead of a browser, and the file store instead of
  * the keychain. Not interactive means: a call that needs a login fails at once with what to run.
+ * Both read the one probe of the environment (internal/environment.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import {
+  currentEnvironment,
+  type Environment,
+  type EnvironmentVariables,
+  isEnvironment,
+  probeEnvironment,
+} from '../internal/environment.js';
 
 export interface HeadlessVerdict {
   headless: boolean;
@@ -13,8 +20,9 @@ export interface HeadlessVerdict {
   signal?: string;
 }
 
+/** Where the variables come from; platform and files default to this process's. */
 export interface HeadlessProbe {
-  env: Readonly<Record<string, string | undefined>>;
+  env: EnvironmentVariables;
   platform?: NodeJS.Platform;
   exists?: (path: string) => boolean;
   readText?: (path: string) => string | undefined;
@@ -22,87 +30,48 @@ export interface HeadlessProbe {
 
 /** What decides whether a person can answer a login: the environment and the two streams. */
 export interface InteractiveProbe {
-  env: Readonly<Record<string, string | undefined>>;
+  env: EnvironmentVariables;
   stdin: { isTTY?: boolean };
   stderr: { isTTY?: boolean };
 }
 
-// The Python SDK's signals (token_manager.py 1.5.4 is_headless, auth.py 1.5.5), plus Cloud Run's
-// K_SERVICE. Order matters only for which one the verdict names.
-const CI_SIGNALS: ReadonlyArray<readonly [variable: string, what: string]> = [
-  ['CI', 'CI'],
-  ['GITHUB_ACTIONS', 'GitHub Actions'],
-  ['GITLAB_CI', 'GitLab CI'],
-  ['TRAVIS', 'Travis CI'],
-  ['JENKINS_URL', 'Jenkins'],
-];
-const PLATFORM_SIGNALS: ReadonlyArray<readonly [variable: string, what: string]> = [
-  ['RENDER', 'Render'],
-  ['KUBERNETES_SERVICE_HOST', 'Kubernetes'],
-  ['AWS_LAMBDA_FUNCTION_NAME', 'AWS Lambda'],
-  ['K_SERVICE', 'Cloud Run'],
-  ['GOOGLE_CLOUD_PROJECT', 'Google Cloud'],
-  ['DOCKER', 'Docker'],
-];
-
-/** Set, and not an explicit "no": `CI=false` (some tools write it) does not mean CI. */
-const isSet = (value: string | undefined) =>
-  value !== undefined && value.trim() !== '' && !/^(0|false|no|n|off)$/i.test(value.trim());
-
-function readTextOrUndefined(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function firstSet(
-  env: HeadlessProbe['env'],
-  signals: ReadonlyArray<readonly [string, string]>,
-): readonly [string, string] | undefined {
-  return signals.find(([variable]) => isSet(env[variable]));
-}
-
-/** The CI variable that is set (`CI`, `GITHUB_ACTIONS`, ...), if any. */
-export function ciSignal(env: HeadlessProbe['env']): string | undefined {
-  return firstSet(env, CI_SIGNALS)?.[0];
+/** The CI variable that is set (`CI`, `GITHUB_ACTIONS`, ...), if any; `CI=false` is not CI. */
+export function ciSignal(from: EnvironmentVariables | Environment = currentEnvironment()): string | undefined {
+  return (isEnvironment(from) ? from : probeEnvironment({ env: from })).ci?.variable;
 }
 
 /**
  * Detects headless environments; an explicit `headless` (option or MESH_HEADLESS) wins. The
- * verdict names the signal that decided.
+ * verdict names the signal that decided. Without a probe: this process's environment.
  *
  * @example
  * detectHeadless(undefined, { env: { GITHUB_ACTIONS: 'true' } });
  * // { headless: true, reason: 'GitHub Actions (GITHUB_ACTIONS is set)', signal: 'GITHUB_ACTIONS' }
  */
-export function detectHeadless(explicit: boolean | undefined, probe: HeadlessProbe): HeadlessVerdict {
+export function detectHeadless(
+  explicit: boolean | undefined,
+  from: HeadlessProbe | Environment = currentEnvironment(),
+): HeadlessVerdict {
   if (explicit !== undefined) {
     return { headless: explicit, reason: `set explicitly (headless: ${explicit})`, signal: 'explicit' };
   }
-  const { env } = probe;
-  const platform = probe.platform ?? process.platform;
-  const exists = probe.exists ?? existsSync;
-  const readText = probe.readText ?? readTextOrUndefined;
-  const byVariable = firstSet(env, CI_SIGNALS) ?? firstSet(env, PLATFORM_SIGNALS);
+  const environment = isEnvironment(from) ? from : probeEnvironment(from);
+  const byVariable = environment.ci ?? environment.hosting;
   if (byVariable) {
-    const [variable, what] = byVariable;
-    return { headless: true, reason: `${what} (${variable} is set)`, signal: variable };
+    const { variable, name } = byVariable;
+    return { headless: true, reason: `${name} (${variable} is set)`, signal: variable };
   }
-  for (const variable of ['SSH_CONNECTION', 'SSH_TTY']) {
-    if (isSet(env[variable])) return { headless: true, reason: `SSH session (${variable} is set)`, signal: variable };
+  if (environment.ssh) {
+    return { headless: true, reason: `SSH session (${environment.ssh} is set)`, signal: environment.ssh };
   }
-  if (platform === 'linux') {
-    for (const path of ['/.dockerenv', '/run/.containerenv']) {
-      if (exists(path)) return { headless: true, reason: `container (${path} exists)`, signal: path };
-    }
-    if (/docker|kubepods|containerd|lxc|libpod/.test(readText('/proc/1/cgroup') ?? '')) {
-      return { headless: true, reason: 'container (/proc/1/cgroup)', signal: '/proc/1/cgroup' };
-    }
-    if (!env.DISPLAY && !env.WAYLAND_DISPLAY) {
-      return { headless: true, reason: 'no display (DISPLAY and WAYLAND_DISPLAY unset)', signal: 'DISPLAY' };
-    }
+  if (environment.container === '/proc/1/cgroup') {
+    return { headless: true, reason: 'container (/proc/1/cgroup)', signal: '/proc/1/cgroup' };
+  }
+  if (environment.container) {
+    return { headless: true, reason: `container (${environment.container} exists)`, signal: environment.container };
+  }
+  if (environment.display === undefined) {
+    return { headless: true, reason: 'no display (DISPLAY and WAYLAND_DISPLAY unset)', signal: 'DISPLAY' };
   }
   return { headless: false, reason: 'desktop session' };
 }
@@ -110,11 +79,12 @@ export function detectHeadless(explicit: boolean | undefined, probe: HeadlessPro
 /**
  * Whether a person can answer a login here: stdin and stderr are terminals and no CI variable is
  * set. CI runners may allocate a pseudo-terminal, so the TTYs alone would leave a job waiting for a
- * login nobody will do.
+ * login nobody will do. Without a probe: this process's environment.
  *
  * @example
  * isInteractive({ env: process.env, stdin: process.stdin, stderr: process.stderr });
  */
-export function isInteractive(probe: InteractiveProbe): boolean {
-  return Boolean(probe.stdin.isTTY && probe.stderr.isTTY) && ciSignal(probe.env) === undefined;
+export function isInteractive(from: InteractiveProbe | Environment = currentEnvironment()): boolean {
+  const environment = isEnvironment(from) ? from : probeEnvironment({ env: from.env, stdin: from.stdin, stderr: from.stderr });
+  return environment.tty.stdin && environment.tty.stderr && environment.ci === undefined;
 }

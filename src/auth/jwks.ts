@@ -6,7 +6,7 @@
  * 30 s, not one per token. A failed fetch is remembered for the cool-down too, so an unreachable
  * issuer does not slow every validation by a timeout.
  */
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { type Dispatcher, request } from 'undici';
 import { SDK_VERSION } from '../version.js';
 import { untilAborted } from './until-aborted.js';
@@ -66,7 +66,7 @@ export class JwksCache {
         try {
           return await set.lookup(header, token);
         } catch (error) {
-          if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+          if (!(error instanceof (await import('jose')).errors.JWKSNoMatchingKey)) throw error;
           const newer = await this.#newerThan(set, signal);
           if (!newer) throw error;
           set = newer;
@@ -150,7 +150,7 @@ export class JwksCache {
       throw new JwksUnavailableError(`the issuer's keys at ${origin} are not a key set (too large)`);
     let lookup: JWTVerifyGetKey;
     try {
-      lookup = createLocalJWKSet(JSON.parse(text) as JSONWebKeySet);
+      lookup = (await import('jose')).createLocalJWKSet(JSON.parse(text) as JSONWebKeySet);
     } catch {
       throw new JwksUnavailableError(`the issuer's keys at ${origin} are not a key set`);
     }

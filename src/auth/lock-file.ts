@@ -4,7 +4,7 @@
  */
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { sleep } from '../internal/sleep.js';
+import { sleep } from '../http/sleep.js';
 
 /** What a holder writes into its lock file, right after creating it. */
 export interface LockOwner {

@@ -22,7 +22,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { AbortError, TimeoutError } from '../errors/mesh-error.js';
-import { sleep } from '../internal/sleep.js';
+import { sleep } from '../http/sleep.js';
 import { createExclusive, isStale, type LockOwner, type LockSnapshot, readLock, removeLockFile } from './lock-file.js';
 import type { HeldLock, TokenLock } from './token-lock.js';
 

@@ -4,8 +4,18 @@
  * every field it was read with: the Python SDK shares the same file and keychain slot, and what it
  * wrote (`auth_source`, `expires_in`, anything newer) must survive our rewrites.
  */
-import { z } from 'zod';
 import { jwtExpiry } from '../internal/jwt.js';
+import {
+  isFiniteNumber,
+  isObject,
+  kindOf,
+  optionalString,
+  type ReplyShape,
+  refuse,
+  replyShape,
+  requiredText,
+  textOrUndefined,
+} from './reply-shape.js';
 import type { TokenSet } from './token-store.js';
 
 export class TokenSetFormatError extends Error {}
@@ -55,25 +65,28 @@ export function tokenSetJson(tokens: TokenSet, space?: number): string {
   return JSON.stringify(serializeTokenSet(tokens), null, space);
 }
 
-const optionalText = z.string().min(1).optional().catch(undefined);
-
-// A stored set must hold at least one usable credential. `expires_at` may arrive as a number
-// (the Python SDK writes an int; a float is read too), a numeric string (older writers) or be
-// missing: then the JWT's own exp decides, else "expired", which makes the manager refresh: the
-// refresh token is kept, never discarded for a bad date.
-const storedShape = z
-  .object({
-    access_token: z.string().optional(),
-    refresh_token: optionalText,
-    id_token: optionalText,
-    token_type: optionalText,
-    scope: optionalText,
-    auth_source: optionalText,
-    expires_at: z.union([z.number(), z.string(), z.null()]).optional(),
-  })
-  .refine((t) => Boolean(t.access_token) || Boolean(t.refresh_token), {
-    message: 'neither access_token nor refresh_token is a non-empty string',
-  });
+/**
+ * What a stored set must be: at least one usable credential. `expires_at` may arrive as a number
+ * (the Python SDK writes an int; a float is read too), a numeric string (older writers) or be
+ * missing: then the JWT's own exp decides, else "expired", which makes the manager refresh: the
+ * refresh token is kept, never discarded for a bad date. A bad optional field is dropped, not fatal.
+ * @throws TokenSetFormatError naming the first problem.
+ */
+function checkStored(value: unknown): { raw: Record<string, unknown>; expiresAt: number | string | null | undefined } {
+  if (!isObject(value)) throw new TokenSetFormatError(`expected a JSON object, got ${kindOf(value)}`);
+  const access = value.access_token;
+  if (access !== undefined && typeof access !== 'string') {
+    throw new TokenSetFormatError(`access_token: expected a string, got ${kindOf(access)}`);
+  }
+  const expiresAt = value.expires_at;
+  if (!(expiresAt === undefined || expiresAt === null || typeof expiresAt === 'string' || isFiniteNumber(expiresAt))) {
+    throw new TokenSetFormatError(`expires_at: expected a number or a string, got ${kindOf(expiresAt)}`);
+  }
+  if (!access && !textOrUndefined(value.refresh_token)) {
+    throw new TokenSetFormatError('neither access_token nor refresh_token is a non-empty string');
+  }
+  return { raw: value, expiresAt };
+}
 
 function expiryFrom(raw: number | string | null | undefined, accessToken: string): number {
   const stated = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
@@ -87,19 +100,20 @@ function expiryFrom(raw: number | string | null | undefined, accessToken: string
 
 /** Parses a stored token set (file, keychain). @throws TokenSetFormatError naming what is wrong. */
 export function parseStoredTokenSet(value: unknown): TokenSet {
-  const result = storedShape.safeParse(value);
-  if (!result.success) {
-    throw new TokenSetFormatError(result.error.issues[0]?.message ?? 'not a token set');
-  }
-  const raw = result.data;
-  const accessToken = raw.access_token ?? '';
-  const tokens: TokenSet = { access_token: accessToken, expires_at: expiryFrom(raw.expires_at, accessToken) };
-  if (raw.refresh_token) tokens.refresh_token = raw.refresh_token;
-  if (raw.id_token) tokens.id_token = raw.id_token;
-  if (raw.token_type) tokens.token_type = raw.token_type;
-  if (raw.scope) tokens.scope = raw.scope;
-  if (raw.auth_source) tokens.auth_source = raw.auth_source;
-  const extras = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([key]) => !KNOWN_FIELDS.has(key)));
+  const { raw, expiresAt } = checkStored(value);
+  const accessToken = (raw.access_token as string | undefined) ?? '';
+  const tokens: TokenSet = { access_token: accessToken, expires_at: expiryFrom(expiresAt, accessToken) };
+  const refreshToken = textOrUndefined(raw.refresh_token);
+  if (refreshToken) tokens.refresh_token = refreshToken;
+  const idToken = textOrUndefined(raw.id_token);
+  if (idToken) tokens.id_token = idToken;
+  const tokenType = textOrUndefined(raw.token_type);
+  if (tokenType) tokens.token_type = tokenType;
+  const scope = textOrUndefined(raw.scope);
+  if (scope) tokens.scope = scope;
+  const authSource = textOrUndefined(raw.auth_source);
+  if (authSource) tokens.auth_source = authSource;
+  const extras = Object.fromEntries(Object.entries(raw).filter(([key]) => !KNOWN_FIELDS.has(key)));
   return withExtras(tokens, extras);
 }
 
@@ -115,15 +129,31 @@ export function parseStoredTokenJson(text: string): TokenSet {
 }
 
 /** The contract's token reply (`/auth/exchange-token`, `/auth/refresh-token`, `/auth/token-status`). */
-export const tokenReplySchema = z.object({
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).optional(),
-  id_token: z.string().min(1).optional(),
-  token_type: z.string().optional(),
-  expires_in: z.number().nonnegative(),
-  scope: z.string().optional(),
+export interface TokenReply {
+  access_token: string;
+  refresh_token?: string;
+  id_token?: string;
+  token_type?: string;
+  /** Seconds, >= 0. */
+  expires_in: number;
+  scope?: string;
+}
+
+/** Checks a token reply; unknown fields are left out of what it answers. */
+export const tokenReplySchema: ReplyShape<TokenReply> = replyShape((body) => {
+  const reply: TokenReply = { access_token: requiredText(body, 'access_token'), expires_in: 0 };
+  const refreshToken = optionalString(body, 'refresh_token', true);
+  if (refreshToken !== undefined) reply.refresh_token = refreshToken;
+  const idToken = optionalString(body, 'id_token', true);
+  if (idToken !== undefined) reply.id_token = idToken;
+  const tokenType = optionalString(body, 'token_type');
+  if (tokenType !== undefined) reply.token_type = tokenType;
+  if (!isFiniteNumber(body.expires_in) || body.expires_in < 0) refuse('expires_in', 'a number >= 0', body.expires_in);
+  reply.expires_in = body.expires_in;
+  const scope = optionalString(body, 'scope');
+  if (scope !== undefined) reply.scope = scope;
+  return reply;
 });
-export type TokenReply = z.infer<typeof tokenReplySchema>;
 
 /**
  * A token set from a backend reply received at `nowSeconds` (corrected clock). A reply without a

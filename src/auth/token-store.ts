@@ -1,3 +1,5 @@
+import type { TokenLock } from './token-lock.js';
+
 /**
  * A token set as stored on disk, in the keychain and in the environment: snake_case JSON, the
  * same shape the Python SDK writes, so both SDKs can share `~/.mesh/token.json` and its keychain
@@ -37,4 +39,15 @@ export interface TokenStore {
   clear(): Promise<void>;
   /** Where the tokens live, for status output, e.g. "file ~/.mesh/token.json". */
   describe(): string;
+  /**
+   * Every place this store keeps tokens, for logout and status (what a `clear()` empties), when
+   * that is more than `describe()` names: a layered store lists the keychain and the file.
+   * @default [describe()]
+   */
+  places?(): string[];
+  /**
+   * A store shared beyond this machine brings its own cross-process refresh lock (e.g. the Redis
+   * store); the token manager uses it instead of the lock file beside the local stores.
+   */
+  readonly lock?: TokenLock;
 }

@@ -5,7 +5,7 @@
  * answers anything else, or cannot be reached within its bound. A Mesh API key is never sent
  * there (the deployed endpoint may not handle them: client.py 1.5.6): only its form is checked.
  */
-import { errors, jwtVerify } from 'jose';
+import type { errors } from 'jose';
 import { decodeJwt, JwtFormatError } from '../internal/jwt.js';
 import type { BackendAuth } from './backend-auth.js';
 import type { SkewClock } from './clock.js';
@@ -98,8 +98,10 @@ export class TokenValidator {
     if (!local.valid || local.claims === undefined) return local;
     const jwks = this.#jwks;
     if (!jwks) return { ...local, signature: 'unverified', signatureReason: 'no JWKS address is configured' };
+    // jose is loaded on the first signature check, not at import: most programs never make one.
+    const jose = await import('jose');
     try {
-      await jwtVerify(token, jwks.resolver(signal), {
+      await jose.jwtVerify(token, jwks.resolver(signal), {
         algorithms: ALGORITHMS,
         audience: this.#options.audience,
         issuer: this.#options.issuer,
@@ -109,8 +111,8 @@ export class TokenValidator {
       return { ...local, signature: 'verified' };
     } catch (error) {
       if (error instanceof JwksUnavailableError) return { ...local, signature: 'unverified', signatureReason: error.message };
-      if (!(error instanceof errors.JOSEError)) throw error; // an AbortError, or a bug
-      const why = signatureFailure(error, token);
+      if (!(error instanceof jose.errors.JOSEError)) throw error; // an AbortError, or a bug
+      const why = signatureFailure(jose.errors, error, token);
       return { valid: false, source: 'local', claims: local.claims, reason: why, signature: 'invalid', signatureReason: why };
     }
   }
@@ -135,7 +137,7 @@ export class TokenValidator {
 }
 
 /** What a failed jose verification means, in words (never the token). */
-function signatureFailure(error: errors.JOSEError, token: string): string {
+function signatureFailure(errors: typeof import('jose').errors, error: errors.JOSEError, token: string): string {
   const kid = headerKid(token);
   if (error instanceof errors.JWKSNoMatchingKey) {
     return `the issuer publishes no key ${kid === undefined ? 'for this token' : `with kid "${kid}"`}: the token is not the issuer's`;

@@ -4,11 +4,11 @@
  * MeshClient: parsing, printing and exit codes only.
  */
 import { parseArgs } from 'node:util';
+import { envInstructions } from '../auth/stores/env-render.js';
 import { MeshClient } from '../client/mesh-client.js';
+import type { MeshClientOptions } from '../client/options.js';
 import type { AuthStatus } from '../client/types.js';
-import type { MeshClientOptions } from '../config/options.js';
 import { diagnose } from '../diagnostics/doctor.js';
-import { envInstructions } from '../flow/instructions.js';
 import { SDK_VERSION } from '../version.js';
 import { expandAbbreviations } from './args.js';
 import { loginUi } from './login-ui.js';
@@ -150,9 +150,13 @@ const commands: Record<string, (values: Record<string, unknown>, signal: AbortSi
     out.out(envInstructions(await client().tokenSet({ signal })));
   },
 
-  async doctor(values) {
+  async doctor(values, signal) {
     // Not client(): a bad setting is the doctor's first finding, not the end of it.
-    const checks = await diagnose({ interactive: false, loginUi: ui.callbacks }, (options) => new MeshClient(options));
+    const checks = await diagnose({
+      options: { interactive: false, loginUi: ui.callbacks },
+      makeClient: (options) => new MeshClient(options),
+      signal,
+    });
     if (values.json) out.out(JSON.stringify(checks, null, 2));
     else {
       for (const check of checks) {

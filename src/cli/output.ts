@@ -1,4 +1,5 @@
 /** Terminal output for the CLIs: ✓/✗ marks, colour only on a TTY and without NO_COLOR, a spinner only on a TTY. */
+import { currentEnvironment, type EnvironmentVariables, probeEnvironment } from '../internal/environment.js';
 
 export interface Output {
   out(text: string): void;
@@ -12,9 +13,11 @@ export interface Output {
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export function createOutput(env: NodeJS.ProcessEnv = process.env): Output {
-  const tty = Boolean(process.stderr.isTTY);
-  const color = tty && !('NO_COLOR' in env && env.NO_COLOR !== '');
+/** `env`: where NO_COLOR is read from. @default this process's environment */
+export function createOutput(env?: EnvironmentVariables): Output {
+  const environment = env === undefined ? currentEnvironment() : probeEnvironment({ env });
+  const tty = environment.tty.stderr;
+  const color = tty && !environment.noColor;
   const paint = (code: number) => (text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
   return {
     out: (text) => process.stdout.write(`${text}\n`),

@@ -21,7 +21,7 @@ export async function readAuthStatus({ manager, credentials, validate, store, si
   let expiresAt: number | undefined;
   try {
     if (manager) {
-      const tokens = await manager.getTokenSet({ signal });
+      const tokens = await manager.getTokenSet({ signal, allowLogin: false });
       token = tokens.access_token;
       expiresAt = tokens.expires_at;
     } else {

@@ -1,23 +1,15 @@
-import { BackendAuth } from '../auth/backend-auth.js';
-import { SkewClock } from '../auth/clock.js';
-import { createTokenMachinery, REFRESH_TIMEOUT_CAP_MS, type TokenMachinery, validatorFor } from '../auth/create-token-manager.js';
-import { isInteractive } from '../auth/headless.js';
-import { LayeredStore } from '../auth/stores/layered-store.js';
 import type { TokenSet } from '../auth/token-store.js';
-import type { TokenValidator, ValidationResult } from '../auth/validator.js';
-import type { MeshClientOptions } from '../config/options.js';
-import { defaultModelFor, type ResolvedConfig, resolveConfig } from '../config/resolve.js';
+import type { ValidationResult } from '../auth/validator.js';
+import { defaultModelFor, type ResolvedConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
-import { AuthFlow, type LoginOptions } from '../flow/auth-flow.js';
-import { CircuitBreaker } from '../http/circuit-breaker.js';
-import { HttpClient, type RateLimitInfo } from '../http/http-client.js';
-import { createLogger } from '../internal/logger.js';
-import { ApiCaller } from './api-caller.js';
+import type { LoginOptions } from '../flow/auth-flow.js';
+import type { RateLimitInfo } from '../http/http-client.js';
 import { ApiKeys, defaultApiKeyName, unsupported } from './api-keys.js';
+import { assembleClient, type ClientParts, type LoginSession } from './assemble.js';
 import { readAuthStatus } from './auth-status.js';
 import { CHAT_PATHS, type ChatDefaults, chatBody, chatResponseOf } from './chat.js';
 import { readChatStream } from './chat-stream.js';
-import { type Credentials, managedCredentials, providedCredentials, staticCredentials } from './credentials.js';
+import type { MeshClientOptions } from './options.js';
 import { PathMemory, sendWithFallback } from './path-fallback.js';
 import { StoredKeys } from './stored-keys.js';
 import type {
@@ -33,8 +25,6 @@ import type {
 } from './types.js';
 import { validateApiKey, validateToken } from './validate-token.js';
 
-let warnedAuthToken = false;
-
 /**
  * The Mesh client. Construction resolves and validates all configuration (options, then
  * environment, then defaults) and throws `ConfigError` on a bad value; it does no I/O. Tokens are
@@ -49,94 +39,20 @@ let warnedAuthToken = false;
 export class MeshClient {
   /** The resolved, frozen configuration. */
   readonly config: ResolvedConfig;
-  readonly #http: HttpClient;
-  readonly #api: ApiCaller;
-  readonly #validator: TokenValidator;
-  readonly #credentials: Credentials;
-  readonly #machinery: TokenMachinery | undefined;
-  #flow: AuthFlow | undefined;
+  /** Everything this client delegates to, built once by the composition root (assemble.ts). */
+  readonly #parts: ClientParts;
   /** Which chat path this deployment answered on (streams use it too). */
   readonly #chatPaths = new PathMemory(CHAT_PATHS);
   #apiKeys: ApiKeys | undefined;
 
   constructor(options: MeshClientOptions = {}) {
-    this.config = resolveConfig(options);
-    const logger = createLogger({ debug: this.config.debug, logger: this.config.logger });
-    this.#http = new HttpClient({
-      baseUrl: this.config.apiUrl,
-      timeout: this.config.timeout,
-      maxRetries: this.config.maxRetries,
-      dispatcher: options.dispatcher,
-      breaker: new CircuitBreaker(options.circuitBreaker),
-      logger,
-    });
-    // One BackendAuth per client: one `/auth/config` (capabilities) serves the login, the
-    // refresh and the API calls; one clock learns the backend's time for all of them.
-    const clock = new SkewClock();
-    const backendAuth = new BackendAuth({
-      http: this.#http,
-      clock,
-      timeout: Math.min(this.config.timeout, REFRESH_TIMEOUT_CAP_MS),
-      logger,
-    });
-    const explicit = [options.apiKey, options.authToken, options.tokenProvider].filter((value) => value !== undefined);
-    if (explicit.length > 1) {
-      throw new ConfigError('Give only one of apiKey, authToken and tokenProvider.', { hint: 'Remove all but one of them.' });
-    }
-    if (options.tokenProvider) {
-      this.#credentials = providedCredentials(options.tokenProvider);
-    } else if (options.authToken !== undefined) {
-      if (!warnedAuthToken) {
-        warnedAuthToken = true;
-        process.emitWarning(
-          'The authToken option of MeshClient is deprecated; use the default login (`npx mesh-auth`) or apiKey.',
-          {
-            type: 'DeprecationWarning',
-            code: 'MESH_DEP_AUTH_TOKEN',
-          },
-        );
-      }
-      this.#credentials = staticCredentials(options.authToken, 'authToken');
-    } else if (this.config.apiKey !== undefined) {
-      this.#credentials = staticCredentials(this.config.apiKey, 'apiKey');
-    } else {
-      const interactive =
-        options.interactive ?? isInteractive({ env: options.env ?? process.env, stdin: process.stdin, stderr: process.stderr });
-      this.#machinery = createTokenMachinery(this.config, {
-        env: options.env,
-        logger,
-        http: this.#http,
-        backendAuth,
-        clock,
-        // When a call needs a login and a person can answer: run it (once; the manager single-flights it).
-        login: interactive ? (signal) => (this.#flow as AuthFlow).login({ signal }) : undefined,
-      });
-      const { selection } = this.#machinery;
-      this.#flow = new AuthFlow({
-        config: this.config,
-        backendAuth,
-        dispatcher: this.#http.dispatcher,
-        clock,
-        headless: selection.headless,
-        env: options.env,
-        logger,
-        ...options.loginUi,
-      });
-      this.#credentials = managedCredentials(this.#machinery.manager);
-    }
-    this.#validator = this.#machinery?.validator ?? validatorFor(this.config, clock, backendAuth);
-    this.#api = new ApiCaller({
-      http: this.#http,
-      credentials: this.#credentials,
-      validator: this.#validator,
-      logger,
-      capabilities: () => backendAuth.capabilities(),
-    });
+    this.#parts = assembleClient(options);
+    this.config = this.#parts.config;
   }
 
   /** The rate-limit headers of the latest reply. */
   get rateLimit(): RateLimitInfo | undefined {
-    return this.#api.lastRateLimit;
+    return this.#parts.api.lastRateLimit;
   }
 
   /**
@@ -147,7 +63,7 @@ export class MeshClient {
   async chat(input: string | ChatMessage[], options: ChatOptions = {}): Promise<ChatResponse> {
     const body = chatBody(input, options, this.#chatDefaults(), false);
     const response = await sendWithFallback(
-      this.#api,
+      this.#parts.api,
       this.#chatPaths,
       (path) => ({ method: 'POST', path, body, ...requestOf(options) }),
       'Chat',
@@ -164,7 +80,7 @@ export class MeshClient {
    */
   async *chatStream(input: string | ChatMessage[], options: ChatOptions = {}): AsyncGenerator<string, ChatStreamResult> {
     const body = chatBody(input, options, this.#chatDefaults(), true);
-    const response = await this.#api.send(
+    const response = await this.#parts.api.send(
       { method: 'POST', path: this.#chatPaths.first, body, stream: true, ...requestOf(options) },
       'Chat stream',
     );
@@ -182,17 +98,17 @@ export class MeshClient {
 
   /** Names of the stored provider keys. */
   async listKeys(options: RequestOptions = {}): Promise<string[]> {
-    return new StoredKeys(this.#api).list(requestOf(options));
+    return new StoredKeys(this.#parts.api).list(requestOf(options));
   }
 
   /** Stores (or replaces) a provider key, e.g. `storeKey('openai_key', 'sk-...')`. */
   async storeKey(name: string, value: string, options: RequestOptions = {}): Promise<void> {
-    await new StoredKeys(this.#api).store(name, value, requestOf(options));
+    await new StoredKeys(this.#parts.api).store(name, value, requestOf(options));
   }
 
   /** A stored key's value. @throws NotFoundError when there is no key of that name. */
   async getKey(name: string, options: RequestOptions = {}): Promise<string> {
-    return new StoredKeys(this.#api).get(name, requestOf(options));
+    return new StoredKeys(this.#parts.api).get(name, requestOf(options));
   }
 
   /**
@@ -214,7 +130,7 @@ export class MeshClient {
    * @example const { key } = await client.generateApiKey('render-production');
    */
   async generateApiKey(name: string = defaultApiKeyName(), options: RequestOptions = {}): Promise<CreatedApiKey> {
-    this.#apiKeys ??= new ApiKeys(this.#api);
+    this.#apiKeys ??= new ApiKeys(this.#parts.api);
     return this.#apiKeys.create(name, requestOf(options));
   }
 
@@ -236,7 +152,7 @@ export class MeshClient {
 
   /** The logged-in user's profile, read now (`id` is the `userId` of the stored keys). */
   async profile(options: RequestOptions = {}): Promise<Profile> {
-    return this.#api.profile(options.signal, { fresh: true });
+    return this.#parts.api.profile(options.signal, { fresh: true });
   }
 
   /**
@@ -261,10 +177,10 @@ export class MeshClient {
     const { signal } = typeof tokenOrOptions === 'object' && tokenOrOptions !== null ? tokenOrOptions : options;
     return validateToken({
       token: given,
-      credentials: this.#credentials,
-      manager: this.#machinery?.manager,
-      validator: this.#validator,
-      http: this.#http,
+      credentials: this.#parts.credentials,
+      manager: this.#parts.session?.manager,
+      validator: this.#parts.validator,
+      http: this.#parts.http,
       signal,
     });
   }
@@ -272,48 +188,32 @@ export class MeshClient {
   /**
    * Logs in: the browser on a desktop (a loopback callback on `callbackPort`), the device flow
    * when headless or asked; stores the tokens and meets the backend through `/auth/profile`.
+   * Each completed login is also published on the `mesh-sdk:login` diagnostics channel (timings, no secrets).
    * @example const me = await client.login(); console.log(`Logged in as ${me.email}`);
    */
   async login(options: LoginOptions = {}): Promise<Profile> {
-    if (!this.#flow || !this.#machinery) {
-      throw new ConfigError('login() needs the default credentials: this client was given apiKey, authToken or tokenProvider.', {
-        hint: 'Create the client without them to log in.',
-      });
-    }
-    const tokens = await this.#flow.login(options);
-    await this.#machinery.manager.setTokens(tokens);
-    const callback = this.#flow.lastCallback;
-    this.lastLoginTimings = callback && {
-      callbackToStoredMs: performance.now() - callback.arrivedAt,
-      exchangeMs: callback.exchangeMs,
-    };
-    return this.#api.register(options.signal);
+    return this.#session('login() needs the default credentials').login(options);
   }
-
-  /** The last browser login: ms from the callback's arrival to the tokens stored, and the backend's exchange within it. */
-  lastLoginTimings: { callbackToStoredMs: number; exchangeMs: number } | undefined;
 
   /**
    * The current token set, refreshed first when due (never a login: throws
    * ReauthenticationRequiredError when there is none). For `mesh-auth token` and `print-tokens`.
    */
   async tokenSet(options: Pick<RequestOptions, 'signal'> = {}): Promise<TokenSet> {
-    if (!this.#machinery) throw new ConfigError('This client holds no tokens: it was given apiKey, authToken or tokenProvider.');
-    return this.#machinery.manager.getTokenSet({ signal: options.signal });
+    return this.#session('This client holds no tokens').manager.getTokenSet({ signal: options.signal, allowLogin: false });
   }
 
   /**
-   * Who is logged in, until when, where the tokens are, and who vouched for them. Never starts a
-   * login. `loggedIn` is false when there are no usable tokens.
+   * Who is logged in, until when, where the tokens are, and who vouched for them. Refreshes an
+   * expired token it can refresh; never starts a login. `loggedIn` is false when there are no usable tokens.
    */
   async authStatus(options: Pick<RequestOptions, 'signal'> = {}): Promise<AuthStatus> {
+    const { credentials, http, validator, session } = this.#parts;
     return readAuthStatus({
-      manager: this.#machinery?.manager,
-      credentials: this.#credentials,
+      manager: session?.manager,
+      credentials,
       validate: (token, signal) =>
-        this.#credentials.kind === 'apiKey'
-          ? validateApiKey(this.#http, token, signal)
-          : this.#validator.validate(token, { signal }),
+        credentials.kind === 'apiKey' ? validateApiKey(http, token, signal) : validator.validate(token, { signal }),
       store: this.describeTokenStore(),
       signal: options.signal,
     });
@@ -321,22 +221,34 @@ export class MeshClient {
 
   /** Forgets the stored tokens everywhere this configuration keeps them; answers where that was. */
   async logout(): Promise<string[]> {
-    if (!this.#machinery) return [];
-    const { store } = this.#machinery.selection;
-    const places = store instanceof LayeredStore ? store.places() : [store.describe()];
-    await this.#machinery.manager.clear();
-    this.#api.forgetProfile(); // the next login may be someone else
+    const { session } = this.#parts;
+    if (!session) return [];
+    const places = session.store.places?.() ?? [session.store.describe()];
+    await session.manager.clear();
+    this.#parts.api.forgetProfile(); // the next login may be someone else
     return places;
   }
 
   /** Where tokens are kept, e.g. "file /home/me/.mesh/token.json"; `apiKey`/`authToken`/`tokenProvider` otherwise. */
   describeTokenStore(): string {
-    return this.#machinery?.manager.describeStore() ?? 'none (credentials given directly)';
+    return this.#parts.session?.manager.describeStore() ?? 'none (credentials given directly)';
   }
 
-  /** Closes pooled connections. The client is not usable afterwards. */
+  /**
+   * Lets a token refresh in flight finish and be saved, then closes pooled connections. The client
+   * is not usable afterwards. A program that ends with `process.exit()` should await this first.
+   */
   async close(): Promise<void> {
-    await this.#http.close();
+    await this.#parts.session?.manager.settle();
+    await this.#parts.http.close();
+  }
+
+  #session(what: string): LoginSession {
+    const { session } = this.#parts;
+    if (session) return session;
+    throw new ConfigError(`${what}: this client was given apiKey, authToken or tokenProvider.`, {
+      hint: 'Create the client without them to log in.',
+    });
   }
 }
 

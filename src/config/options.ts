@@ -1,15 +1,11 @@
-import type { Dispatcher } from 'undici';
-import type { TokenStore } from '../auth/token-store.js';
-import type { TokenProvider } from '../client/types.js';
-import type { AuthFlowCallbacks } from '../flow/auth-flow.js';
-import type { CircuitBreakerOptions } from '../http/circuit-breaker.js';
-import type { TokenStoreKind } from './parsers.js';
+// The data settings only: config is the ground floor and imports nothing from the layers above
+// (the objects a client is wired with, such as a TokenStore or a Dispatcher, are in
+// client/options.ts).
+import type { Logger } from '../internal/logger.js';
+import type { RedisUrl, TokenStoreKind } from './parsers.js';
 
-/** Where debug and warning lines go. The default writes to stderr; every line is redacted first. */
-export interface Logger {
-  debug(message: string): void;
-  warn(message: string): void;
-}
+// The public index has always exported `Logger` from here; it is declared with the logger itself.
+export type { Logger } from '../internal/logger.js';
 
 /** Auth0 settings. The SDK only sends the browser to Auth0; the backend redeems the code. */
 export interface Auth0Options {
@@ -31,10 +27,11 @@ export interface Auth0Options {
 }
 
 /**
- * Options for `MeshClient`. Each is resolved once, at construction: the option if given, else its
- * environment variable, else the default. A bad value throws `ConfigError` naming it.
+ * The data settings of a client: plain values, each resolved once by `resolveConfig`: the option
+ * if given, else its environment variable, else the default. A bad value throws `ConfigError`
+ * naming it. `MeshClientOptions` adds the objects a client is wired with.
  */
-export interface MeshClientOptions {
+export interface ConfigOptions {
   /**
    * The Mesh backend.
    * @default 'https://mesh-abh5.onrender.com' (env `MESH_API_URL`)
@@ -64,10 +61,23 @@ export interface MeshClientOptions {
   headless?: boolean;
   /**
    * Where tokens are kept: `auto` (keychain, else file with a warning), `keychain` (never a plain
-   * file), `file`, `env`, `memory`, or your own `TokenStore`.
-   * @default 'auto' (env `MESH_TOKEN_STORE`; `MESH_TOKEN_FROM_ENV=true` means `env`)
+   * file), `file`, `env`, `memory`, or a Redis URL (`redis://[user:password@]host:port/db`,
+   * `rediss://` for TLS): one token set shared by every instance of a deployment, with a
+   * fleet-wide refresh lock (needs the `redis` package; see docs/fleets.md).
+   * @default 'auto' (env `MESH_TOKEN_STORE`; `MESH_TOKEN_FROM_ENV=true` means `env`, or, with a Redis URL, seed an empty key from the environment's tokens)
    */
-  tokenStore?: TokenStoreKind | TokenStore;
+  tokenStore?: TokenStoreKind | RedisUrl;
+  /**
+   * The Redis key holding the token set, with a Redis `tokenStore`.
+   * @default `mesh-sdk:tokens:` and 16 hex characters of sha256(apiUrl, audience): one key per deployment (env `MESH_TOKEN_STORE_KEY`)
+   */
+  tokenStoreKey?: string;
+  /**
+   * A 256-bit key, 64 hex characters (`openssl rand -hex 32`), the same on every instance: a Redis
+   * store seals the token set with it (AES-256-GCM). Checked at construction; never shown.
+   * @default none: the set is stored in the clear, with a one-time warning (env `MESH_TOKEN_KEY`)
+   */
+  tokenSealingKey?: string;
   /**
    * Directory of `token.json` (and its lock) for the file store.
    * @default '~/.mesh' (env `MESH_TOKEN_DIR`)
@@ -108,8 +118,6 @@ export interface MeshClientOptions {
    * @default false (env `DEBUG`: `true`, `1`, `yes`, `y`, `on` or a pattern naming mesh such as `mesh*`)
    */
   debug?: boolean;
-  /** Where debug and warning lines go. @default stderr */
-  logger?: Logger;
   /**
    * Per-request timeout in milliseconds.
    * @default 60000
@@ -121,29 +129,31 @@ export interface MeshClientOptions {
    */
   maxRetries?: number;
   /**
-   * Supplies bearer tokens from your own code instead of the built-in login (no refresh by mesh-sdk).
-   * Exclusive with `apiKey` and `authToken`.
-   */
-  tokenProvider?: TokenProvider;
-  /**
-   * A fixed bearer token.
-   * @deprecated Use the default login (`npx mesh-auth`), `apiKey`, or a `tokenProvider`.
-   */
-  authToken?: string;
-  /**
-   * The undici Dispatcher for every request (your proxy or agent).
-   * @default an EnvHttpProxyAgent: keep-alive, honouring HTTPS_PROXY, HTTP_PROXY and NO_PROXY
-   */
-  dispatcher?: Dispatcher;
-  /** After `threshold` consecutive failures, fail fast for `cooldownMs`. @default { threshold: 5, cooldownMs: 30000 } */
-  circuitBreaker?: CircuitBreakerOptions;
-  /**
    * Whether a person can answer a login when a call needs one (then it runs, once).
    * @default stdin and stderr are both TTYs and no CI variable (`CI`, `GITHUB_ACTIONS`, ...) is set
    */
   interactive?: boolean;
-  /** How the login talks to the person: URL and device-code display, the browser opener. @default stderr and the system browser */
-  loginUi?: AuthFlowCallbacks;
   /** The environment to read instead of `process.env` (tests, embedding). @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A token store as config sees it: the shape of the SDK's `TokenStore` (auth/token-store.ts),
+ * declared here because config sits below auth. `resolveConfig` checks only that the four
+ * methods exist; the store itself is used by the auth layer.
+ */
+export interface CustomTokenStore {
+  load(): Promise<unknown>;
+  save(tokens: never): Promise<void>;
+  clear(): Promise<void>;
+  describe(): string;
+}
+
+/**
+ * What `resolveConfig` and `inspectConfig` read: the data settings, a token store given as an
+ * object, and the logger. A `MeshClientOptions` fits (its other fields are not read here).
+ */
+export interface ConfigInput extends Omit<ConfigOptions, 'tokenStore'> {
+  tokenStore?: ConfigOptions['tokenStore'] | CustomTokenStore;
+  logger?: Logger;
 }

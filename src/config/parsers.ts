@@ -1,12 +1,30 @@
-import { z } from 'zod';
-
 /**
- * zod schemas that turn one raw value (an option, or an environment string) into a setting.
- * Each comes with the words used in a `ConfigError` for "what was expected".
+ * Parsers that turn one raw value (an option, or an environment string) into a setting, each with
+ * the words used in a `ConfigError` for "what was expected". Written by hand rather than as zod
+ * schemas: they are small, and building schemas at module load was most of the SDK's import time
+ * (docs/performance.md, "Cold start and first call").
  */
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false };
+
 export interface ValueParser<T> {
-  readonly schema: z.ZodType<T>;
   readonly expected: string;
+  /** The setting, or `{ ok: false }`; never throws, whatever `raw` is. */
+  parse(raw: unknown): ParseResult<T>;
+}
+
+const REFUSED: ParseResult<never> = Object.freeze({ ok: false });
+
+function accepted<T>(value: T): ParseResult<T> {
+  return { ok: true, value };
+}
+
+/** A string checked after trimming (and lower-casing when asked): the trimmed text, or refused. */
+function trimmedMatching(pattern: RegExp, lowerCase = false): (raw: unknown) => ParseResult<string> {
+  return (raw) => {
+    if (typeof raw !== 'string') return REFUSED;
+    const text = lowerCase ? raw.trim().toLowerCase() : raw.trim();
+    return pattern.test(text) ? accepted(text) : REFUSED;
+  };
 }
 
 // The Python SDK's truthy words are true/1/yes/y (config.py 1.5.5) and it reads anything else as
@@ -23,16 +41,14 @@ export function isLoopbackHost(hostname: string): boolean {
 
 export const booleanValue: ValueParser<boolean> = {
   expected: 'one of true/false, 1/0, yes/no, y/n, on/off',
-  schema: z.union([
-    z.boolean(),
-    z.string().transform((raw, ctx) => {
-      const word = raw.trim().toLowerCase();
-      if (TRUE_WORDS.has(word)) return true;
-      if (FALSE_WORDS.has(word)) return false;
-      ctx.addIssue({ code: 'custom', message: 'not a boolean' });
-      return z.NEVER;
-    }),
-  ]),
+  parse(raw) {
+    if (typeof raw === 'boolean') return accepted(raw);
+    if (typeof raw !== 'string') return REFUSED;
+    const word = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return accepted(true);
+    if (FALSE_WORDS.has(word)) return accepted(false);
+    return REFUSED;
+  },
 };
 
 /**
@@ -41,22 +57,25 @@ export const booleanValue: ValueParser<boolean> = {
  */
 export const headlessValue: ValueParser<boolean | undefined> = {
   expected: `auto, or ${booleanValue.expected}`,
-  schema: z.union([
-    z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.literal('auto'))
-      .transform(() => undefined),
-    booleanValue.schema,
-  ]),
+  parse(raw) {
+    if (typeof raw === 'string' && raw.trim().toLowerCase() === 'auto') return accepted(undefined);
+    return booleanValue.parse(raw);
+  },
 };
 
+/** A whole number in [min, max], given as a number or as a string of digits (surrounding spaces allowed). */
 function integerIn(min: number, max: number, noun: string): ValueParser<number> {
-  const bounded = z.number().int().min(min).max(max);
+  const inRange = (value: number) => Number.isSafeInteger(value) && value >= min && value <= max;
   return {
     expected: `${noun} from ${min} to ${max}`,
-    schema: z.union([bounded, z.string().trim().regex(/^\d+$/).transform(Number).pipe(bounded)]),
+    parse(raw) {
+      if (typeof raw === 'number') return inRange(raw) ? accepted(raw) : REFUSED;
+      if (typeof raw !== 'string') return REFUSED;
+      const text = raw.trim();
+      if (!/^\d+$/.test(text)) return REFUSED;
+      const value = Number(text);
+      return inRange(value) ? accepted(value) : REFUSED;
+    },
   };
 }
 
@@ -80,11 +99,10 @@ function secureUrl(raw: string): string | undefined {
 
 export const apiUrlValue: ValueParser<string> = {
   expected: 'an https:// URL (http:// only for localhost, 127.0.0.1 or [::1]), without query or credentials',
-  schema: z.string().transform((raw, ctx) => {
-    const url = secureUrl(raw);
-    if (url === undefined) ctx.addIssue({ code: 'custom', message: 'bad url' });
-    return url ?? z.NEVER;
-  }),
+  parse(raw) {
+    const url = typeof raw === 'string' ? secureUrl(raw) : undefined;
+    return url === undefined ? REFUSED : accepted(url);
+  },
 };
 
 /**
@@ -94,28 +112,25 @@ export const apiUrlValue: ValueParser<string> = {
 export const auth0DomainValue: ValueParser<string> = {
   expected:
     'a host name such as tenant.us.auth0.com, or an origin such as https://tenant.us.auth0.com (http:// only for loopback)',
-  schema: z.string().transform((raw, ctx) => {
+  parse(raw) {
+    if (typeof raw !== 'string') return REFUSED;
     const text = raw.trim();
     const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`;
     const url = secureUrl(withScheme);
-    const isOrigin = url !== undefined && new URL(url).pathname === '/';
-    if (!isOrigin || /\s/.test(text)) ctx.addIssue({ code: 'custom', message: 'bad domain' });
-    return isOrigin ? new URL(url).origin : z.NEVER;
-  }),
+    if (url === undefined || /\s/.test(text)) return REFUSED;
+    const parsed = new URL(url);
+    return parsed.pathname === '/' ? accepted(parsed.origin) : REFUSED;
+  },
 };
 
 export const directoryValue: ValueParser<string> = {
   expected: 'a directory path',
-  schema: z
-    .string()
-    .trim()
-    .min(1)
-    .refine((path) => !path.includes('\0')),
+  parse: trimmedMatching(/^[^\0]+$/),
 };
 
 export const nonEmptyValue: ValueParser<string> = {
   expected: 'a non-empty string without spaces',
-  schema: z.string().trim().regex(/^\S+$/),
+  parse: trimmedMatching(/^\S+$/),
 };
 
 /**
@@ -125,34 +140,95 @@ export const nonEmptyValue: ValueParser<string> = {
  */
 export const apiKeyValue: ValueParser<string> = {
   expected: 'a Mesh API key: mesh_ followed by the rest of the key, without spaces',
-  schema: z
-    .string()
-    .trim()
-    .regex(/^mesh_\S+$/),
+  parse: trimmedMatching(/^mesh_\S+$/),
 };
 
 /** A chat provider name as the backend takes it: lower case (`openai`, `anthropic`, `google`). */
 export const providerValue: ValueParser<string> = {
   expected: 'a provider name such as openai, anthropic or google',
-  schema: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(/^[a-z0-9][a-z0-9._-]*$/),
+  parse: trimmedMatching(/^[a-z0-9][a-z0-9._-]*$/, true),
 };
 
 /** A model name, sent as given (`gpt-4o`, `claude-3-7-sonnet-20250219`). */
 export const modelValue: ValueParser<string> = {
   expected: 'a model name without spaces, such as gpt-4o',
-  schema: nonEmptyValue.schema,
+  parse: nonEmptyValue.parse,
 };
 
 export const TOKEN_STORE_KINDS = ['auto', 'keychain', 'file', 'env', 'memory'] as const;
 export type TokenStoreKind = (typeof TOKEN_STORE_KINDS)[number];
 
 export const tokenStoreKindValue: ValueParser<TokenStoreKind> = {
-  expected: `one of ${TOKEN_STORE_KINDS.join(', ')}`,
-  schema: z.string().trim().toLowerCase().pipe(z.enum(TOKEN_STORE_KINDS)),
+  expected: `one of ${TOKEN_STORE_KINDS.join(', ')}, or a Redis URL (redis://host:port/db)`,
+  parse(raw) {
+    if (typeof raw !== 'string') return REFUSED;
+    const kind = raw.trim().toLowerCase();
+    return (TOKEN_STORE_KINDS as readonly string[]).includes(kind) ? accepted(kind as TokenStoreKind) : REFUSED;
+  },
+};
+
+/** A Redis URL as `MESH_TOKEN_STORE` or the `tokenStore` option takes it. */
+export type RedisUrl = `redis://${string}` | `rediss://${string}`;
+
+/** What a resolved configuration's `tokenStore` names: a kind, or `redis` (its URL in `tokenStoreUrl`). */
+export type ResolvedTokenStoreKind = TokenStoreKind | 'redis';
+
+/** The form a Redis URL must have, for messages. */
+export const REDIS_URL_FORM = 'redis://[user:password@]host:port/db, or rediss://... for TLS (e.g. redis://127.0.0.1:6379/0)';
+
+/** Whether a `tokenStore` value is meant as a Redis URL (then it is parsed as one, not as a kind). */
+export function looksLikeRedisUrl(raw: string): boolean {
+  return /^\s*rediss?:/i.test(raw);
+}
+
+/**
+ * A Redis URL for messages: its password replaced by `***`. A value that does not parse may hold a
+ * password anywhere, so it is not shown at all then, only its length.
+ */
+export function showRedisUrl(raw: string): string {
+  try {
+    const url = new URL(raw.trim());
+    if (url.password) url.password = '***';
+    return JSON.stringify(url.toString());
+  } catch {
+    return raw.includes('@') ? `(a value of ${raw.length} characters, not shown: it may hold a password)` : JSON.stringify(raw);
+  }
+}
+
+/** `redis://` or `rediss://`, a host, an optional port and an optional database number; returned trimmed. */
+export const redisUrlValue: ValueParser<string> = {
+  expected: REDIS_URL_FORM,
+  parse(raw) {
+    if (typeof raw !== 'string') return REFUSED;
+    const text = raw.trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    const ok =
+      url !== undefined &&
+      (url.protocol === 'redis:' || url.protocol === 'rediss:') &&
+      url.hostname !== '' &&
+      /^(\/\d*)?$/.test(url.pathname) &&
+      url.search === '' &&
+      url.hash === '' &&
+      !/\s/.test(text);
+    return ok ? accepted(text) : REFUSED;
+  },
+};
+
+/** `MESH_TOKEN_KEY`: a 256-bit sealing key written as 64 hexadecimal characters. */
+export const sealingKeyValue: ValueParser<string> = {
+  expected: 'a 256-bit key written as 64 hexadecimal characters (`openssl rand -hex 32`)',
+  parse: trimmedMatching(/^[0-9a-fA-F]{64}$/),
+};
+
+/** `MESH_TOKEN_STORE_KEY`: the Redis key holding the token set. */
+export const redisKeyValue: ValueParser<string> = {
+  expected: 'a Redis key name without spaces, such as mesh-sdk:tokens:production',
+  parse: nonEmptyValue.parse,
 };
 
 /**

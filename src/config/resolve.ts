@@ -1,8 +1,18 @@
-import type { TokenStore } from '../auth/token-store.js';
 import { ConfigError } from '../errors/mesh-error.js';
+import type { Logger } from '../internal/logger.js';
 import { describeSecret } from '../internal/redact.js';
-import type { Logger, MeshClientOptions } from './options.js';
-import { booleanValue, debugFromEnv, type TokenStoreKind, tokenStoreKindValue, type ValueParser } from './parsers.js';
+import type { ConfigInput, CustomTokenStore } from './options.js';
+import {
+  booleanValue,
+  debugFromEnv,
+  looksLikeRedisUrl,
+  REDIS_URL_FORM,
+  type ResolvedTokenStoreKind,
+  redisUrlValue,
+  showRedisUrl,
+  tokenStoreKindValue,
+  type ValueParser,
+} from './parsers.js';
 import { SETTINGS, type Setting } from './settings.js';
 
 /** Where a resolved value came from; `status` and `doctor` show it. */
@@ -17,7 +27,22 @@ export interface ResolvedConfig {
   readonly refreshAheadSeconds: number;
   /** undefined: detect (display, SSH, container, CI) when it matters. */
   readonly headless: boolean | undefined;
-  readonly tokenStore: TokenStoreKind | TokenStore;
+  /** A store kind (`redis`: the URL is `tokenStoreUrl`), or the user's own store object (used by the auth layer as a `TokenStore`). */
+  readonly tokenStore: ResolvedTokenStoreKind | CustomTokenStore;
+  /**
+   * With `tokenStore: 'redis'`: the Redis URL. It may hold a password: show it only redacted
+   * (the store's `describe()` does).
+   */
+  readonly tokenStoreUrl: string | undefined;
+  /** The Redis key of the token set; undefined: one key per deployment (API URL + audience). */
+  readonly tokenStoreKey: string | undefined;
+  /** 64 hex characters: the shared store seals the token set with it (AES-256-GCM). A secret. */
+  readonly tokenSealingKey: string | undefined;
+  /**
+   * `MESH_TOKEN_FROM_ENV=true` with a Redis store: the first instance to find the key empty writes
+   * the environment's tokens into it; afterwards every instance uses what Redis holds.
+   */
+  readonly seedFromEnv: boolean;
   /** Directory of token.json and its lock; undefined: ~/.mesh. */
   readonly tokenDirectory: string | undefined;
   readonly extendedTokenLifetime: boolean;
@@ -63,7 +88,7 @@ function aboutVariable(error: ConfigError, variable: string | undefined): Config
   return error;
 }
 
-function optionAt(options: MeshClientOptions, path: string): unknown {
+function optionAt(options: ConfigInput, path: string): unknown {
   let value: unknown = options;
   for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
   return value;
@@ -84,9 +109,9 @@ function invalid(where: string, value: unknown, expected: string, secret = false
 }
 
 function parse<T>(parser: ValueParser<T>, raw: unknown, where: string, secret?: boolean, variable?: string): T {
-  const result = parser.schema.safeParse(raw);
-  if (!result.success) throw aboutVariable(invalid(where, raw, parser.expected, secret), variable);
-  return result.data;
+  const result = parser.parse(raw);
+  if (!result.ok) throw aboutVariable(invalid(where, raw, parser.expected, secret), variable);
+  return result.value;
 }
 
 /** Parses the value of environment variable `name`. */
@@ -101,7 +126,7 @@ function envNames(row: Setting<unknown>): readonly string[] {
 
 function resolveSetting<T>(
   row: Setting<T>,
-  options: MeshClientOptions,
+  options: ConfigInput,
   env: Env,
   sources: Record<string, ConfigSource>,
 ): T | undefined {
@@ -120,8 +145,8 @@ function resolveSetting<T>(
   return row.default;
 }
 
-function isTokenStore(value: unknown): value is TokenStore {
-  const store = value as Partial<TokenStore> | null;
+function isTokenStore(value: unknown): value is CustomTokenStore {
+  const store = value as Partial<CustomTokenStore> | null;
   return (
     typeof store === 'object' &&
     store !== null &&
@@ -132,7 +157,30 @@ function isTokenStore(value: unknown): value is TokenStore {
   );
 }
 
-function resolveTokenStore(options: MeshClientOptions, env: Env, sources: Record<string, ConfigSource>) {
+interface TokenStoreChoice {
+  kind: ResolvedTokenStoreKind | CustomTokenStore;
+  url?: string;
+  seedFromEnv?: boolean;
+}
+
+/** A `tokenStore` string: a Redis URL (the password never shown in the error), or a kind. */
+function parseStoreChoice(raw: unknown, where: string, variable?: string): TokenStoreChoice {
+  if (typeof raw === 'string' && looksLikeRedisUrl(raw)) {
+    const result = redisUrlValue.parse(raw);
+    if (!result.ok) {
+      const error = new ConfigError(`The ${where} is invalid: got ${showRedisUrl(raw)}; expected ${REDIS_URL_FORM}.`, {
+        hint: `Fix ${where}: redis://[user:password@]host:port/db (rediss:// for TLS), or unset it.`,
+      });
+      throw aboutVariable(error, variable);
+    }
+    return { kind: 'redis', url: result.value };
+  }
+  return { kind: parse(tokenStoreKindValue, raw, where, false, variable) };
+}
+
+function resolveTokenStore(options: ConfigInput, env: Env, sources: Record<string, ConfigSource>): TokenStoreChoice {
+  const fromEnvRaw = envAt(env, 'MESH_TOKEN_FROM_ENV');
+  const fromEnv = () => (fromEnvRaw === undefined ? false : parseEnv(booleanValue, fromEnvRaw, 'MESH_TOKEN_FROM_ENV'));
   const option = options.tokenStore;
   if (option !== undefined) {
     sources.tokenStore = 'option';
@@ -140,29 +188,31 @@ function resolveTokenStore(options: MeshClientOptions, env: Env, sources: Record
       if (!isTokenStore(option)) {
         throw invalid('option tokenStore', '[object]', 'a store kind or an object with load, save, clear and describe');
       }
-      return option;
+      return { kind: option };
     }
-    return parse(tokenStoreKindValue, option, 'option tokenStore');
+    const choice = parseStoreChoice(option, 'option tokenStore');
+    return choice.kind === 'redis' ? { ...choice, seedFromEnv: fromEnv() } : choice;
   }
   const kind = envAt(env, 'MESH_TOKEN_STORE');
-  const fromEnvRaw = envAt(env, 'MESH_TOKEN_FROM_ENV');
-  const fromEnv = fromEnvRaw === undefined ? false : parseEnv(booleanValue, fromEnvRaw, 'MESH_TOKEN_FROM_ENV');
+  const seed = fromEnv();
   if (kind !== undefined) {
-    const parsed = parseEnv(tokenStoreKindValue, kind, 'MESH_TOKEN_STORE');
-    if (fromEnv && parsed !== 'env') {
-      const conflict = new ConfigError(`MESH_TOKEN_FROM_ENV=true conflicts with MESH_TOKEN_STORE=${parsed}.`, {
-        hint: 'Unset one of them, or set MESH_TOKEN_STORE=env.',
+    const choice = parseStoreChoice(kind, 'environment variable MESH_TOKEN_STORE', 'MESH_TOKEN_STORE');
+    sources.tokenStore = 'env';
+    // With a shared store, the environment's tokens are a seed for an empty key, not a rival store.
+    if (choice.kind === 'redis') return { ...choice, seedFromEnv: seed };
+    if (seed && choice.kind !== 'env') {
+      const conflict = new ConfigError(`MESH_TOKEN_FROM_ENV=true conflicts with MESH_TOKEN_STORE=${choice.kind}.`, {
+        hint: 'Unset one of them, or set MESH_TOKEN_STORE=env (or a redis:// URL, which the tokens then seed).',
       });
       throw aboutVariable(conflict, 'MESH_TOKEN_STORE');
     }
-    sources.tokenStore = 'env';
-    return parsed;
+    return choice;
   }
-  sources.tokenStore = fromEnv ? 'env' : 'default';
-  return fromEnv ? 'env' : 'auto';
+  sources.tokenStore = seed ? 'env' : 'default';
+  return { kind: seed ? 'env' : 'auto' };
 }
 
-function resolveDebug(options: MeshClientOptions, env: Env, sources: Record<string, ConfigSource>): boolean {
+function resolveDebug(options: ConfigInput, env: Env, sources: Record<string, ConfigSource>): boolean {
   if (options.debug !== undefined) {
     sources.debug = 'option';
     return parse(booleanValue, options.debug, 'option debug');
@@ -192,7 +242,7 @@ export function defaultModelFor(
  * value is replaced by its default in `config`. For diagnostics (`mesh-auth doctor`): a client is
  * built with `resolveConfig`, which throws.
  */
-export function inspectConfig(options: MeshClientOptions = {}): ConfigReport {
+export function inspectConfig(options: ConfigInput = {}): ConfigReport {
   const env: Env = options.env ?? process.env;
   const sources: Record<string, ConfigSource> = {};
   const problems: ConfigProblem[] = [];
@@ -216,6 +266,13 @@ export function inspectConfig(options: MeshClientOptions = {}): ConfigReport {
   const defaultModel =
     get(SETTINGS.defaultModel) ?? defaultModelFor({ defaultOpenaiModel, defaultAnthropicModel }, defaultProvider);
 
+  // Resolved in the literal below, in table order, so that problems come in the order of the settings.
+  let store: TokenStoreChoice = { kind: 'auto' };
+  const storeChoice = () => {
+    store = guarded<TokenStoreChoice>('tokenStore', store, () => resolveTokenStore(options, env, sources));
+    return store.kind;
+  };
+
   const config: ResolvedConfig = {
     apiUrl: get(SETTINGS.apiUrl) as string,
     auth0: Object.freeze({
@@ -227,7 +284,11 @@ export function inspectConfig(options: MeshClientOptions = {}): ConfigReport {
     autoRefresh: get(SETTINGS.autoRefresh) as boolean,
     refreshAheadSeconds: get(SETTINGS.refreshAheadSeconds) as number,
     headless: get(SETTINGS.headless),
-    tokenStore: guarded<TokenStoreKind | TokenStore>('tokenStore', 'auto', () => resolveTokenStore(options, env, sources)),
+    tokenStore: storeChoice(),
+    tokenStoreUrl: store.url,
+    tokenStoreKey: get(SETTINGS.tokenStoreKey),
+    tokenSealingKey: get(SETTINGS.tokenSealingKey),
+    seedFromEnv: store.seedFromEnv ?? false,
     tokenDirectory: get(SETTINGS.tokenDirectory),
     extendedTokenLifetime: get(SETTINGS.extendedTokenLifetime) as boolean,
     apiKey: get(SETTINGS.apiKey),
@@ -253,7 +314,7 @@ export function inspectConfig(options: MeshClientOptions = {}): ConfigReport {
  * const config = resolveConfig({ env: { MESH_API_URL: 'https://mesh.example.com' } });
  * config.apiUrl; // 'https://mesh.example.com'
  */
-export function resolveConfig(options: MeshClientOptions = {}): ResolvedConfig {
+export function resolveConfig(options: ConfigInput = {}): ResolvedConfig {
   const { config, problems } = inspectConfig(options);
   if (problems[0]) throw problems[0].error;
   return config;

@@ -11,7 +11,9 @@ import {
   nonEmptyValue,
   portValue,
   providerValue,
+  redisKeyValue,
   retriesValue,
+  sealingKeyValue,
   secondsValue,
 } from './parsers.js';
 
@@ -91,6 +93,20 @@ export const SETTINGS = {
     env: 'MESH_TOKEN_DIR',
     parser: directoryValue,
     default: undefined,
+  }),
+  // The Redis store's key; unset: one key per deployment (auth/stores/redis-store.ts defaultRedisKey).
+  tokenStoreKey: setting<string>({
+    option: 'tokenStoreKey',
+    env: 'MESH_TOKEN_STORE_KEY',
+    parser: redisKeyValue,
+    default: undefined,
+  }),
+  tokenSealingKey: setting<string>({
+    option: 'tokenSealingKey',
+    env: 'MESH_TOKEN_KEY',
+    parser: sealingKeyValue,
+    default: undefined,
+    secret: true,
   }),
   defaultProvider: setting({
     option: 'defaultProvider',

@@ -3,8 +3,8 @@ import { ErrorCode } from './codes.js';
 
 /** What every `MeshError` may carry besides its message. */
 export interface MeshErrorDetails {
-  /** Overrides the subclass's default code. */
-  code?: string;
+  /** Overrides the subclass's default code: always an `ErrorCode` (the server's own word goes in `serverCode`). */
+  code?: ErrorCode;
   /** The next thing to try, e.g. "Run `npx mesh-auth` to log in." */
   hint?: string;
   /** HTTP status of the reply that caused the error, when there was one. */
@@ -29,7 +29,7 @@ export interface MeshErrorDetails {
  * }
  */
 export class MeshError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly status: number | undefined;
   readonly requestId: string | undefined;
@@ -50,7 +50,7 @@ export class MeshError extends Error {
   }
 
   /** The code a subclass raises when none is given. */
-  static defaultCode: string = 'mesh_error';
+  static defaultCode: ErrorCode = ErrorCode.MESH_ERROR;
 
   /** A plain, redacted object for logs and `--json` output. */
   toJSON(): Record<string, unknown> {
@@ -69,67 +69,67 @@ export class MeshError extends Error {
 
 /** A configuration value is invalid. The message names the variable, the value and what was expected. */
 export class ConfigError extends MeshError {
-  static override defaultCode: string = ErrorCode.CONFIG_INVALID;
+  static override defaultCode: ErrorCode = ErrorCode.CONFIG_INVALID;
 }
 
 /** The backend refused the credentials (after one refresh). Hint: run `npx mesh-auth`. */
 export class AuthenticationError extends MeshError {
-  static override defaultCode: string = ErrorCode.AUTHENTICATION_FAILED;
+  static override defaultCode: ErrorCode = ErrorCode.AUTHENTICATION_FAILED;
 }
 
 /** A login is needed and nobody can do it here; the hint says exactly what to run or set. */
 export class ReauthenticationRequiredError extends AuthenticationError {
-  static override defaultCode: string = ErrorCode.REAUTHENTICATION_REQUIRED;
+  static override defaultCode: ErrorCode = ErrorCode.REAUTHENTICATION_REQUIRED;
 }
 
 /** The login did not complete: denied, timed out, port in use, state mismatch. */
 export class LoginError extends MeshError {
-  static override defaultCode: string = ErrorCode.LOGIN_FAILED;
+  static override defaultCode: ErrorCode = ErrorCode.LOGIN_FAILED;
 }
 
 /** The connection failed before a reply: refused, reset, DNS failure. */
 export class NetworkError extends MeshError {
-  static override defaultCode: string = ErrorCode.NETWORK_ERROR;
+  static override defaultCode: ErrorCode = ErrorCode.NETWORK_ERROR;
 }
 
 /** A request or a wait ran past its bound. */
 export class TimeoutError extends NetworkError {
-  static override defaultCode: string = ErrorCode.TIMEOUT;
+  static override defaultCode: ErrorCode = ErrorCode.TIMEOUT;
 }
 
 /** The caller's AbortSignal fired. */
 export class AbortError extends MeshError {
-  static override defaultCode: string = ErrorCode.ABORTED;
+  static override defaultCode: ErrorCode = ErrorCode.ABORTED;
 }
 
 /** The backend answered 5xx, possibly as an HTML page from a proxy. */
 export class ServerError extends MeshError {
-  static override defaultCode: string = ErrorCode.SERVER_ERROR;
+  static override defaultCode: ErrorCode = ErrorCode.SERVER_ERROR;
 }
 
 /** The backend answered 400: the request itself was wrong. */
 export class BadRequestError extends MeshError {
-  static override defaultCode: string = ErrorCode.BAD_REQUEST;
+  static override defaultCode: ErrorCode = ErrorCode.BAD_REQUEST;
 }
 
 /** The resource does not exist; raised only once the token is known to be good. */
 export class NotFoundError extends MeshError {
-  static override defaultCode: string = ErrorCode.NOT_FOUND;
+  static override defaultCode: ErrorCode = ErrorCode.NOT_FOUND;
 }
 
 /** The backend answered with a body that does not match the contract (or an HTML page). */
 export class ResponseValidationError extends MeshError {
-  static override defaultCode: string = ErrorCode.INVALID_RESPONSE;
+  static override defaultCode: ErrorCode = ErrorCode.INVALID_RESPONSE;
 }
 
 /** The OS keychain is missing, locked or not answering. */
 export class KeychainError extends MeshError {
-  static override defaultCode: string = ErrorCode.KEYCHAIN_UNAVAILABLE;
+  static override defaultCode: ErrorCode = ErrorCode.KEYCHAIN_UNAVAILABLE;
 }
 
 /** The backend answered 429. `retryAfter` is in seconds, when the reply said. */
 export class RateLimitError extends MeshError {
-  static override defaultCode: string = ErrorCode.RATE_LIMITED;
+  static override defaultCode: ErrorCode = ErrorCode.RATE_LIMITED;
   readonly retryAfter: number | undefined;
 
   constructor(message: string, details: MeshErrorDetails & { retryAfter?: number } = {}) {
@@ -144,12 +144,12 @@ export class RateLimitError extends MeshError {
 
 /** Too many consecutive failures to one backend: requests fail fast until the cool-down ends. */
 export class CircuitOpenError extends NetworkError {
-  static override defaultCode: string = ErrorCode.CIRCUIT_OPEN;
+  static override defaultCode: ErrorCode = ErrorCode.CIRCUIT_OPEN;
 }
 
 /** A streamed chat reply was cut before its end; `partialText` is what had arrived. */
 export class StreamInterruptedError extends NetworkError {
-  static override defaultCode: string = ErrorCode.STREAM_INTERRUPTED;
+  static override defaultCode: ErrorCode = ErrorCode.STREAM_INTERRUPTED;
   readonly partialText: string;
 
   constructor(message: string, details: MeshErrorDetails & { partialText: string }) {
@@ -163,5 +163,5 @@ export class StreamInterruptedError extends NetworkError {
  * feature and the deployment (`apiUrl`); the hint says what to do instead.
  */
 export class UnsupportedByBackendError extends MeshError {
-  static override defaultCode: string = ErrorCode.UNSUPPORTED_BY_BACKEND;
+  static override defaultCode: ErrorCode = ErrorCode.UNSUPPORTED_BY_BACKEND;
 }

@@ -6,11 +6,11 @@
  * the backend. When headless or asked: the device flow, straight to Auth0 with the backend's
  * device application (or through the backend when it advertises `device_flow`).
  */
-import * as oauth from 'openid-client';
 import type { Dispatcher } from 'undici';
 import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend-auth.js';
 import type { SkewClock } from '../auth/clock.js';
 import type { HeadlessVerdict } from '../auth/headless.js';
+import { envInstructions } from '../auth/stores/env-render.js';
 import { DEVICE_FLOW_SOURCE } from '../auth/token-manager.js';
 import { type TokenReply, tokenSetFromReply } from '../auth/token-set.js';
 import type { TokenSet } from '../auth/token-store.js';
@@ -18,7 +18,6 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { type Auth0Settings, resolveAuth0Settings, resolveDeviceSettings } from './auth0-settings.js';
 import { auth0DeviceTransport, backendDeviceTransport, type DeviceVerification, deviceLogin } from './device-login.js';
-import { envInstructions } from './instructions.js';
 import { startLoopbackListener } from './loopback-listener.js';
 import { readProcVersion, remoteOrWsl } from './remote-session.js';
 
@@ -62,6 +61,18 @@ export interface AuthFlowOptions extends AuthFlowCallbacks {
   logger?: InternalLogger;
 }
 
+/** A browser login's callback: when it arrived (`performance.now()`) and how long the backend's exchange took, ms. */
+export interface CallbackTimings {
+  arrivedAt: number;
+  exchangeMs: number;
+}
+
+/** A login's tokens (not stored yet) and, for a browser login, its callback's timings. */
+export interface FlowResult {
+  tokens: TokenSet;
+  callback: CallbackTimings | undefined;
+}
+
 const LOGIN_TIMEOUT_MS = 5 * 60_000;
 const OPENER_BOUND_MS = 3000;
 
@@ -80,9 +91,6 @@ async function openWithSystemBrowser(url: string): Promise<void> {
 export class AuthFlow {
   readonly #options: AuthFlowOptions;
   readonly #logger: InternalLogger;
-  /** The last loopback login: when its callback arrived (performance.now()) and how long the backend's exchange took, ms. */
-  lastCallback: { arrivedAt: number; exchangeMs: number } | undefined;
-
   constructor(options: AuthFlowOptions) {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
@@ -93,10 +101,11 @@ export class AuthFlow {
   }
 
   /** Runs the login and returns the token set (not stored: the caller stores it). */
-  async login(options: LoginOptions = {}): Promise<TokenSet> {
+  async login(options: LoginOptions = {}): Promise<FlowResult> {
     const useDevice = options.device ?? this.#options.headless.headless;
-    this.lastCallback = undefined; // timings belong to the latest login only
-    const reply = useDevice ? await this.#device(options) : await this.#loopback(options);
+    const { reply, callback } = useDevice
+      ? { reply: await this.#device(options), callback: undefined }
+      : await this.#loopback(options);
     const tokens = tokenSetFromReply(reply, this.#options.clock.nowSeconds());
     // The Python SDK's mark: these tokens refresh as the device application (client_type "device").
     if (useDevice) tokens.auth_source = DEVICE_FLOW_SOURCE;
@@ -104,7 +113,7 @@ export class AuthFlow {
       const show = this.#options.onHeadlessTokens ?? ((_t, text) => stderr(text));
       show(tokens, envInstructions(tokens));
     }
-    return tokens;
+    return { tokens, callback };
   }
 
   async #device(options: LoginOptions): Promise<TokenReply> {
@@ -128,6 +137,7 @@ export class AuthFlow {
     const fromBackend = await this.#options.backendAuth.authUrl(body, signal);
     if (fromBackend) return fromBackend;
     // The backend does not build it (404): the same URL, built here from the settings.
+    const oauth = await import('openid-client');
     const server = { issuer: `${settings.domain}/`, authorization_endpoint: `${settings.domain}/authorize` };
     const configuration = new oauth.Configuration(server, settings.clientId);
     // http reaches here only for a loopback domain (the local stack): the config parser refuses it elsewhere.
@@ -146,9 +156,11 @@ export class AuthFlow {
     return oauth.buildAuthorizationUrl(configuration, params).href;
   }
 
-  async #loopback(options: LoginOptions): Promise<TokenReply> {
+  async #loopback(options: LoginOptions): Promise<{ reply: TokenReply; callback: CallbackTimings }> {
     const { config, backendAuth, env = process.env } = this.#options;
     const settings = await resolveAuth0Settings(config, backendAuth, options.signal);
+    // openid-client is loaded by the login, not at import: most runs of a program never log in.
+    const oauth = await import('openid-client');
     const state = oauth.randomState(); // 256 bits, checked in constant time by the listener
     // PKCE exactly when advertised: a challenge the deployed backend drops makes Auth0 refuse the code.
     const pkce = (await backendAuth.capabilities(options.signal)).has('pkce');
@@ -203,12 +215,12 @@ export class AuthFlow {
         if (verifier) exchange.code_verifier = verifier;
         if (this.#extendedLifetime) exchange.extended_lifetime = true;
         const reply = await backendAuth.exchange(exchange, options.signal);
-        this.lastCallback = { arrivedAt, exchangeMs: performance.now() - arrivedAt };
+        const callback = { arrivedAt, exchangeMs: performance.now() - arrivedAt };
         listener.finish({ ok: true });
         closed = true;
         // The tokens go to the caller now; the listener closes once the browser has its page (2 s at most).
         void listener.close();
-        return reply;
+        return { reply, callback };
       } catch (error) {
         listener.finish({ ok: false, reason: (error as Error).message });
         throw error;

@@ -8,8 +8,8 @@
 import type { BackendAuth, BackendAuthConfig } from '../auth/backend-auth.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DEFAULT_API_URL } from '../config/settings.js';
+import { ErrorCode } from '../errors/codes.js';
 import { LoginError } from '../errors/mesh-error.js';
-import { LoginErrorCode } from './login-codes.js';
 
 export interface Auth0Settings {
   /** Origin, e.g. `https://tenant.us.auth0.com`. */
@@ -71,7 +71,7 @@ export async function resolveDeviceSettings(
     throw new LoginError(
       'The device login needs the backend to name its device application (GET /auth/config?flow=device), and it did not.',
       {
-        code: LoginErrorCode.DEVICE_CONFIG_UNAVAILABLE,
+        code: ErrorCode.LOGIN_DEVICE_CONFIG_UNAVAILABLE,
         cause: error,
         hint: 'Check MESH_API_URL and your connection; or log in on a machine with a browser and copy the tokens (`npx mesh-auth print-tokens`), or set MESH_API_KEY.',
       },

@@ -21,6 +21,7 @@ import {
   oauthErrorSchema,
 } from '../auth/backend-auth.js';
 import { type TokenReply, tokenReplySchema } from '../auth/token-set.js';
+import { ErrorCode } from '../errors/codes.js';
 import {
   AbortError,
   LoginError,
@@ -29,11 +30,11 @@ import {
   ServerError,
   TimeoutError,
 } from '../errors/mesh-error.js';
+import { sleep } from '../http/sleep.js';
 import { jsonOrUndefined } from '../internal/json-text.js';
-import { sleep } from '../internal/sleep.js';
 import { SDK_VERSION } from '../version.js';
 import type { Auth0Settings } from './auth0-settings.js';
-import { LoginErrorCode, loginCodeFor } from './login-codes.js';
+import { oauthDescription, oauthErrorWord, oauthLoginError } from './oauth-login-error.js';
 
 export interface DeviceVerification {
   verificationUri: string;
@@ -63,10 +64,12 @@ const REQUEST_TIMEOUT_MS = 30_000; // 30 s per request to Auth0
 /** Consecutive failed polls (network, 5xx) tolerated before giving up: the code outlives a blip. */
 const MAX_TRANSIENT_FAILURES = 3;
 
+const EXPIRED_HINT = 'Run `npx mesh-auth --headless` for a new code.';
+/** The code's lifetime ran out here, with no word from the server. */
 const expired = () =>
   new LoginError('The device code expired before the login was approved.', {
-    code: LoginErrorCode.EXPIRED,
-    hint: 'Run `npx mesh-auth --headless` for a new code.',
+    code: ErrorCode.LOGIN_EXPIRED,
+    hint: EXPIRED_HINT,
   });
 
 interface FormReply {
@@ -112,13 +115,14 @@ async function postForm(
 }
 
 function oauthFailure(reply: FormReply, what: string): LoginError {
+  const hint = 'Check AUTH0_DOMAIN and that the Mesh deployment offers a device login; or set MESH_API_KEY.';
   const body = oauthErrorSchema.safeParse(reply.json);
-  const reason = body.success ? (body.data.error_description ?? body.data.error) : `HTTP ${reply.status}`;
-  return new LoginError(`${what} failed: ${reason}.`, {
-    code: body.success ? loginCodeFor(body.data.error) : LoginErrorCode.LOGIN_FAILED,
-    status: reply.status,
-    hint: 'Check AUTH0_DOMAIN and that the Mesh deployment offers a device login; or set MESH_API_KEY.',
-  });
+  if (!body.success) {
+    return new LoginError(`${what} failed: HTTP ${reply.status}.`, { code: ErrorCode.LOGIN_FAILED, status: reply.status, hint });
+  }
+  const failure = { error: body.data.error, description: body.data.error_description };
+  const reason = oauthDescription(failure.description) ?? oauthErrorWord(failure.error);
+  return oauthLoginError(`${what} failed: ${reason}.`, failure, { status: reply.status, hint });
 }
 
 /** Straight to Auth0 (`/oauth/device/code`, `/oauth/token`) as a public client: no secret, no PKCE. */
@@ -206,26 +210,28 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<TokenRep
       case 'temporarily_unavailable':
         if (++failures > MAX_TRANSIENT_FAILURES) {
           throw new LoginError(
-            `The device login failed: the authorization server is unavailable (${result.description ?? 'no reason given'}).`,
+            `The device login failed: the authorization server is unavailable (${oauthDescription(result.description) ?? 'no reason given'}).`,
             {
-              code: LoginErrorCode.LOGIN_FAILED,
+              code: ErrorCode.LOGIN_FAILED,
+              serverCode: 'temporarily_unavailable',
+              serverMessage: oauthDescription(result.description),
               hint: 'Try again shortly.',
             },
           );
         }
         break;
       case 'access_denied':
-        throw new LoginError('The device login was denied in the browser.', {
-          code: LoginErrorCode.ACCESS_DENIED,
+        throw oauthLoginError('The device login was denied in the browser.', result, {
           hint: 'Run `npx mesh-auth --headless` to try again.',
         });
       case 'expired_token':
-        throw expired();
+        throw oauthLoginError('The device code expired before the login was approved.', result, { hint: EXPIRED_HINT });
       default:
-        throw new LoginError(`The device login failed: ${result.description ?? result.error}.`, {
-          code: loginCodeFor(result.error),
-          hint: 'Run `npx mesh-auth --headless` to try again.',
-        });
+        throw oauthLoginError(
+          `The device login failed: ${oauthDescription(result.description) ?? oauthErrorWord(result.error)}.`,
+          result,
+          { hint: 'Run `npx mesh-auth --headless` to try again.' },
+        );
     }
     if (now() >= deadline) throw expired();
   }

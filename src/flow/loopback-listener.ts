@@ -6,8 +6,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ErrorCode } from '../errors/codes.js';
 import { AbortError, LoginError } from '../errors/mesh-error.js';
-import { LoginErrorCode, loginCodeFor } from './login-codes.js';
+import { oauthDescription, oauthErrorWord, oauthLoginError } from './oauth-login-error.js';
 import { failurePage, successPage } from './pages.js';
 
 export interface LoopbackOptions {
@@ -41,7 +42,7 @@ export function sameSecret(a: string, b: string): boolean {
 
 export type CallbackVerdict =
   | { kind: 'code'; code: string }
-  | { kind: 'error'; error: string; description: string }
+  | { kind: 'error'; error: string; description?: string }
   | { kind: 'rejected'; reason: 'state' | 'no-code' | 'stale' };
 
 /** What a callback's query says (RFC 6749 §4.1.2): the code, the error, or a refusal (wrong state, no code). */
@@ -50,8 +51,8 @@ export function interpretCallback(params: URLSearchParams, expectedState: string
   const error = params.get('error');
   if (error) {
     // Error codes are ASCII words (RFC 6749 §4.1.2.1); anything else is shown as "unknown".
-    const safe = /^[\x20-\x7e]{1,64}$/.test(error) ? error.replace(/[^a-z_]/gi, '_') : 'unknown';
-    return { kind: 'error', error: safe, description: params.get('error_description') ?? safe };
+    const safe = oauthErrorWord(error);
+    return { kind: 'error', error: safe, description: oauthDescription(params.get('error_description') ?? undefined) };
   }
   const code = params.get('code');
   return code ? { kind: 'code', code } : { kind: 'rejected', reason: 'no-code' };
@@ -69,7 +70,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 function portInUse(port: number, cause: unknown): LoginError {
   return new LoginError(`Port ${port} is already in use, so the login cannot receive its callback there.`, {
-    code: LoginErrorCode.CALLBACK_PORT_IN_USE,
+    code: ErrorCode.CALLBACK_PORT_IN_USE,
     cause,
     hint: `Stop the program using port ${port}, or log in on another port registered for the Mesh app: \`npx mesh-auth --port <port>\` or AUTH0_CALLBACK_PORT.`,
   });
@@ -123,8 +124,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
       }
       if (verdict.kind === 'error') {
         settleWith({
-          error: new LoginError(`The login was refused: ${verdict.description} (${verdict.error}).`, {
-            code: loginCodeFor(verdict.error),
+          error: oauthLoginError(`The login was refused: ${verdict.description ?? verdict.error} (${verdict.error}).`, verdict, {
             hint: 'Run `npx mesh-auth` to try again.',
           }),
         });
@@ -198,7 +198,7 @@ export async function startLoopbackListener(options: LoopbackOptions): Promise<L
   const timer = setTimeout(() => {
     settleWith({
       error: new LoginError(`No login response arrived within ${Math.round(options.timeoutMs / 1000)} s.`, {
-        code: LoginErrorCode.LOGIN_TIMEOUT,
+        code: ErrorCode.LOGIN_TIMEOUT,
         hint: 'Run `npx mesh-auth` to try again; on a machine without a browser use `npx mesh-auth --headless`.',
       }),
     });

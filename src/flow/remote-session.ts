@@ -2,34 +2,41 @@
  * Is the login running where opening "the" browser would be wrong? Over SSH the browser would
  * open on the remote machine (or nowhere); under WSL a Linux browser may be absent and the
  * Windows one is not ours to open blindly. Either way the URL is shown for the user to open.
+ * The facts come from the one probe of the environment (internal/environment.ts).
  */
-import { readFileSync } from 'node:fs';
+import {
+  currentEnvironment,
+  type Environment,
+  type EnvironmentVariables,
+  isEnvironment,
+  probeEnvironment,
+  processFiles,
+} from '../internal/environment.js';
 
-/** The text of `/proc/version`, or undefined where there is none (not Linux, a locked-down sandbox). */
+const PROC_VERSION = '/proc/version';
+
+/** The text of `/proc/version` (read once per process), or undefined where there is none (not Linux, a locked-down sandbox). */
 export function readProcVersion(): string | undefined {
-  try {
-    return readFileSync('/proc/version', 'utf8');
-  } catch {
-    return undefined;
-  }
+  return processFiles.readText(PROC_VERSION);
 }
 
 /**
  * Names the remote session or WSL ("an SSH session", "WSL"), or undefined on a plain desktop.
- * `procVersion` reads `/proc/version`: WSL 1 and 2 kernels say "Microsoft" there even when
- * `WSL_DISTRO_NAME` is not passed on (sudo, a service, a scrubbed environment).
+ * WSL 1 and 2 kernels say "Microsoft" in `/proc/version` even when `WSL_DISTRO_NAME` is not
+ * passed on (sudo, a service, a scrubbed environment). Given variables, SSH and WSL are read from
+ * them, and `/proc/version` through `procVersion` (default: the file); given nothing, this
+ * process's environment.
  */
 export function remoteOrWsl(
-  env: Readonly<Record<string, string | undefined>>,
-  procVersion: () => string | undefined = readProcVersion,
+  from: EnvironmentVariables | Environment = currentEnvironment(),
+  procVersion?: () => string | undefined,
 ): string | undefined {
-  if (env.SSH_CONNECTION || env.SSH_TTY) return 'an SSH session';
-  if (env.WSL_DISTRO_NAME) return 'WSL';
-  let version: string | undefined;
-  try {
-    version = procVersion();
-  } catch {
-    // An injected reader that throws is "no /proc/version", as the default one is.
-  }
-  return version && /microsoft/i.test(version) ? 'WSL' : undefined;
+  const environment = isEnvironment(from)
+    ? from
+    : probeEnvironment({
+        env: from,
+        ...(procVersion && { readText: (path: string) => (path === PROC_VERSION ? procVersion() : processFiles.readText(path)) }),
+      });
+  if (environment.ssh) return 'an SSH session';
+  return environment.wsl ? 'WSL' : undefined;
 }

@@ -1,5 +1,10 @@
-import type { Logger } from '../config/options.js';
 import { redact } from './redact.js';
+
+/** Where debug and warning lines go. The default writes to stderr; every line is redacted first. */
+export interface Logger {
+  debug(message: string): void;
+  warn(message: string): void;
+}
 
 /** The SDK's logger: every line redacted; debug lines only when debug is on; warnings once per key. */
 export interface InternalLogger {

@@ -5,19 +5,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
 const CHILD = resolve(import.meta.dirname, '../helpers/token-child.ts');
-let stack: Stack;
+const stack = useStack({ provider: { accessTokenTtl: 3 } });
 let directory: string;
 beforeAll(async () => {
-  stack = await startStack({ provider: { accessTokenTtl: 3 } });
   directory = await mkdtemp(join(tmpdir(), 'mesh-cross-process-'));
 });
 afterAll(async () => {
-  await stack.close();
   await rm(directory, { recursive: true, force: true });
 });
 

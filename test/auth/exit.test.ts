@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { keychainAccountFor } from '../../src/auth/create-token-store.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { loginTokens } from '../helpers/backend-login.js';
 import { keychainToolsInstalled, type PrivateBus, startHungBus, startKeyringBus } from '../helpers/dbus.js';
+import { useStack } from '../helpers/stack.js';
 
 const INDEX = resolve(import.meta.dirname, '../../src/index.ts');
 // The scripts run in a directory of their own (the Python SDK's `.mesh_token.json` is looked for
@@ -36,21 +36,20 @@ try {
 process.stdout.write('LAST_CALL_DONE ' + outcome + '\\n');
 `;
 
-let stack: Stack;
+const stack = useStack();
 let root: string;
 let script: string;
 let keyring: PrivateBus | undefined;
 let hung: PrivateBus | undefined;
 
 beforeAll(async () => {
-  stack = await startStack();
   root = await mkdtemp(join(tmpdir(), 'mesh-exit-'));
   script = join(root, 'script.mts');
   await writeFile(script, SCRIPT);
   if (installed) [keyring, hung] = await Promise.all([startKeyringBus(), startHungBus()]);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([stack?.close(), keyring?.stop(), hung?.stop()]);
+  await Promise.all([keyring?.stop(), hung?.stop()]);
   await rm(root, { recursive: true, force: true });
 });
 

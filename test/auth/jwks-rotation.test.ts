@@ -1,19 +1,15 @@
 // A signing-key rotation at the provider (Auth0 rotates its tenant key): a token signed by the new
 // key validates locally after exactly one JWKS re-fetch, counted at the provider; tokens of the
 // old key stay valid; the backend's word is not needed for any of it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { describe, expect, it } from 'vitest';
 import { SkewClock } from '../../src/auth/clock.js';
 import { JwksCache } from '../../src/auth/jwks.js';
 import { TokenValidator } from '../../src/auth/validator.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { loginTokens } from '../helpers/backend-login.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack({ provider: { spareSigningKey: true } });
-});
-afterAll(() => stack.close());
+const stack = useStack({ provider: { spareSigningKey: true } });
 
 const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()).kid as string;
 const jwksFetches = () => stack.provider.counters.jwksFetches;

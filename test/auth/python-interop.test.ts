@@ -6,8 +6,6 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
-import { createTokenMachinery } from '../../src/auth/create-token-manager.js';
 import { createTokenStore } from '../../src/auth/create-token-store.js';
 import { KeychainClient } from '../../src/auth/keychain/keychain-client.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
@@ -15,10 +13,12 @@ import type { LayeredStore } from '../../src/auth/stores/layered-store.js';
 import { PythonTokenFile, pythonHeadlessTokenPaths } from '../../src/auth/stores/python-token-file.js';
 import { tokenSetFromReply } from '../../src/auth/token-set.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
+import { assembleClient } from '../../src/client/assemble.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { loginTokens } from '../helpers/backend-login.js';
 import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
 import { recordingLogger } from '../helpers/logger.js';
+import { useStack } from '../helpers/stack.js';
 
 const installed = keychainToolsInstalled();
 
@@ -150,11 +150,7 @@ describe('~/.mesh/token.json as the Python SDK writes it', () => {
 });
 
 describe("the Python SDK's headless .mesh_token.json as an import source", () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({ provider: { accessTokenTtl: 30 } });
-  }, 60_000);
-  afterAll(() => stack.close());
+  const stack = useStack({ provider: { accessTokenTtl: 30 } });
 
   async function pythonHeadlessFile(directory: string, extra: Record<string, unknown> = {}): Promise<string> {
     const reply = await loginTokens(stack);
@@ -192,13 +188,8 @@ describe("the Python SDK's headless .mesh_token.json as an import source", () =>
     const path = await pythonHeadlessFile(root, { expires_at: Math.floor(Date.now() / 1000) - 10, python_only: 'kept' });
     const before = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
     const env = { ...stack.env, MESH_TOKEN_STORE: 'file' };
-    const { manager } = createTokenMachinery(resolveConfig({ env }), {
-      env,
-      tokenDirectory: join(root, '.mesh'),
-      cwd: root,
-      logger,
-    });
-    const token = await manager.getAccessToken();
+    const { session } = assembleClient({ env, logger }, { tokenDirectory: join(root, '.mesh'), cwd: root });
+    const token = await session?.manager.getAccessToken();
     expect(token).not.toBe(before.access_token);
     const after = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
     expect(after.access_token).toBe(token);

@@ -5,29 +5,32 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SkewClock } from '../../src/auth/clock.js';
 import { createTokenStore } from '../../src/auth/create-token-store.js';
 import { MemoryStore } from '../../src/auth/stores/memory-store.js';
+import type { TokenManager } from '../../src/auth/token-manager.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { KeychainError, ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { postJson } from '../helpers/backend-login.js';
 import { keychainToolsInstalled, startKeyringBus } from '../helpers/dbus.js';
 import { recordingLogger } from '../helpers/logger.js';
+import { useStack } from '../helpers/stack.js';
 import { CountingStore, managerFor, storedTokens } from '../helpers/token-manager.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
+const stack = useStack();
 afterEach(() => {
   stack.provider.settings.accessTokenTtl = 3600;
   stack.backend.reset(); // settings as started (DEV_BACKEND_CAPABILITIES included), faults cleared
 });
 
 const refreshes = () => stack.backend.counters.refreshes;
+/** A clock moved by the test alone: it does not learn the backend's time (which would undo the move). */
+class SettledClock extends SkewClock {
+  override learn(): void {}
+}
+
 const expired = (tokens: TokenSet): TokenSet => ({ ...tokens, expires_at: Math.floor(Date.now() / 1000) - 10 });
 
 describe('TokenManager', () => {
@@ -93,17 +96,72 @@ describe('TokenManager', () => {
     expect(handedOut).toBe(saved[0]?.access_token);
   });
 
-  it('refreshes ahead of expiry, but never before half the lifetime', async () => {
-    stack.provider.settings.accessTokenTtl = 4; // 4 s token: refreshAhead (300 s) would mean "always"
+  it('refreshes ahead of expiry, but never before half the lifetime, in the background: the callers get the current token', async () => {
+    stack.provider.settings.accessTokenTtl = 20; // 20 s token: refreshAhead (300 s) would mean "always"
     const tokens = await storedTokens(stack);
-    const manager = managerFor(stack, new MemoryStore(tokens));
+    let now = Date.now();
+    const manager = managerFor(stack, new MemoryStore(tokens), { clock: new SettledClock(() => now) });
     const before = refreshes();
     for (let i = 0; i < 20; i++) await manager.getAccessToken();
     expect(refreshes()).toBe(before);
-    await new Promise((resolve) => setTimeout(resolve, 2200));
-    const next = await manager.getAccessToken();
+    // Past half the lifetime (10 s), well before the expiry: inside the refresh-ahead window.
+    stack.backend.faults.add({ fault: { kind: 'slowHeaders', ms: 300 }, match: { path: '/auth/refresh-token' } });
+    now += 11_000;
+    const ahead = manager;
+    const served = await Promise.all(Array.from({ length: 50 }, () => ahead.getAccessToken()));
+    // Every caller got the current token at once; one refresh runs for all of them.
+    expect(new Set(served)).toEqual(new Set([tokens.access_token]));
+    expect(refreshes()).toBe(before);
+    await expect.poll(() => refreshes(), { timeout: 5000 }).toBe(before + 1);
+    await expect.poll(() => ahead.getAccessToken(), { timeout: 5000 }).not.toBe(tokens.access_token);
     expect(refreshes()).toBe(before + 1);
-    expect(next).not.toBe(tokens.access_token);
+  });
+
+  it('settle() (what client.close() awaits) starts no background refresh, and waits for one in flight to be saved', async () => {
+    stack.provider.settings.accessTokenTtl = 20;
+    const tokens = await storedTokens(stack);
+    let now = Date.now();
+    const store = new MemoryStore(tokens);
+    const manager = managerFor(stack, store, { clock: new SettledClock(() => now) });
+    await manager.getAccessToken();
+    now += 11_000; // inside the refresh-ahead window
+    const before = refreshes();
+    expect(await manager.getAccessToken()).toBe(tokens.access_token);
+    await manager.settle(); // before the background refresh started: it never does
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(refreshes()).toBe(before);
+    // Once one is in flight, settle() returns only after the new set is in the store.
+    stack.backend.faults.add({ fault: { kind: 'slowHeaders', ms: 500 }, match: { path: '/auth/refresh-token' } });
+    const sent = () => stack.backend.counters.requests['POST /auth/refresh-token'] ?? 0;
+    const sentBefore = sent();
+    expect(await manager.getAccessToken()).toBe(tokens.access_token);
+    await expect.poll(sent, { timeout: 5000 }).toBeGreaterThan(sentBefore);
+    await expect.poll(() => refreshes(), { timeout: 5000, interval: 20 }).toBe(before); // the reply is still on its way
+    await manager.settle();
+    expect(refreshes()).toBe(before + 1);
+    expect((await store.load())?.access_token).not.toBe(tokens.access_token);
+  });
+
+  it('a background refresh that fails keeps the current token, waits before trying again, and is reported only at expiry', async () => {
+    stack.provider.settings.accessTokenTtl = 20;
+    const tokens = await storedTokens(stack);
+    let now = Date.now();
+    const manager = managerFor(stack, new MemoryStore(tokens), { clock: new SettledClock(() => now) });
+    await manager.getAccessToken(); // loaded: refreshed ahead once past half its life
+    now += 11_000; // inside the refresh-ahead window
+    stack.backend.faults.add({ fault: { kind: 'status', status: 500 }, match: { path: '/auth/refresh-token' }, times: 100 });
+    const attempts = () => stack.backend.counters.requests['POST /auth/refresh-token'] ?? 0;
+    const before = attempts();
+    expect(await manager.getAccessToken()).toBe(tokens.access_token);
+    await expect.poll(attempts, { timeout: 5000 }).toBeGreaterThan(before);
+    const afterFirst = attempts();
+    // Within the back-off: the token is still served and nothing is sent.
+    for (let i = 0; i < 20; i++) expect(await manager.getAccessToken()).toBe(tokens.access_token);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(attempts()).toBe(afterFirst);
+    // At expiry the caller waits for its own refresh and gets its error.
+    now = tokens.expires_at * 1000 + 1000;
+    await expect(manager.getAccessToken()).rejects.toMatchObject({ name: 'ServerError' });
   });
 
   it('shares one refresh between concurrent callers that saw the same stale token after a 401', async () => {
@@ -173,16 +231,20 @@ describe('TokenManager', () => {
     await expect(manager.getAccessToken()).rejects.toBeInstanceOf(ReauthenticationRequiredError);
   });
 
-  it('runs the login seam once when a login is needed and a person can answer, then stores its tokens', async () => {
+  it('runs the login seam once when a login is needed and a person can answer; never when the caller forbids a login', async () => {
     const tokens = await storedTokens(stack, 'seam@example.test');
     const store = new MemoryStore();
     let logins = 0;
-    const manager = managerFor(stack, store, {
+    const manager: TokenManager = managerFor(stack, store, {
+      // As the composition root's login does: the flow, then the store through setTokens.
       login: async () => {
         logins += 1;
+        await manager.setTokens(tokens);
         return tokens;
       },
     });
+    await expect(manager.getAccessToken({ allowLogin: false })).rejects.toBeInstanceOf(ReauthenticationRequiredError);
+    expect(logins).toBe(0);
     const results = await Promise.all([manager.getAccessToken(), manager.getAccessToken()]);
     expect(results).toEqual([tokens.access_token, tokens.access_token]);
     expect(logins).toBe(1);

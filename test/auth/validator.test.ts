@@ -2,24 +2,19 @@
 // check; the backend's /auth/validate (status only) with its fallbacks; API keys never sent there.
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BackendAuth } from '../../src/auth/backend-auth.js';
 import { SkewClock } from '../../src/auth/clock.js';
 import { JwksCache } from '../../src/auth/jwks.js';
 import { TokenValidator } from '../../src/auth/validator.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { loginTokens } from '../helpers/backend-login.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
+const stack = useStack({}, { resetAfterEach: true });
 let token: string;
 beforeAll(async () => {
-  stack = await startStack();
   token = (await loginTokens(stack)).access_token;
-});
-afterAll(() => stack.close());
-afterEach(() => {
-  stack.backend.reset();
 });
 
 function validatorFor(options: { apiUrl?: string; clock?: SkewClock; jwks?: JwksCache; backend?: boolean } = {}) {

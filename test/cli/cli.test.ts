@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../helpers/dbus.js';
+import { useStack } from '../helpers/stack.js';
 
 const installed = chromiumInstalled();
 
@@ -95,7 +95,6 @@ describe('mesh-auth and mesh-env, without a login', () => {
 });
 
 describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', () => {
-  let stack: Stack;
   let browser: Browser;
   let page: Page;
   let port: number;
@@ -104,10 +103,12 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   // A directory the CLI creates: its mode is then the CLI's doing (mkdtemp's is 0700 already).
   const tokenDirectory = () => join(directory, 'tokens');
   const tokenFile = () => join(tokenDirectory(), 'token.json');
+  const stack = useStack(async () => {
+    port = await freePort();
+    return { callbackPorts: [port], provider: { deviceInterval: 1 } };
+  });
 
   beforeAll(async () => {
-    port = await freePort();
-    stack = await startStack({ callbackPorts: [port], provider: { deviceInterval: 1 } });
     browser = await launchChromium();
     page = await (await loopbackContext(browser)).newPage();
     directory = await mkdtemp(join(tmpdir(), 'mesh-cli-'));
@@ -122,7 +123,6 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await stack?.close();
   });
 
   it('status says not logged in (exit 1); token says what to run (exit 4, nothing on stdout)', async () => {

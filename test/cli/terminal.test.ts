@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { BIN } from '../helpers/bins.js';
 import { chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
 const tmuxInstalled = (() => {
@@ -128,15 +128,16 @@ describe.skipIf(!tmuxInstalled)('colour', () => {
 });
 
 describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
-  let stack: Stack;
   let browser: Browser;
   let port: number;
   let env: Record<string, string>;
   let directory: string;
+  const stack = useStack(async () => {
+    port = await freePort();
+    return { callbackPorts: [port] };
+  });
 
   beforeAll(async () => {
-    port = await freePort();
-    stack = await startStack({ callbackPorts: [port] });
     browser = await launchChromium();
     directory = await mkdtemp(join(tmpdir(), 'mesh-terminal-'));
     env = {
@@ -154,7 +155,6 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await stack?.close();
   });
 
   it('mesh-auth login shows the URL and a spinner while it waits, then who logged in', async () => {

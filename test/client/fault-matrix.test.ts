@@ -2,20 +2,16 @@
 // outcome a user gets: the result or the error's class and code, and how many attempts and
 // refreshes it took. Passes in the deployed dialect and with DEV_BACKEND_CAPABILITIES=all; the
 // tests whose outcome depends on `idempotency_key` set the capabilities themselves.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../dev/backend/faults.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { postJson } from '../helpers/backend-login.js';
 import { clientWithTokens } from '../helpers/client.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
+const stack = useStack();
 afterEach(() => {
   stack.backend.reset();
   stack.provider.settings.accessTokenTtl = 3600;
@@ -295,6 +291,22 @@ describe('fault matrix', () => {
       for await (const _ of client.chatStream('one two three four five six', { signal: controller.signal })) controller.abort();
     })().catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'AbortError', code: 'aborted' });
+  });
+
+  it('an abort during a stream whose rest has already arrived: AbortError at the next delta, nothing more handed out', async () => {
+    const { client } = await clientWithTokens(stack);
+    stack.backend.settings.streamDelayMs = 0; // the whole reply lands in the buffer at once
+    const controller = new AbortController();
+    const received: string[] = [];
+    const error = await (async () => {
+      for await (const delta of client.chatStream('one two three four five six', { signal: controller.signal })) {
+        received.push(delta);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the rest arrives meanwhile
+        controller.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'AbortError', code: 'aborted' });
+    expect(received).toEqual(['Echo: ']);
   });
 
   it('the circuit breaker opens after consecutive failures, fails fast, and recovers after the cool-down', async () => {

@@ -1,20 +1,15 @@
 // The MeshClient API against the reference backend speaking contract v2 (the deployed dialect,
 // and every ambiguity switch): every method, every auth mode. Passes with and without
 // DEV_BACKEND_CAPABILITIES=all: nothing here depends on a part B extension.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { describe, expect, it } from 'vitest';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { ErrorCode } from '../../src/errors/codes.js';
 import { NotFoundError, ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { decodeJwtPayload, postJson } from '../helpers/backend-login.js';
 import { clientWithTokens } from '../helpers/client.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
-afterEach(() => stack.backend.reset());
+const stack = useStack({}, { resetAfterEach: true });
 
 const requests = (route: string) => stack.backend.counters.requests[route] ?? 0;
 const allRequests = () => Object.values(stack.backend.counters.requests).reduce((sum, n) => sum + n, 0);

@@ -7,23 +7,21 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { createTokenStore, keychainAccountFor } from '../../src/auth/create-token-store.js';
 import { KeychainClient } from '../../src/auth/keychain/keychain-client.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { deviceFlowTokens } from '../helpers/backend-login.js';
 import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
+import { useStack } from '../helpers/stack.js';
 import { managerFor } from '../helpers/token-manager.js';
 
-let stack: Stack;
+const stack = useStack();
 let root: string;
 beforeAll(async () => {
-  stack = await startStack();
   root = await mkdtemp(join(tmpdir(), 'mesh-python-tokens-'));
 });
 afterAll(async () => {
-  await stack?.close();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -4,7 +4,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
 import pkg from '../../package.json' with { type: 'json' };
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
@@ -12,13 +11,10 @@ import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshError } from '../../src/errors/mesh-error.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { clientWithTokens } from '../helpers/client.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
+const stack = useStack();
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -8,21 +8,16 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { describe, expect, it } from 'vitest';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { AbortError } from '../../src/errors/mesh-error.js';
 import { loginTokens } from '../helpers/backend-login.js';
 import { clientWithTokens } from '../helpers/client.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
-afterEach(() => stack.backend.reset());
+const stack = useStack({}, { resetAfterEach: true });
 
 const now = () => Math.floor(Date.now() / 1000);
 const allRequests = () => Object.values(stack.backend.counters.requests).reduce((sum, n) => sum + n, 0);

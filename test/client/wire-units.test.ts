@@ -1,9 +1,8 @@
-// Pure pieces of the v2 dialect: the chat body, the three reply shapes, the error translator
-// over every error body shape, and the path memory. No I/O.
+// Pure pieces of the v2 dialect: the chat body, the three reply shapes, and the path memory. No I/O.
+// (The error translator over every error body shape: test/http/response-errors.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { type ChatDefaults, chatBody, chatResponseOf, inferProvider } from '../../src/client/chat.js';
 import { PathMemory } from '../../src/client/path-fallback.js';
-import { errorFromResponse, serverWords } from '../../src/client/response-errors.js';
 import { ErrorCode } from '../../src/errors/codes.js';
 import type { HttpResponse } from '../../src/http/http-client.js';
 
@@ -75,8 +74,8 @@ describe('chat body', () => {
 describe('chat reply shapes', () => {
   const sent = { model: 'gpt-4o-mini', provider: 'openai' };
 
-  it('reads OpenAI choices[0].message.content with id, model and usage', () => {
-    const r = chatResponseOf(
+  it('reads OpenAI choices[0].message.content with id, model and usage', async () => {
+    const r = await chatResponseOf(
       reply(200, {
         id: 'chatcmpl-1',
         object: 'chat.completion',
@@ -91,15 +90,15 @@ describe('chat reply shapes', () => {
     expect(r.usage).toEqual({ promptTokens: 3, completionTokens: 1, totalTokens: 4 });
   });
 
-  it('reads {content} and {message: {content}}, inventing no id or usage the server did not send', () => {
-    expect(chatResponseOf(reply(200, { content: 'a', provider: 'anthropic' }), sent)).toMatchObject({
+  it('reads {content} and {message: {content}}, inventing no id or usage the server did not send', async () => {
+    expect(await chatResponseOf(reply(200, { content: 'a', provider: 'anthropic' }), sent)).toMatchObject({
       content: 'a',
       provider: 'anthropic',
       id: undefined,
       model: 'gpt-4o-mini',
       usage: undefined,
     });
-    expect(chatResponseOf(reply(200, { message: { role: 'assistant', content: 'b' } }), sent)).toMatchObject({
+    expect(await chatResponseOf(reply(200, { message: { role: 'assistant', content: 'b' } }), sent)).toMatchObject({
       content: 'b',
       model: 'gpt-4o-mini',
       provider: 'openai',
@@ -108,72 +107,23 @@ describe('chat reply shapes', () => {
     });
   });
 
-  it('joins text parts when content comes as an array; a shape it cannot read is ResponseValidationError', () => {
+  it('joins text parts when content comes as an array; a shape it cannot read is ResponseValidationError', async () => {
     expect(
-      chatResponseOf(
-        reply(200, {
-          content: [
-            { type: 'text', text: 'x' },
-            { type: 'text', text: 'y' },
-          ],
-        }),
-        sent,
+      (
+        await chatResponseOf(
+          reply(200, {
+            content: [
+              { type: 'text', text: 'x' },
+              { type: 'text', text: 'y' },
+            ],
+          }),
+          sent,
+        )
       ).content,
     ).toBe('xy');
-    expect(() => chatResponseOf(reply(200, { answer: 'nope' }), sent)).toThrow(
+    await expect(chatResponseOf(reply(200, { answer: 'nope' }), sent)).rejects.toThrow(
       expect.objectContaining({ code: ErrorCode.INVALID_RESPONSE }),
     );
-  });
-});
-
-describe('errorFromResponse', () => {
-  it.each([
-    ['{"error": "text"}', { error: 'Key not found' }, undefined, 'Key not found'],
-    ['{"error": "code"}', { error: 'invalid_grant' }, 'invalid_grant', undefined],
-    ['{"error": "code: text"}', { error: 'invalid_grant: reused' }, 'invalid_grant', 'invalid_grant: reused'],
-    ['{"error": {"message"}}', { error: { message: 'Model overloaded', code: 'overloaded' } }, 'overloaded', 'Model overloaded'],
-    ['{message}', { message: 'Bad things' }, undefined, 'Bad things'],
-    ['{error, error_description}', { error: 'invalid_grant', error_description: 'reused' }, 'invalid_grant', 'reused'],
-  ])('keeps the server words of %s apart from our code', (_shape, body, serverCode, serverMessage) => {
-    const error = errorFromResponse(reply(400, body), 'Thing');
-    expect(error).toMatchObject({ name: 'BadRequestError', code: ErrorCode.BAD_REQUEST, status: 400, serverCode, serverMessage });
-  });
-
-  it('says an HTML page came from a proxy, and handles no body at all', () => {
-    const html = errorFromResponse(
-      reply(520, undefined, { text: '<html><body>Web server is returning an unknown error</body></html>' }),
-      'Chat',
-    );
-    expect(html).toMatchObject({ name: 'ServerError', status: 520, serverCode: undefined, serverMessage: undefined });
-    expect(html.message).toMatch(/HTML/);
-    expect(errorFromResponse(reply(503, undefined), 'Chat')).toMatchObject({ name: 'ServerError', status: 503 });
-  });
-
-  it('maps statuses to classes, with a documented constant (never http_<n>) for the rest', () => {
-    const cases: Array<[number, string, string]> = [
-      [401, 'AuthenticationError', ErrorCode.AUTHENTICATION_FAILED],
-      [403, 'AuthenticationError', ErrorCode.AUTHENTICATION_FAILED],
-      [402, 'MeshError', ErrorCode.INSUFFICIENT_CREDITS],
-      [404, 'NotFoundError', ErrorCode.NOT_FOUND],
-      [408, 'ServerError', ErrorCode.SERVER_ERROR],
-      [429, 'RateLimitError', ErrorCode.RATE_LIMITED],
-      [409, 'MeshError', ErrorCode.REQUEST_FAILED],
-      [422, 'MeshError', ErrorCode.REQUEST_FAILED],
-    ];
-    for (const [status, name, code] of cases)
-      expect(errorFromResponse(reply(status, { error: 'x y' }), 'T')).toMatchObject({ name, code });
-    expect(errorFromResponse(reply(429, undefined, { headers: { 'retry-after': '7' } }), 'T')).toMatchObject({ retryAfter: 7 });
-  });
-
-  it('takes the request id from the header, else from the body; redacts a secret the server echoes', () => {
-    expect(errorFromResponse(reply(500, { error: 'x', request_id: 'req_body' }), 'T').requestId).toBe('req_body');
-    expect(errorFromResponse(reply(500, { error: 'x', request_id: 'req_body' }, { requestId: 'req_head' }), 'T').requestId).toBe(
-      'req_head',
-    );
-    const key = `mesh_pk_${'Q'.repeat(30)}`;
-    const error = errorFromResponse(reply(400, { error: `bad key ${key}` }), 'T');
-    expect(`${error.message} ${error.serverMessage} ${JSON.stringify(error)}`).not.toContain(key);
-    expect(serverWords('not an object')).toEqual({});
   });
 });
 

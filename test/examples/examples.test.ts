@@ -4,25 +4,23 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { writeSecretFile } from '../../src/internal/secret-file.js';
 import { createApiKey } from '../helpers/api-key.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-let stack: Stack;
+const stack = useStack();
 let base: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  stack = await startStack();
   const directory = await mkdtemp(join(tmpdir(), 'mesh-examples-'));
   await new FileStore({ directory }).save(await storedTokens(stack, 'examples@example.test'));
   base = { PATH: process.env.PATH, HOME: directory, ...stack.env, MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory };
 });
-afterAll(() => stack.close());
 
 async function example(name: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', name)], {

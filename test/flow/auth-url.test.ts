@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { useStack } from '../helpers/stack.js';
 import { flowFor, PLAIN_LINUX, WSL2_LINUX } from './flow-for.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -75,17 +75,15 @@ const CASES: Case[] = [
 ];
 
 describe('the authorization URL is always shown', () => {
-  let stack: Stack;
   const ports: number[] = [];
   let home: string;
+  const stack = useStack(async () => {
+    for (let i = 0; i < CASES.length * 2; i++) ports.push(await freePort());
+    return { callbackPorts: ports };
+  });
 
   beforeAll(async () => {
-    for (let i = 0; i < CASES.length * 2; i++) ports.push(await freePort());
-    stack = await startStack({ callbackPorts: ports });
     home = await mkdtemp(join(tmpdir(), 'mesh-auth-url-'));
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.close();
   });
 
   /** Logs in at the provider from the URL shown, as the person would; the callback reaches the listener. Returns the final page's text. */
@@ -115,7 +113,7 @@ describe('the authorization URL is always shown', () => {
         },
       );
       try {
-        const tokens = await flow.login({ timeoutMs: 20_000 });
+        const { tokens } = await flow.login({ timeoutMs: 20_000 });
         expect(tokens.access_token).toEqual(expect.any(String));
       } finally {
         await close();

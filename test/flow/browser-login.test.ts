@@ -1,6 +1,7 @@
 // The browser login, proven in real Chromium against the real provider and backend: loopback
 // callback, state, PKCE exactly when the backend advertises it, denial, forgery, time bound, port
 // in use, stray requests. (The device flow: device-login.test.ts.)
+import * as diagnostics from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -10,13 +11,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { SkewClock } from '../../src/auth/clock.js';
+import { LOGIN_CHANNEL, type LoginEvent } from '../../src/client/assemble.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
-import type { MeshClientOptions } from '../../src/config/options.js';
+import type { MeshClientOptions } from '../../src/client/options.js';
 import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { decodeJwtPayload, newPkce, REDIRECT_URI, SCOPE } from '../helpers/backend-login.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+import { useStack } from '../helpers/stack.js';
 import { backendAuthFor } from '../helpers/token-manager.js';
 import { knock, reachableOtherAddresses } from './local-addresses.js';
 
@@ -29,22 +31,22 @@ if (process.env.CI && !installed) {
 }
 
 describe.skipIf(!installed)('login in a real browser', () => {
-  let stack: Stack;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let port: number;
   let directory: string;
   const ports: number[] = [];
+  const stack = useStack(async () => {
+    for (let i = 0; i < 16; i++) ports.push(await freePort());
+    return { callbackPorts: ports };
+  });
 
   beforeAll(async () => {
-    for (let i = 0; i < 16; i++) ports.push(await freePort());
-    stack = await startStack({ callbackPorts: ports });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await stack?.close();
   });
   beforeEach(async () => {
     port = ports.shift() as number;
@@ -86,7 +88,10 @@ describe.skipIf(!installed)('login in a real browser', () => {
     const mesh = client({
       loginUi: { openBrowser: async (url) => void logInWithBrowser(page, url, { login: 'browser@example.test' }) },
     });
-    const profile = await mesh.login();
+    const events: LoginEvent[] = [];
+    const record = (event: unknown) => events.push(event as LoginEvent);
+    diagnostics.subscribe(LOGIN_CHANNEL, record);
+    const profile = await mesh.login().finally(() => diagnostics.unsubscribe(LOGIN_CHANNEL, record));
     expect(profile.email).toBe('browser@example.test');
     const stored = JSON.parse(await readFile(tokenFile(), 'utf8'));
     expect(stored).toMatchObject({
@@ -97,7 +102,11 @@ describe.skipIf(!installed)('login in a real browser', () => {
     expect((await mesh.chat('What is 5 + 7?')).content).toBe('5 + 7 = 12');
     await expect.poll(() => page.textContent('h1')).toBe('Logged in to Mesh');
     expect(page.url()).toBe(`http://localhost:${port}/done`); // the code left the address bar
-    expect(mesh.lastLoginTimings?.callbackToStoredMs).toBeGreaterThanOrEqual(mesh.lastLoginTimings?.exchangeMs as number);
+    // One event on the diagnostics channel: the browser login's timings, and no secret in it.
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ method: 'browser', exchangeMs: expect.any(Number) });
+    expect(events[0]?.callbackToStoredMs).toBeGreaterThanOrEqual(events[0]?.exchangeMs as number);
+    expect(JSON.stringify(events)).not.toContain(stored.access_token);
   });
 
   it('against the deployed dialect: state of 256 bits, the loopback redirect URI, no PKCE anywhere; the login succeeds', async () => {

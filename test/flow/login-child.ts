@@ -24,7 +24,7 @@ const { flow, close } = flowFor(
   },
 );
 try {
-  const tokens = await flow.login({ timeoutMs: 20_000 });
+  const { tokens } = await flow.login({ timeoutMs: 20_000 });
   process.stdout.write(tokens.access_token ? 'LOGGED_IN\n' : 'NO_TOKEN\n');
 } catch (error) {
   process.stdout.write(`FAILED ${(error as Error).name} ${(error as { code?: string }).code}\n`);

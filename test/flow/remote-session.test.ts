@@ -1,8 +1,10 @@
 // SSH and WSL detection (the browser is not opened there, the URL is shown with a note), from the
-// environment and /proc/version given explicitly. What the login then does: auth-url.test.ts.
+// environment and /proc/version given explicitly, from an Environment, and from this process. The
+// probe itself: test/internal/environment.test.ts. What the login then does: auth-url.test.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readProcVersion, remoteOrWsl } from '../../src/flow/remote-session.js';
+import { currentEnvironment, probeEnvironment } from '../../src/internal/environment.js';
 import { PLAIN_LINUX, WSL2_LINUX } from './flow-for.js';
 
 const WSL1_LINUX =
@@ -41,5 +43,14 @@ describe('remoteOrWsl', () => {
 
   it('reads /proc/version by default (the real file, when this machine has one)', () => {
     expect(readProcVersion()).toBe(existsSync('/proc/version') ? readFileSync('/proc/version', 'utf8') : undefined);
+    const here = /microsoft/i.test(readProcVersion() ?? '') ? 'WSL' : undefined;
+    expect(remoteOrWsl({})).toBe(here);
+  });
+
+  it('reads an Environment, and this process when given nothing', () => {
+    const wslKernel = probeEnvironment({ env: {}, readText: (path) => (path === '/proc/version' ? WSL2_LINUX : undefined) });
+    expect(remoteOrWsl(wslKernel)).toBe('WSL');
+    expect(remoteOrWsl(probeEnvironment({ env: { SSH_CONNECTION: '10.0.0.1 50000 10.0.0.2 22' } }))).toBe('an SSH session');
+    expect(remoteOrWsl()).toBe(remoteOrWsl(currentEnvironment()));
   });
 });

@@ -8,19 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectProxy, startConnectProxy, startTlsFront, type TlsFront } from '../../dev/middlemen.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { createApiKey } from '../helpers/api-key.js';
+import { useStack } from '../helpers/stack.js';
 
 const CHILD = join(import.meta.dirname, 'proxy-child.ts');
 const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'];
 
-let stack: Stack;
+const stack = useStack();
 let proxy: ConnectProxy;
 let front: TlsFront;
 let apiKey: string;
 let tokenDir: string;
 beforeAll(async () => {
-  stack = await startStack();
   [proxy, front, apiKey, tokenDir] = await Promise.all([
     startConnectProxy(),
     startTlsFront(stack.apiUrl),
@@ -30,7 +29,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([proxy?.close(), front?.close(), tokenDir && rm(tokenDir, { recursive: true, force: true })]);
-  await stack?.close();
 });
 
 /** Runs one chat in a child whose environment has no proxy setting but `variables`. */

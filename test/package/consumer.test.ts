@@ -6,18 +6,18 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { keychainAccountFor } from '../../src/auth/create-token-store.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
 import { createApiKey } from '../helpers/api-key.js';
 import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 let project: string;
-let stack: Stack;
+const stack = useStack();
 /** The consumer's environment: the local stack, and an API key so no login is needed. */
 let consumerEnv: NodeJS.ProcessEnv;
 
@@ -57,7 +57,6 @@ const TSCONFIG = {
 };
 
 beforeAll(async () => {
-  stack = await startStack();
   const apiKey = await createApiKey(stack, 'consumer@example.test', 'consumer');
   consumerEnv = { PATH: process.env.PATH, HOME: tmpdir(), ...stack.env, MESH_API_KEY: apiKey };
   project = await mkdtemp(join(tmpdir(), 'mesh-sdk-consumer-'));
@@ -89,7 +88,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await stack?.close();
   if (project) await rm(project, { recursive: true, force: true });
 });
 
@@ -166,6 +164,47 @@ describe('the published package', () => {
     const env = await run('npx', ['--no-install', 'mesh-env', '--help'], { cwd: project, env: consumerEnv });
     expect(auth.stdout.trim()).toBe('0.1.0');
     expect(env.stdout).toMatch(/^Usage: mesh-env/);
+  });
+
+  it('neither depends on nor loads redis: an optional peer, imported only when the Redis store is used', async () => {
+    const manifest = JSON.parse(await readFile(join(project, 'node_modules', 'mesh-sdk', 'package.json'), 'utf8')) as Record<
+      string,
+      Record<string, unknown> | undefined
+    >;
+    expect(manifest.dependencies?.redis).toBeUndefined();
+    expect(manifest.optionalDependencies?.redis).toBeUndefined();
+    expect(manifest.peerDependencies?.redis).toBeDefined();
+    expect(manifest.peerDependenciesMeta?.redis).toEqual({ optional: true });
+    // npm installed nothing of it for the consumer, so any import of it at load would fail here.
+    const { stdout: tree } = await run('npm', ['ls', '--all', '--parseable'], { cwd: project });
+    expect(tree).not.toMatch(/node_modules[\\/](redis|@redis)\b/);
+    // The bundle reaches it through a dynamic import only (and bundles none of node-redis).
+    for (const file of ['index.js', 'index.cjs']) {
+      const code = await readFile(join(project, 'node_modules', 'mesh-sdk', 'dist', file), 'utf8');
+      expect(code, file).toMatch(/import\(["']redis["']\)/);
+      expect(code, file).not.toMatch(/from ["']redis["']|require\(["']redis["']\)|@redis\/client/);
+    }
+    // Importing the package and building the store load nothing; the first use says what to install.
+    const script = [
+      "const m = await import('mesh-sdk');",
+      "const store = m.redisTokenStore({ url: 'redis://:pw@127.0.0.1:1/0' });",
+      "console.log('imported', store.describe().startsWith('redis redis://:***@127.0.0.1:1/0 key mesh-sdk:tokens:'));",
+      'await store.load().catch((e) => console.log(e.code, e.message));',
+    ].join('\n');
+    const esm = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project, env: consumerEnv });
+    expect(esm.stdout.trim().split('\n')).toEqual([
+      'imported true',
+      'config_invalid MESH_TOKEN_STORE=redis://:***@127.0.0.1:1/0 needs the `redis` package: npm install redis',
+    ]);
+    const cjs = await run(
+      process.execPath,
+      [
+        '-e',
+        "require('mesh-sdk'); console.log(Object.keys(require.cache).filter((p) => /[\\\\/]@?redis[\\\\/]/.test(p)).length)",
+      ],
+      { cwd: project, env: consumerEnv },
+    );
+    expect(cjs.stdout.trim()).toBe('0');
   });
 
   it('declares engines.node >= 20.19 and ships no dev stack', async () => {

@@ -2,7 +2,8 @@
  * Tokens from the environment, for platforms whose file system does not persist (Render, Heroku,
  * serverless): `MESH_ACCESS_TOKEN`, `MESH_REFRESH_TOKEN`, `MESH_TOKEN_EXPIRES_AT`. A process cannot
  * change its environment for the next deploy, so a refreshed set lives in memory and is handed to
- * `onTokensRefreshed` (and announced once as a warning): never lost silently.
+ * `onTokensRefreshed` (and announced once as a warning): never lost silently. The lines that
+ * write these variables are rendered beside this reader, in env-render.ts.
  */
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { parseStoredTokenSet, TokenSetFormatError } from '../token-set.js';
@@ -13,14 +14,6 @@ export interface EnvStoreOptions {
   /** Called with every token set saved in this process, e.g. to push new values to a secrets manager. */
   onTokensRefreshed?: (tokens: TokenSet) => void;
   logger?: InternalLogger;
-}
-
-/** The shell lines that put a token set into the environment (`mesh-auth print-tokens`, `mesh-env`). */
-export function tokenEnvLines(tokens: TokenSet): string[] {
-  const lines = ['MESH_TOKEN_FROM_ENV=true', `MESH_ACCESS_TOKEN=${tokens.access_token}`];
-  if (tokens.refresh_token) lines.push(`MESH_REFRESH_TOKEN=${tokens.refresh_token}`);
-  lines.push(`MESH_TOKEN_EXPIRES_AT=${tokens.expires_at}`);
-  return lines;
 }
 
 /**

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { KeychainError } from '../../errors/mesh-error.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
+import { checkKeychain } from '../keychain/keychain-check.js';
 import { type KeychainBackend, type KeychainBinding, KeychainClient } from '../keychain/keychain-client.js';
 import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
@@ -93,6 +94,8 @@ export class KeychainStore implements TokenStore {
   readonly #shared: boolean;
   readonly #maxLength: number;
   readonly #backend: KeychainBackend;
+  /** The helper client this store started (closed by `close()`); undefined for a given backend. */
+  readonly #ownClient: KeychainClient | undefined;
   readonly #logger: InternalLogger;
 
   constructor(options: KeychainStoreOptions) {
@@ -101,9 +104,13 @@ export class KeychainStore implements TokenStore {
     this.#shared = options.shared ?? false;
     const platform = options.platform ?? process.platform;
     this.#maxLength = options.maxSecretLength ?? (platform === 'win32' ? WINDOWS_MAX_SECRET_CHARS : Number.POSITIVE_INFINITY);
-    this.#backend =
-      options.backend ??
-      new KeychainClient({ service: this.#service, timeoutMs: options.timeoutMs, env: options.env, binding: options.binding });
+    if (options.backend) {
+      this.#backend = options.backend;
+    } else {
+      const { timeoutMs, env, binding } = options;
+      this.#ownClient = new KeychainClient({ service: this.#service, timeoutMs, env, binding });
+      this.#backend = this.#ownClient;
+    }
     this.#logger = options.logger ?? createLogger();
   }
 
@@ -159,6 +166,22 @@ export class KeychainStore implements TokenStore {
     const previous = parseHeader(await this.#get(this.#account));
     await this.#call(() => this.#backend.delete(this.#account), 'Deleting from the keychain failed');
     await this.#deleteChunks(previous);
+  }
+
+  /**
+   * Verifies the keychain before trusting it: writes a probe value to an account of its own
+   * beside this slot (`<account>#check`, never the tokens' entry), reads it back, deletes it.
+   *
+   * @throws KeychainError with a hint naming the likely cause (no D-Bus session, no Secret
+   * Service, a locked keyring, a helper that did not answer in time)
+   */
+  async check(signal?: AbortSignal): Promise<void> {
+    await checkKeychain(this.#backend, `${this.#account}#check`, signal);
+  }
+
+  /** Stops the keychain helper process this store started (it never keeps a program alive anyway). */
+  close(): void {
+    this.#ownClient?.close();
   }
 
   describe(): string {

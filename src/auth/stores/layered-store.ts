@@ -94,7 +94,7 @@ export class LayeredStore implements TokenStore {
     this.#source = undefined;
   }
 
-  /** Every place this store keeps tokens (what a logout clears). */
+  /** Every place this store keeps tokens (what a logout clears): `TokenStore.places`. */
   places(): string[] {
     const places = [...(this.keychain ? [this.keychain.describe()] : []), this.file.describe()];
     if (this.#source && this.imports.includes(this.#source as ImportSource)) places.push(this.#source.describe());

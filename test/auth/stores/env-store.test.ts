@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EnvStore, tokenEnvLines } from '../../src/auth/stores/env-store.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
-import { recordingLogger } from '../helpers/logger.js';
+import { tokenEnvLines } from '../../../src/auth/stores/env-render.js';
+import { EnvStore } from '../../../src/auth/stores/env-store.js';
+import type { TokenSet } from '../../../src/auth/token-store.js';
+import { recordingLogger } from '../../helpers/logger.js';
 
 describe('EnvStore', () => {
   it('reads MESH_ACCESS_TOKEN, MESH_REFRESH_TOKEN and MESH_TOKEN_EXPIRES_AT', async () => {

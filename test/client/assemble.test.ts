@@ -1,32 +1,31 @@
-// Configuration in, working token machinery out: what MeshClient and the CLIs build on.
+// The composition root: configuration in, a client's working parts out (what MeshClient delegates to).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
-import { createTokenMachinery } from '../../src/auth/create-token-manager.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
-import { resolveConfig } from '../../src/config/resolve.js';
+import { assembleClient } from '../../src/client/assemble.js';
+import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
-let stack: Stack;
+const stack = useStack();
 let directory: string;
 beforeAll(async () => {
-  stack = await startStack();
   directory = await mkdtemp(join(tmpdir(), 'mesh-machinery-'));
 });
 afterAll(async () => {
-  await stack.close();
   await rm(directory, { recursive: true, force: true });
 });
 
-describe('createTokenMachinery', () => {
+describe('assembleClient', () => {
   it('from the environment of a headless server: file store, refresh through the backend, validation by the backend', async () => {
     const env = { ...stack.env, CI: 'true', MESH_TOKEN_STORE: 'file' };
     const tokens = await storedTokens(stack);
     await new FileStore({ directory }).save({ ...tokens, expires_at: Math.floor(Date.now() / 1000) - 1 });
-    const { manager, validator, selection } = createTokenMachinery(resolveConfig({ env }), { env, tokenDirectory: directory });
-    expect(selection.store.describe()).toBe(`file ${join(directory, 'token.json')}`);
+    const { session, validator } = assembleClient({ env }, { tokenDirectory: directory });
+    if (!session) throw new Error('a client without apiKey, authToken or tokenProvider logs in');
+    const { manager, store } = session;
+    expect(store.describe()).toBe(`file ${join(directory, 'token.json')}`);
 
     const before = stack.backend.counters.refreshes;
     const access = await manager.getAccessToken();

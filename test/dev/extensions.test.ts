@@ -2,20 +2,19 @@
 // reference backend. Every test sets `capabilities` itself, so it means the same in both dialects;
 // the last block shows how env DEV_BACKEND_CAPABILITIES sets the default.
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CAPABILITIES } from '../../dev/backend/context.js';
 import { capabilitiesFromEnv, DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
 import { approveDeviceOverHttp, loginOverHttp } from '../../dev/login-driver.js';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { startStack } from '../../dev/stack.js';
 import { authUrlFor, decodeJwtPayload, newPkce, postJson, REDIRECT_URI, registeredTokens } from '../helpers/backend-login.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
+const stack = useStack();
 let token: string;
 beforeAll(async () => {
-  stack = await startStack();
   token = (await registeredTokens(stack, { login: 'erin@example.test' })).tokens.access_token;
 });
-afterAll(() => stack.close());
 afterEach(() => {
   stack.backend.reset();
   Object.assign(stack.provider.settings, { deviceInterval: 5, devicePollFloor: 0, deviceCodeTtl: 600 });

@@ -2,16 +2,12 @@
 // itself, without the backend in between.
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { approveDeviceOverHttp, loginOverHttp } from '../../dev/login-driver.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import { pollDeviceToken, REDIRECT_URI, SCOPE, startDeviceAuthorization } from '../helpers/backend-login.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
+const stack = useStack();
 afterEach(() => {
   Object.assign(stack.provider.settings, {
     deviceInterval: 5,

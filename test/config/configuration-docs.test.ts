@@ -7,17 +7,20 @@ import { SETTINGS } from '../../src/config/settings.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Option names declared in an interface of src/config/options.ts. */
+/** Option names declared in an interface of a source file. */
 function interfaceKeys(source: string, name: string): string[] {
-  const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(source)?.[1] ?? '';
+  const body = new RegExp(`export interface ${name}\\b[^{]*\\{([\\s\\S]*?)\\n\\}`).exec(source)?.[1] ?? '';
   return [...body.matchAll(/^ {2}(\w+)\?:/gm)].map((match) => match[1] as string);
 }
 
 it('documents every option and environment variable of the config module, and nothing else', async () => {
+  // The data settings (config/options.ts) and what MeshClientOptions adds (client/options.ts).
   const options = await readFile(resolve(ROOT, 'src/config/options.ts'), 'utf8');
+  const clientOptions = await readFile(resolve(ROOT, 'src/client/options.ts'), 'utf8');
   const resolveSource = await readFile(resolve(ROOT, 'src/config/resolve.ts'), 'utf8');
   const codeOptions = new Set([
-    ...interfaceKeys(options, 'MeshClientOptions').filter((key) => key !== 'auth0'),
+    ...interfaceKeys(options, 'ConfigOptions').filter((key) => key !== 'auth0'),
+    ...interfaceKeys(clientOptions, 'MeshClientOptions'),
     ...interfaceKeys(options, 'Auth0Options').map((key) => `auth0.${key}`),
   ]);
   // The env vars: the settings table, plus those resolve.ts reads by name.

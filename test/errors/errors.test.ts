@@ -55,11 +55,17 @@ describe('redact', () => {
 describe('MeshError', () => {
   it('carries code, message, hint, status, requestId and cause', () => {
     const cause = new Error('socket hang up');
-    const error = new MeshError('Request failed', { code: 'custom', hint: 'Try again.', status: 503, requestId: 'req_1', cause });
+    const error = new MeshError('Request failed', {
+      code: ErrorCode.REQUEST_FAILED,
+      hint: 'Try again.',
+      status: 503,
+      requestId: 'req_1',
+      cause,
+    });
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({
       name: 'MeshError',
-      code: 'custom',
+      code: 'request_failed',
       message: 'Request failed',
       hint: 'Try again.',
       status: 503,
@@ -75,6 +81,7 @@ describe('MeshError', () => {
   });
 
   it.each([
+    [MeshError, ErrorCode.MESH_ERROR],
     [ConfigError, ErrorCode.CONFIG_INVALID],
     [AuthenticationError, ErrorCode.AUTHENTICATION_FAILED],
     [ReauthenticationRequiredError, ErrorCode.REAUTHENTICATION_REQUIRED],

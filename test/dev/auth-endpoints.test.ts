@@ -3,9 +3,8 @@
 // (DEV_BACKEND_CAPABILITIES unset or =all): a test that needs the deployed dialect exactly pins
 // `capabilities: []`; part B has its own file (extensions.test.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loginOverHttp } from '../../dev/login-driver.js';
-import { type Stack, startStack } from '../../dev/stack.js';
 import {
   authUrlFor,
   codeFor,
@@ -17,12 +16,9 @@ import {
   REDIRECT_URI,
   SCOPE,
 } from '../helpers/backend-login.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(() => stack.close());
+const stack = useStack();
 afterEach(() => {
   stack.backend.reset();
   Object.assign(stack.provider.settings, { accessTokenTtl: 3600, refreshTokenTtl: 30 * 24 * 3600, codeTtl: 60 });

@@ -5,14 +5,14 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type KeychainBackend, KeychainClient } from '../../src/auth/keychain/keychain-client.js';
-import { FileStore } from '../../src/auth/stores/file-store.js';
-import { KeychainStore, WINDOWS_MAX_SECRET_CHARS } from '../../src/auth/stores/keychain-store.js';
-import { LayeredStore } from '../../src/auth/stores/layered-store.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
-import { KeychainError } from '../../src/errors/mesh-error.js';
-import { keychainToolsInstalled, type PrivateBus, startBareBus, startHungBus, startKeyringBus } from '../helpers/dbus.js';
-import { recordingLogger } from '../helpers/logger.js';
+import { type KeychainBackend, KeychainClient } from '../../../src/auth/keychain/keychain-client.js';
+import { FileStore } from '../../../src/auth/stores/file-store.js';
+import { KeychainStore, WINDOWS_MAX_SECRET_CHARS } from '../../../src/auth/stores/keychain-store.js';
+import { LayeredStore } from '../../../src/auth/stores/layered-store.js';
+import type { TokenSet } from '../../../src/auth/token-store.js';
+import { KeychainError } from '../../../src/errors/mesh-error.js';
+import { keychainToolsInstalled, type PrivateBus, startBareBus, startHungBus, startKeyringBus } from '../../helpers/dbus.js';
+import { recordingLogger } from '../../helpers/logger.js';
 
 const installed = keychainToolsInstalled();
 const TOKENS: TokenSet = {

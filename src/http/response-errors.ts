@@ -15,9 +15,36 @@ import {
   RateLimitError,
   ServerError,
 } from '../errors/mesh-error.js';
-import type { HttpResponse } from '../http/http-client.js';
-import { parseRetryAfter } from '../http/retry-after.js';
-import { errorBody } from './schemas.js';
+import type { HttpResponse } from './http-client.js';
+import { parseRetryAfter } from './retry-after.js';
+
+/** Every error body shape seen: `{"error": "text"}`, `{"error": {"message", "code"?}}`, `{message}`, OAuth's `{error, error_description}`. */
+interface ErrorBody {
+  error?: string | { message?: string; code?: string | number; type?: string };
+  error_description?: string;
+  message?: string;
+  request_id?: string;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
+
+/**
+ * The body as an error body, or undefined when any of its known fields has another type (then
+ * nothing it says is trusted). Checked by hand: this runs on every failed reply, and loading a
+ * schema library for it would cost more than the failure's own round trip.
+ */
+function errorBodyOf(json: unknown): ErrorBody | undefined {
+  if (!isObject(json)) return undefined;
+  const { error } = json;
+  const fields = optionalString(json.error_description) && optionalString(json.message) && optionalString(json.request_id);
+  if (!fields || !(json.success === undefined || typeof json.success === 'boolean')) return undefined;
+  if (error === undefined || typeof error === 'string') return json as ErrorBody;
+  if (!isObject(error) || !optionalString(error.message) || !optionalString(error.type)) return undefined;
+  const code = error.code;
+  return code === undefined || typeof code === 'string' || typeof code === 'number' ? (json as ErrorBody) : undefined;
+}
 
 /** What the backend said about the failure, in its own words. */
 export interface ServerWords {
@@ -36,9 +63,9 @@ const LEADING_CODE = /^([a-z][a-z0-9]*(?:_[a-z0-9]+)+):\s/;
 
 /** The backend's words from any error body shape; empty for HTML, text or no body. */
 export function serverWords(json: unknown): ServerWords {
-  const parsed = errorBody.safeParse(json);
-  if (!parsed.success) return {};
-  const { error, error_description, message, request_id } = parsed.data;
+  const body = errorBodyOf(json);
+  if (!body) return {};
+  const { error, error_description, message, request_id } = body;
   const words: ServerWords = { requestId: request_id };
   if (typeof error === 'string') {
     const led = LEADING_CODE.exec(error);

@@ -3,10 +3,10 @@ import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlin
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileStore } from '../../src/auth/stores/file-store.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
-import { type SecretFileSystem, writeSecretFile } from '../../src/internal/secret-file.js';
-import { recordingLogger } from '../helpers/logger.js';
+import { FileStore } from '../../../src/auth/stores/file-store.js';
+import type { TokenSet } from '../../../src/auth/token-store.js';
+import { type SecretFileSystem, writeSecretFile } from '../../../src/internal/secret-file.js';
+import { recordingLogger } from '../../helpers/logger.js';
 
 let root: string;
 let warnings: string[];

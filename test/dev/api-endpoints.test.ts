@@ -2,22 +2,19 @@
 // against the reference backend: every row, its failure columns and ambiguity switches, plus the
 // faults a test can inject. Passes in both dialects; a test that needs the deployed dialect
 // exactly pins `capabilities: []`.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from '../../dev/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loginTokens, registeredTokens } from '../helpers/backend-login.js';
+import { useStack } from '../helpers/stack.js';
 
-let stack: Stack;
+const stack = useStack({}, { resetAfterEach: true });
 let token: string;
 let userId: string;
 beforeAll(async () => {
-  stack = await startStack();
   ({
     userId,
     tokens: { access_token: token },
   } = await registeredTokens(stack, { login: 'carol@example.test' }));
 });
-afterAll(() => stack.close());
-afterEach(() => stack.backend.reset());
 
 const settings = () => stack.backend.settings;
 

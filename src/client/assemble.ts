@@ -1,0 +1,226 @@
+/**
+ * The composition root: everything a client needs, built once from the resolved configuration.
+ * The HTTP client (one pool, one breaker), one clock, the backend's auth endpoints (one
+ * `/auth/config`), the store and its lock, the token manager, the validator, the login flow, the
+ * call flow, and the one `login()` (flow, then store, then register) that both `MeshClient.login`
+ * and a call needing a login go through. `MeshClient` is the public API over these parts and
+ * wires nothing itself.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { Dispatcher } from 'undici';
+import { BackendAuth } from '../auth/backend-auth.js';
+import { SkewClock } from '../auth/clock.js';
+import { createTokenStore, type TokenStoreDependencies } from '../auth/create-token-store.js';
+import { type HeadlessVerdict, isInteractive } from '../auth/headless.js';
+import { JwksCache } from '../auth/jwks.js';
+import { TokenManager } from '../auth/token-manager.js';
+import type { TokenSet, TokenStore } from '../auth/token-store.js';
+import { TokenValidator } from '../auth/validator.js';
+import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
+import { ConfigError } from '../errors/mesh-error.js';
+import type { AuthFlow, LoginOptions } from '../flow/auth-flow.js';
+import { CircuitBreaker } from '../http/circuit-breaker.js';
+import { HttpClient } from '../http/http-client.js';
+import { createLogger, type InternalLogger } from '../internal/logger.js';
+import { ApiCaller } from './api-caller.js';
+import { type Credentials, managedCredentials, providedCredentials, staticCredentials } from './credentials.js';
+import type { MeshClientOptions } from './options.js';
+import type { Profile } from './types.js';
+
+/** A refresh must not wait a whole request timeout while other processes wait on the lock. */
+export const REFRESH_TIMEOUT_CAP_MS = 30_000; // 30 s
+
+/**
+ * The diagnostics channel on which every completed login is published (`LoginEvent`), for
+ * benchmarks and tracing: `diagnostics_channel.subscribe('mesh-sdk:login', (event) => ...)`.
+ */
+export const LOGIN_CHANNEL = 'mesh-sdk:login';
+
+/** What `mesh-sdk:login` carries: how the login went, never a token. */
+export interface LoginEvent {
+  method: 'browser' | 'device';
+  /** Browser logins: ms from the callback's arrival to the tokens stored. */
+  callbackToStoredMs?: number;
+  /** Browser logins: ms the backend's code exchange took (within `callbackToStoredMs`). */
+  exchangeMs?: number;
+}
+
+const loginChannel = channel(LOGIN_CHANNEL);
+
+/** The token side of a client in the default (login) mode. */
+export interface LoginSession {
+  manager: TokenManager;
+  store: TokenStore;
+  headless: HeadlessVerdict;
+  /** The one login: the flow, then the store, then `/auth/profile` (the backend meets the user). */
+  login(options?: LoginOptions): Promise<Profile>;
+}
+
+/** Everything a MeshClient delegates to. */
+export interface ClientParts {
+  config: ResolvedConfig;
+  logger: InternalLogger;
+  http: HttpClient;
+  backendAuth: BackendAuth;
+  validator: TokenValidator;
+  credentials: Credentials;
+  api: ApiCaller;
+  /** Present in the default (login) mode; absent with `apiKey`, `authToken` or `tokenProvider`. */
+  session: LoginSession | undefined;
+}
+
+/** What a test or an embedding may set besides the public options. */
+export interface AssemblyOverrides extends Pick<TokenStoreDependencies, 'tokenDirectory' | 'cwd' | 'keychain'> {
+  /** Local clock, ms. */
+  localNow?: () => number;
+}
+
+let warnedAuthToken = false;
+
+/** The HTTP client of a configuration: one pool and one breaker for every call of the client. */
+export function httpClientFor(
+  config: ResolvedConfig,
+  options: { dispatcher?: Dispatcher; breaker?: CircuitBreaker; logger?: InternalLogger } = {},
+): HttpClient {
+  return new HttpClient({
+    baseUrl: config.apiUrl,
+    timeout: config.timeout,
+    maxRetries: config.maxRetries,
+    dispatcher: options.dispatcher,
+    breaker: options.breaker,
+    logger: options.logger,
+  });
+}
+
+/** The backend's auth endpoints, with the refresh bound every process waiting on the lock can afford. */
+export function backendAuthFor(config: ResolvedConfig, http: HttpClient, clock: SkewClock, logger?: InternalLogger): BackendAuth {
+  return new BackendAuth({ http, clock, timeout: Math.min(config.timeout, REFRESH_TIMEOUT_CAP_MS), logger });
+}
+
+/** The validator of a configuration: the Auth0 tenant's issuer and keys, and the backend's /auth/validate. */
+export function validatorFor(
+  config: ResolvedConfig,
+  clock: SkewClock,
+  backendAuth: BackendAuth,
+  dispatcher?: Dispatcher,
+): TokenValidator {
+  return new TokenValidator({
+    clock,
+    audience: config.auth0.audience,
+    issuer: `${config.auth0.domain}/`,
+    // Through the client's dispatcher, so that the keys are reachable behind HTTPS_PROXY too.
+    jwks: new JwksCache({ url: `${config.auth0.domain}/.well-known/jwks.json`, dispatcher }),
+    backendAuth,
+  });
+}
+
+/** Which credentials the options name: at most one of apiKey, authToken and tokenProvider. */
+function givenCredentials(options: MeshClientOptions, config: ResolvedConfig): Credentials | undefined {
+  const explicit = [options.apiKey, options.authToken, options.tokenProvider].filter((value) => value !== undefined);
+  if (explicit.length > 1) {
+    throw new ConfigError('Give only one of apiKey, authToken and tokenProvider.', { hint: 'Remove all but one of them.' });
+  }
+  if (options.tokenProvider) return providedCredentials(options.tokenProvider);
+  if (options.authToken !== undefined) {
+    if (!warnedAuthToken) {
+      warnedAuthToken = true;
+      process.emitWarning(
+        'The authToken option of MeshClient is deprecated; use the default login (`npx mesh-auth`) or apiKey.',
+        {
+          type: 'DeprecationWarning',
+          code: 'MESH_DEP_AUTH_TOKEN',
+        },
+      );
+    }
+    return staticCredentials(options.authToken, 'authToken');
+  }
+  if (config.apiKey !== undefined) return staticCredentials(config.apiKey, 'apiKey');
+  return undefined;
+}
+
+/**
+ * Builds a client's parts. Resolves and validates the configuration (a bad value throws
+ * `ConfigError`); does no I/O.
+ */
+export function assembleClient(options: MeshClientOptions = {}, overrides: AssemblyOverrides = {}): ClientParts {
+  const config = resolveConfig(options);
+  const logger = createLogger({ debug: config.debug, logger: options.logger });
+  const http = httpClientFor(config, {
+    dispatcher: options.dispatcher,
+    breaker: new CircuitBreaker(options.circuitBreaker),
+    logger,
+  });
+  // One clock learns the backend's time for the refresh, the validator and the login alike.
+  const clock = new SkewClock(overrides.localNow);
+  const backendAuth = backendAuthFor(config, http, clock, logger);
+  const validator = validatorFor(config, clock, backendAuth, http.dispatcher);
+  const capabilities = () => backendAuth.capabilities();
+
+  const given = givenCredentials(options, config);
+  if (given) {
+    const api = new ApiCaller({ http, credentials: given, validator, logger, capabilities });
+    return { config, logger, http, backendAuth, validator, credentials: given, api, session: undefined };
+  }
+
+  const env = options.env ?? process.env;
+  const selection = createTokenStore(config, {
+    env,
+    logger,
+    tokenDirectory: overrides.tokenDirectory,
+    cwd: overrides.cwd,
+    keychain: overrides.keychain,
+  });
+  // The login machinery (openid-client, the listener, the device flow) is loaded by the first
+  // login, not at import: most runs of a program never log in.
+  let flow: Promise<AuthFlow> | undefined;
+  const loginFlow = () =>
+    (flow ??= import('../flow/auth-flow.js').then(
+      ({ AuthFlow }) =>
+        new AuthFlow({
+          config,
+          backendAuth,
+          dispatcher: http.dispatcher,
+          clock,
+          headless: selection.headless,
+          env: options.env,
+          logger,
+          ...options.loginUi,
+        }),
+    ));
+  const interactive = options.interactive ?? isInteractive({ env, stdin: process.stdin, stderr: process.stderr });
+  const manager = new TokenManager({
+    store: selection.store,
+    backendAuth,
+    clock,
+    // The policy's lock (a file beside the store), or the one a shared store brings (Redis).
+    lock: selection.lock ?? selection.store.lock,
+    // The one login (below), when a call needs one and a person can answer it.
+    login: interactive ? async (signal) => (await login({ signal })).tokens : undefined,
+    refreshAheadSeconds: config.refreshAheadSeconds,
+    autoRefresh: config.autoRefresh,
+    logger,
+  });
+  const credentials = managedCredentials(manager);
+  const api = new ApiCaller({ http, credentials, validator, logger, capabilities });
+  const login = async (loginOptions: LoginOptions = {}): Promise<{ tokens: TokenSet; profile: Profile }> => {
+    const { tokens, callback } = await (await loginFlow()).login(loginOptions);
+    await manager.setTokens(tokens);
+    const storedAt = performance.now();
+    // The backend meets the user now, with the token just stored (never a second trip through the manager).
+    const profile = await api.register(loginOptions.signal, tokens.access_token);
+    if (loginChannel.hasSubscribers) {
+      const event: LoginEvent = callback
+        ? { method: 'browser', callbackToStoredMs: storedAt - callback.arrivedAt, exchangeMs: callback.exchangeMs }
+        : { method: 'device' };
+      loginChannel.publish(event);
+    }
+    return { tokens, profile };
+  };
+  const session: LoginSession = {
+    manager,
+    store: selection.store,
+    headless: selection.headless,
+    login: async (loginOptions) => (await login(loginOptions)).profile,
+  };
+  return { config, logger, http, backendAuth, validator, credentials, api, session };
+}
