@@ -1,21 +1,27 @@
 /**
  * Warm getAccessToken() throughput against what a user would write by hand (a cached token and
- * an expiry check), side by side in one process; and the first call's cost per store.
+ * an expiry check), side by side in one process; the same with the Redis store (issue 14), with
+ * the count of Redis commands the warm calls sent (INFO commandstats: must be 0, the token stays
+ * in memory while fresh); and the first call's cost per store.
  * Run: npm run bench. Prints figures; asserts nothing.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedis } from '../dev/redis.js';
 import { BackendAuth } from '../src/auth/backend-auth.js';
 import { SkewClock } from '../src/auth/clock.js';
 import { EnvStore } from '../src/auth/stores/env-store.js';
 import { FileStore } from '../src/auth/stores/file-store.js';
 import { KeychainStore } from '../src/auth/stores/keychain-store.js';
 import { MemoryStore } from '../src/auth/stores/memory-store.js';
+import { redisTokenStore } from '../src/auth/stores/redis-store.js';
+import type { TokenLock } from '../src/auth/token-lock.js';
 import { TokenManager } from '../src/auth/token-manager.js';
 import type { TokenSet, TokenStore } from '../src/auth/token-store.js';
 import { HttpClient } from '../src/http/http-client.js';
 import { keychainToolsInstalled, startKeyringBus } from '../test/helpers/dbus.js';
+import { rawRedis } from '../test/helpers/redis.js';
 
 const TOKENS: TokenSet = {
   access_token: 'eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjIwMDAwMDAwMDB9.c2ln',
@@ -25,11 +31,12 @@ const TOKENS: TokenSet = {
 };
 const CALLS = 2_000_000;
 
-function manager(store: TokenStore): TokenManager {
+function manager(store: TokenStore & { lock?: TokenLock }): TokenManager {
   const clock = new SkewClock();
   // No request is made in these runs: the tokens are fresh.
   return new TokenManager({
     store,
+    lock: store.lock,
     clock,
     backendAuth: new BackendAuth({ http: new HttpClient({ baseUrl: 'http://127.0.0.1:1' }), clock }),
   });
@@ -72,12 +79,43 @@ for (let round = 0; round < 3; round++) {
 }
 console.log(`ratio TokenManager / hand-written: ${rounds.map((r) => r.toFixed(2)).join(', ')}`);
 
+// The Redis store: the warm path must not touch Redis. Every command the server ran is counted
+// (INFO commandstats), before and after the warm calls; INFO itself is left out.
+const redis = await startRedis();
+const quiet = { debugEnabled: false, debug() {}, warn() {}, warnOnce() {} };
+const redisKey = 'mesh-sdk:tokens:bench';
+const seeder = redisTokenStore({ url: redis.url, key: redisKey, logger: quiet });
+await seeder.save(TOKENS);
+await seeder.close();
+const inspector = await rawRedis(redis.url);
+const commandsRun = async () => {
+  const info = await inspector.info('commandstats');
+  let total = 0;
+  for (const [, name, calls] of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) if (name !== 'info') total += Number(calls);
+  return total;
+};
+const redisStore = redisTokenStore({ url: redis.url, key: redisKey, logger: quiet });
+const warmRedis = manager(redisStore);
+const beforeLoad = await commandsRun();
+await warmRedis.getAccessToken(); // the one load
+const afterLoad = await commandsRun();
+const redisRate = await perSecond('TokenManager.getAccessToken(), Redis store', () => warmRedis.getAccessToken());
+const afterWarm = await commandsRun();
+console.log(
+  `${'Redis commands: first call / warm calls'.padEnd(46)} ${afterLoad - beforeLoad} / ${afterWarm - afterLoad} ` +
+    `(over ${(CALLS + 50_000).toLocaleString()} warm calls; ${redisRate >= 1e6 ? '>= 1M/s' : 'BELOW 1M/s'})`,
+);
+
 console.log('\nfirst call (load from the store, cold manager)');
 const directory = await mkdtemp(join(tmpdir(), 'mesh-bench-'));
 await new FileStore({ directory }).save(TOKENS);
 await firstCall('memory', new MemoryStore(TOKENS));
 await firstCall('env', new EnvStore({ env: { MESH_ACCESS_TOKEN: TOKENS.access_token, MESH_TOKEN_EXPIRES_AT: '2000000000' } }));
 await firstCall('file (~/.mesh/token.json)', new FileStore({ directory }));
+await firstCall('redis (connect + GET, loopback)', redisTokenStore({ url: redis.url, key: redisKey, logger: quiet }));
+inspector.destroy();
+await redisStore.close();
+await redis.stop();
 if (keychainToolsInstalled()) {
   const bus = await startKeyringBus();
   await new KeychainStore({ account: 'bench', env: bus.env }).save(TOKENS);

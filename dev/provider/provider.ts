@@ -16,11 +16,13 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, rando
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { DEVICE_CODE_GRANT, type DevicePacing, withAuth0Device } from './auth0-device.js';
+import { DEVICE_CODE_GRANT, withAuth0Device } from './auth0-device.js';
 import { handleInteraction } from './interactions.js';
 import { deviceSources, renderErrorPage } from './pages.js';
+import type { ProviderSettings } from './settings.js';
 
 export { DEVICE_CODE_GRANT } from './auth0-device.js';
+export type { ProviderSettings } from './settings.js';
 
 /**
  * oidc-provider warns "Unsupported runtime" on import under Node 20 (it targets 22+, works on
@@ -41,22 +43,6 @@ async function quietly<T>(run: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** Settings a test may change while the provider runs (token lifetimes, device pacing, the test password). */
-export interface ProviderSettings extends DevicePacing {
-  /** Access token lifetime, seconds. */
-  accessTokenTtl: number;
-  /** Access token lifetime when the login asked for `extended_lifetime=true`, seconds. */
-  extendedAccessTokenTtl: number;
-  /** Refresh token lifetime, seconds. */
-  refreshTokenTtl: number;
-  /** Authorization code lifetime, seconds. */
-  codeTtl: number;
-  /** Device code lifetime, seconds. */
-  deviceCodeTtl: number;
-  /** The password every test user logs in with. */
-  password: string;
-}
-
 export interface ProviderOptions extends Partial<ProviderSettings> {
   audience: string;
   /** The backend's confidential application. */
@@ -73,6 +59,13 @@ export interface ProviderCounters {
   grants: Record<string, number>;
   /** Refresh attempts with an already-rotated refresh token (each revoked its family). */
   refreshTokenReuse: number;
+  /**
+   * Successful refreshes per token family (the grant a login started, which every rotated refresh
+   * token of that login shares), keyed by an opaque family id. The fleet soak reads these.
+   */
+  refreshesByFamily: Record<string, number>;
+  /** Families (grants) revoked: by refresh-token reuse, `/oauth/revoke` or logout. */
+  revokedFamilies: number;
   /** Failed token-endpoint grants, by OAuth error code. */
   grantErrors: Record<string, number>;
   /** Device-code polls answered `slow_down`. */
@@ -129,7 +122,15 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     devicePollFloor: options.devicePollFloor ?? 0,
     deviceErrorStatuses: options.deviceErrorStatuses ?? 'auth0',
   };
-  const counters: ProviderCounters = { grants: {}, refreshTokenReuse: 0, grantErrors: {}, slowDowns: 0, jwksFetches: 0 };
+  const counters: ProviderCounters = {
+    grants: {},
+    refreshTokenReuse: 0,
+    refreshesByFamily: {},
+    revokedFamilies: 0,
+    grantErrors: {},
+    slowDowns: 0,
+    jwksFetches: 0,
+  };
   const { default: Provider, errors } = await quietly(() => import('oidc-provider'));
   const logins = new Map<string, string>(); // sub -> login name, for claims
   const extendedGrants = new Set<string>(); // grants whose login asked for extended_lifetime
@@ -267,6 +268,13 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   provider.on('grant.success', (ctx) => {
     const grantType = String(ctx.oidc.params?.grant_type);
     counters.grants[grantType] = (counters.grants[grantType] ?? 0) + 1;
+    const family = (ctx.oidc.entities as { RefreshToken?: { grantId?: string } }).RefreshToken?.grantId;
+    if (grantType === 'refresh_token' && family) {
+      counters.refreshesByFamily[family] = (counters.refreshesByFamily[family] ?? 0) + 1;
+    }
+  });
+  provider.on('grant.revoked', () => {
+    counters.revokedFamilies += 1;
   });
   provider.on('grant.error', (_ctx, error) => {
     const code = (error as { error?: string }).error ?? 'unknown';

@@ -11,6 +11,7 @@ import type { SkewClock } from './clock.js';
 import type { TokenLock } from './token-lock.js';
 import { tokenSetFromReply } from './token-set.js';
 import type { TokenSet, TokenStore } from './token-store.js';
+import { TokenStoreConflictError } from './token-store-conflict.js';
 import { untilAborted } from './until-aborted.js';
 
 /** The Python SDK's mark on a token set that came from the device flow (auth.py 1.5.5). */
@@ -24,7 +25,10 @@ export function clientTypeOf(tokens: TokenSet): 'device' | 'web' {
   return tokens.auth_source === DEVICE_FLOW_SOURCE ? 'device' : 'web';
 }
 
-/** Runs a login and returns its tokens; provided by the AuthFlow where a person can answer. */
+/**
+ * Runs a login, stores its tokens (through `setTokens`) and returns them; provided by the
+ * composition root where a person can answer.
+ */
 export type LoginSeam = (signal?: AbortSignal) => Promise<TokenSet>;
 
 export interface TokenManagerOptions {
@@ -50,6 +54,8 @@ export interface GetTokenOptions {
    */
   forceRefresh?: boolean;
   staleToken?: string;
+  /** Never start a login for this call (status, `mesh-auth token`): no tokens is ReauthenticationRequiredError. @default true */
+  allowLogin?: boolean;
 }
 
 /** What to run or set when no login can happen here. */
@@ -61,8 +67,28 @@ interface Cached {
   tokens: TokenSet;
   /** Corrected epoch ms after which the token is refreshed (or, without autoRefresh, given up). */
   refreshAtMs: number;
+  /**
+   * Until when the token is handed out while a refresh runs in the background (the refresh-ahead
+   * window): its expiry less a margin for the request it goes out with. Equal to `refreshAtMs`
+   * without autoRefresh (no background refresh).
+   */
+  serveUntilMs: number;
   expiresAtMs: number;
 }
+
+/** What the token manager's own work carries besides a caller's options. */
+interface ObtainOptions extends GetTokenOptions {
+  /** A refresh ahead of expiry nobody waits for: never a login, and a failure forgets nothing. */
+  background?: boolean;
+}
+
+/** A token is not handed out in its last seconds (or tenth of its life): the request it rides must arrive before it expires. */
+const EXPIRY_MARGIN_MS = 5000;
+/** Waits between failed background refreshes: 1 s, doubling, at most a minute; the expiry is the last word. */
+const BACKGROUND_RETRY_FIRST_MS = 1000;
+/** A background refresh starts this long after the call that found the token due (at most a quarter of what is left of its window). */
+const BACKGROUND_START_DELAY_MS = 1000;
+const BACKGROUND_RETRY_MAX_MS = 60_000;
 
 export class TokenManager {
   readonly #store: TokenStore;
@@ -76,6 +102,13 @@ export class TokenManager {
   #cached: Cached | undefined;
   #loaded = false;
   #pending: Promise<TokenSet> | undefined;
+  /** A background refresh is due once the work in flight ends (the first load found a token in the window). */
+  #backgroundDue = false;
+  /** Failed background refreshes in a row, and when the next may start (corrected epoch ms). */
+  #backgroundFailures = 0;
+  #backgroundRetryAtMs = 0;
+  /** The timer that starts the next background refresh. */
+  #backgroundTimer: NodeJS.Timeout | undefined;
 
   constructor(options: TokenManagerOptions) {
     this.#store = options.store;
@@ -93,11 +126,20 @@ export class TokenManager {
     return this.#store.describe();
   }
 
-  /** A valid access token: from memory when fresh, else refreshed (or logged in) first. */
+  /**
+   * A valid access token: from memory while fresh; inside the refresh-ahead window the current one,
+   * with one refresh started in the background (nobody waits for it); only a token about to expire
+   * is refreshed (or, with nobody to log in, reported) before it is handed out.
+   */
   getAccessToken(options: GetTokenOptions = {}): Promise<string> {
     const cached = this.#cached;
-    if (cached && !options.forceRefresh && this.#clock.now() < cached.refreshAtMs) {
-      return Promise.resolve(cached.tokens.access_token);
+    if (cached && !options.forceRefresh) {
+      const now = this.#clock.now();
+      if (now < cached.refreshAtMs) return Promise.resolve(cached.tokens.access_token);
+      if (now < cached.serveUntilMs) {
+        this.#refreshInBackground();
+        return Promise.resolve(cached.tokens.access_token);
+      }
     }
     return this.#slowPath(options).then((tokens) => tokens.access_token);
   }
@@ -118,9 +160,19 @@ export class TokenManager {
     return this.#store.load();
   }
 
-  /** Stores a token set from a login (exchange or device flow) and caches it. */
+  /**
+   * Stores a token set from a login (exchange or device flow) and caches it. A login wins: when a
+   * compare-and-set store reports that another process wrote since this one read, the store is
+   * read again (which moves its compare-and-set point) and the login's set is written over it.
+   */
   async setTokens(tokens: TokenSet): Promise<void> {
-    await this.#store.save(tokens);
+    try {
+      await this.#store.save(tokens);
+    } catch (error) {
+      if (!(error instanceof TokenStoreConflictError)) throw error;
+      await this.#store.load();
+      await this.#store.save(tokens);
+    }
     this.#remember(tokens);
   }
 
@@ -129,6 +181,19 @@ export class TokenManager {
     this.#cached = undefined;
     this.#loaded = true;
     await this.#store.clear();
+  }
+
+  /**
+   * Waits for a refresh in flight (a background one included) to be saved, and starts no other.
+   * `MeshClient.close()` calls it: a program that exits after `await client.close()` never cuts a
+   * refresh off between the rotation and the save.
+   */
+  async settle(): Promise<void> {
+    if (this.#backgroundTimer) {
+      clearTimeout(this.#backgroundTimer);
+      this.#backgroundTimer = undefined;
+    }
+    await this.#pending?.catch(() => {});
   }
 
   /** Whether tokens exist (without refreshing or logging in). */
@@ -143,38 +208,97 @@ export class TokenManager {
     const lifetimeMs = Math.max(0, expiresAtMs - this.#clock.now());
     const aheadMs = Math.min(this.#refreshAheadSeconds * 1000, lifetimeMs / 2);
     const refreshAtMs = this.#autoRefresh ? expiresAtMs - aheadMs : expiresAtMs;
-    this.#cached = { tokens: { ...tokens }, refreshAtMs, expiresAtMs };
+    const serveUntilMs = this.#autoRefresh
+      ? Math.max(refreshAtMs, expiresAtMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10))
+      : refreshAtMs;
+    this.#cached = { tokens: { ...tokens }, refreshAtMs, serveUntilMs, expiresAtMs };
   }
 
-  #slowPath(options: GetTokenOptions): Promise<TokenSet> {
+  #slowPath(options: ObtainOptions): Promise<TokenSet> {
     // Single flight: every concurrent caller shares one load/refresh. The shared work carries no
     // caller's signal (one caller giving up must not fail the others); each caller stops waiting
     // on its own signal instead.
-    this.#pending ??= this.#obtain({ ...options, signal: undefined }).finally(() => {
-      this.#pending = undefined;
-    });
+    if (!this.#pending) {
+      const pending = this.#obtain({ ...options, signal: undefined }).finally(() => {
+        this.#pending = undefined;
+        if (this.#backgroundDue) {
+          this.#backgroundDue = false;
+          this.#refreshInBackground();
+        }
+      });
+      pending.catch(() => {}); // a background attempt nobody joined must not be an unhandled rejection
+      this.#pending = pending;
+    }
     return untilAborted(this.#pending, options.signal, 'Waiting for a token was aborted.');
   }
 
-  async #obtain(options: GetTokenOptions): Promise<TokenSet> {
+  /**
+   * One refresh ahead of expiry that nobody waits for (single flight with every other). A failure
+   * keeps the current token, waits 1 s, 2 s, 4 s ... (at most a minute) before the next attempt,
+   * and surfaces only when the token is about to expire: then the caller's own refresh reports it.
+   */
+  #refreshInBackground(): void {
+    // Work in flight (a load or a refresh) brings the next token anyway; a failed attempt waits its turn.
+    if (this.#pending || this.#backgroundTimer || this.#clock.now() < this.#backgroundRetryAtMs) return;
+    // Started a moment later, on a timer that does not hold the process open: a script that ends
+    // (or calls process.exit) right after its last call never starts a refresh it would cut off
+    // mid-rotation (a rotated refresh token lost revokes the family). A program still running a
+    // moment later, a server, refreshes here.
+    const cached = this.#cached;
+    const windowMs = cached ? cached.serveUntilMs - this.#clock.now() : 0;
+    const delayMs = Math.max(0, Math.min(BACKGROUND_START_DELAY_MS, windowMs / 4));
+    this.#backgroundTimer = setTimeout(() => {
+      this.#backgroundTimer = undefined;
+      this.#startBackgroundRefresh();
+    }, delayMs);
+    this.#backgroundTimer.unref();
+  }
+
+  #startBackgroundRefresh(): void {
+    if (this.#pending) return;
+    this.#slowPath({ background: true }).then(
+      () => {
+        this.#backgroundFailures = 0;
+        this.#backgroundRetryAtMs = 0;
+      },
+      (error: Error) => {
+        const waitMs = Math.min(BACKGROUND_RETRY_MAX_MS, BACKGROUND_RETRY_FIRST_MS * 2 ** this.#backgroundFailures);
+        this.#backgroundFailures += 1;
+        this.#backgroundRetryAtMs = this.#clock.now() + waitMs;
+        this.#logger.debug(
+          `A refresh ahead of expiry failed (${error.message}); the current token stays in use, next attempt in ${waitMs / 1000} s at the earliest.`,
+        );
+      },
+    );
+  }
+
+  async #obtain(options: ObtainOptions): Promise<TokenSet> {
     if (!this.#loaded) {
-      this.#loaded = true;
+      // Marked loaded only once the load worked: a store that failed once (Redis restarting) is
+      // read again by the next call, instead of "not logged in" for the rest of the process.
       const stored = await this.#store.load();
+      this.#loaded = true;
       if (stored) this.#remember(stored);
     }
     const cached = this.#cached;
     const forced =
       options.forceRefresh === true && (options.staleToken === undefined || cached?.tokens.access_token === options.staleToken);
     if (cached && !forced && this.#clock.now() < cached.refreshAtMs) return cached.tokens;
-    if (!cached) return this.#loginOrThrow('you are not logged in', options.signal);
+    if (cached && !forced && !options.background && this.#clock.now() < cached.serveUntilMs) {
+      // Just loaded, inside the refresh-ahead window: hand it out, refresh once this work ends.
+      this.#backgroundDue = true;
+      return cached.tokens;
+    }
+    if (!cached) return this.#loginOrThrow('you are not logged in', options);
     if (!this.#autoRefresh) {
       if (!forced && this.#clock.now() < cached.expiresAtMs) return cached.tokens;
-      return this.#loginOrThrow('the access token has expired and AUTO_REFRESH is off', options.signal);
+      return this.#loginOrThrow('the access token has expired and AUTO_REFRESH is off', options);
     }
-    return this.#refresh(cached.tokens, options.signal);
+    return this.#refresh(cached.tokens, options);
   }
 
-  async #refresh(current: TokenSet, signal?: AbortSignal): Promise<TokenSet> {
+  async #refresh(current: TokenSet, options: ObtainOptions): Promise<TokenSet> {
+    const { signal } = options;
     const held = await this.#lock?.acquire(signal);
     try {
       // Another process may have refreshed while we waited for the lock: adopt its tokens.
@@ -189,7 +313,7 @@ export class TokenManager {
         current = stored;
       }
       const refreshToken = current.refresh_token;
-      if (!refreshToken) return await this.#loginOrThrow('the access token has expired and there is no refresh token', signal);
+      if (!refreshToken) return await this.#loginOrThrow('the access token has expired and there is no refresh token', options);
       let next: TokenSet;
       try {
         const reply = await this.#backendAuth.refresh(refreshToken, { clientType: clientTypeOf(current), signal });
@@ -199,31 +323,37 @@ export class TokenManager {
         if (refreshRefused(error)) {
           return await this.#loginOrThrow(
             'the backend refused the refresh token (revoked, expired or already used)',
-            signal,
+            options,
             error,
           );
         }
         throw error;
       }
-      await this.#persist(next);
-      this.#logger.debug(`Refreshed the access token; it expires at ${new Date(next.expires_at * 1000).toISOString()}.`);
-      return next;
+      const kept = await this.#persist(next);
+      if (kept === next) {
+        this.#logger.debug(`Refreshed the access token; it expires at ${new Date(next.expires_at * 1000).toISOString()}.`);
+      }
+      return kept;
     } finally {
       await held?.release();
     }
   }
 
   /**
-   * Saves before the new access token is handed out; a failed save keeps the set in memory, loudly.
+   * Saves before the new access token is handed out, and returns the set to use: `tokens`, or the
+   * newer set another process stored meanwhile (a compare-and-set store refused ours: this process's
+   * lock lease ran out mid-refresh and another process refreshed and wrote first; ours is never
+   * written over it). A failed save keeps the set in memory, loudly.
    * A KeychainError only reaches here from `tokenStore: 'keychain'` (under `auto` the layered store
    * falls back to the file itself): that policy fails closed, so the caller gets the error, and the
    * set stays in memory for this process (the rotated refresh token must not be lost).
    */
-  async #persist(tokens: TokenSet): Promise<void> {
+  async #persist(tokens: TokenSet): Promise<TokenSet> {
     this.#remember(tokens);
     try {
       await this.#store.save(tokens);
     } catch (error) {
+      if (error instanceof TokenStoreConflictError) return await this.#adoptNewer(tokens);
       if (error instanceof KeychainError) {
         throw new KeychainError(
           `${error.message} The new tokens are kept in memory for this process only; they were not written anywhere else (tokenStore "keychain" never falls back to a file).`,
@@ -235,16 +365,48 @@ export class TokenManager {
           'They are kept in memory for this process; other processes will need `npx mesh-auth`.',
       );
     }
+    return tokens;
   }
 
-  async #loginOrThrow(why: string, signal?: AbortSignal, cause?: unknown): Promise<TokenSet> {
-    if (this.#login) {
-      this.#logger.debug(`Logging in: ${why}.`);
-      const tokens = await this.#login(signal);
-      await this.#persist(tokens);
-      return tokens;
+  /** After a refused compare-and-set: the store's newer set, or ours when the store has none. */
+  async #adoptNewer(ours: TokenSet): Promise<TokenSet> {
+    let stored: TokenSet | null;
+    try {
+      stored = await this.#store.load();
+    } catch (error) {
+      this.#logger.warn(
+        `Another process stored newer tokens in ${this.#store.describe()}, and reading them failed (${(error as Error).message}). ` +
+          'This process keeps its own in memory.',
+      );
+      return ours;
     }
-    this.#cached = undefined;
+    if (stored) {
+      this.#logger.debug(
+        `Another process stored newer tokens in ${this.#store.describe()} while this one refreshed; using those.`,
+      );
+      this.#remember(stored);
+      return stored;
+    }
+    // The set vanished (e.g. Redis restarted without its data): nobody newer wrote, so store ours,
+    // now compared against "absent".
+    this.#logger.debug(`The tokens in ${this.#store.describe()} vanished while this process refreshed; storing its own.`);
+    try {
+      await this.#store.save(ours);
+    } catch (error) {
+      this.#logger.warn(
+        `Could not save the refreshed tokens to ${this.#store.describe()} (${(error as Error).message}). They are kept in memory for this process.`,
+      );
+    }
+    return ours;
+  }
+
+  async #loginOrThrow(why: string, options: ObtainOptions, cause?: unknown): Promise<TokenSet> {
+    if (this.#login && options.allowLogin !== false && !options.background) {
+      this.#logger.debug(`Logging in: ${why}.`);
+      return this.#login(options.signal); // stores the tokens through setTokens
+    }
+    // A background refresh keeps the token it could not replace: it is good until it expires.
+    if (!options.background) this.#cached = undefined;
     throw new ReauthenticationRequiredError(`Mesh needs you to log in again: ${why}.`, { hint: REAUTH_HINT, cause });
   }
 }
