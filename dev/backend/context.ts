@@ -62,6 +62,8 @@ export interface BackendSettings {
   rateLimitPerMinute: number;
   /** Pause between streamed chat chunks, ms. @default 2 */
   streamDelayMs: number;
+  /** Wait this long before answering any request but `/__dev` (a deployment across a network), ms. @default 0 */
+  latencyMs: number;
   /** Make the provider unreachable for the backend's token calls (502s). @default false */
   auth0Unreachable: boolean;
 }

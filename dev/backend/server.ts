@@ -97,6 +97,7 @@ export const DEFAULT_BACKEND_SETTINGS: Readonly<BackendSettings> = Object.freeze
   apiKeyReplyShape: 'object',
   rateLimitPerMinute: 1000,
   streamDelayMs: 2,
+  latencyMs: 0,
   auth0Unreachable: false,
 });
 
@@ -223,6 +224,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       return;
     }
     if (fault?.kind === 'slowHeaders') await sleep(fault.ms);
+    if (!isDev && backend.settings.latencyMs > 0) await sleep(backend.settings.latencyMs);
     if (fault?.kind === 'status') {
       const retryAfter = fault.retryAfter ?? (fault.status === 429 && backend.has('retry_after') ? '1' : undefined);
       const faultHeaders: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};

@@ -6,17 +6,19 @@
  * the backend advertises `idempotency_key`; status -> error; body -> zod.
  */
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import type { TokenValidator } from '../auth/validator.js';
-import { AbortError, AuthenticationError, ResponseValidationError } from '../errors/mesh-error.js';
+import { AbortError, AuthenticationError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse, RateLimitInfo } from '../http/http-client.js';
+import { errorFromResponse } from '../http/response-errors.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import type { Credentials } from './credentials.js';
-import { errorFromResponse } from './response-errors.js';
-import { profileReply } from './schemas.js';
+import { parseReply, profileReply, type Reply } from './replies.js';
 import type { Profile } from './types.js';
 
-export type ApiRequest = Omit<HttpRequest, 'token' | 'apiKey' | 'idempotencyKey'>;
+export type ApiRequest = Omit<HttpRequest, 'token' | 'apiKey' | 'idempotencyKey'> & {
+  /** The credential to send instead of asking the credentials for one (right after a login). */
+  credential?: string;
+};
 
 export interface ApiCallerOptions {
   http: HttpClient;
@@ -66,6 +68,15 @@ export class ApiCaller {
   readonly #capabilities: () => Promise<ReadonlySet<string>>;
   /** The profile: fetched once per client (single flight), forgotten when the fetch fails. */
   #profile: Promise<Profile> | undefined;
+  /**
+   * The profile `#profile` settled on, while it is still the current one: with it known, a call
+   * checks a field instead of awaiting a settled promise (no microtask turns per call).
+   */
+  #known: Profile | undefined;
+  /** The advertised extensions, once the capabilities promise settled (fetched once anyway). */
+  #advertised: ReadonlySet<string> | undefined;
+  /** The latest profile read and the credential it was read with. */
+  #lastRead: { credential: string; profile: Promise<Profile> } | undefined;
   /** The rate-limit headers of the latest reply. */
   lastRateLimit: RateLimitInfo | undefined;
 
@@ -77,16 +88,19 @@ export class ApiCaller {
     this.#capabilities = options.capabilities ?? (async () => NO_CAPABILITIES);
   }
 
-  /** Sends, and parses a 2xx body with `schema`. */
-  async call<T>(request: ApiRequest, schema: z.ZodType<T>, what: string): Promise<{ data: T; response: HttpResponse }> {
+  /** Sends, and reads a 2xx body as `reply`. */
+  async call<T>(request: ApiRequest, reply: Reply<T>, what: string): Promise<{ data: T; response: HttpResponse }> {
     const response = await this.send(request, what);
-    return { data: parseReply(schema, response, what), response };
+    return { data: await parseReply(reply, response, what), response };
   }
 
   /** Sends with credentials; answers a 2xx (a stream's body unread), or throws the error it means. */
   async send(request: ApiRequest, what: string): Promise<HttpResponse> {
-    if (request.path !== PROFILE_PATH) await this.#registerOnce(request.signal);
-    let token = await this.#credentials.token(request.signal);
+    // Once the profile is known (and the caller has not given up), registering is done: no await.
+    if (request.path !== PROFILE_PATH && (this.#known === undefined || request.signal?.aborted)) {
+      await this.#registerOnce(request.signal);
+    }
+    let token = request.credential ?? (await this.#credentials.token(request.signal));
     let response = await this.#sendOnce(request, token);
     if (response.status === 401 || (response.status === 404 && hidesFromStrangers(request.path))) {
       const why = response.status === 404 ? await this.#rejection(token, request) : 'HTTP 401';
@@ -110,16 +124,43 @@ export class ApiCaller {
   }
 
   /** One HTTP exchange (with the HTTP layer's retries) carrying this credential. */
-  async #sendOnce(request: ApiRequest, credential: string): Promise<HttpResponse> {
-    const auth = this.#credentials.kind === 'apiKey' ? { apiKey: credential } : { token: credential };
+  #sendOnce(request: ApiRequest, credential: string): Promise<HttpResponse> {
+    if (request.method !== 'POST') return this.#http.send(this.#httpRequest(request, credential, undefined));
     // One key per exchange, the same on each of its attempts; a resend after a refresh is a new request.
-    const idempotencyKey = request.method === 'POST' && (await this.#advertises('idempotency_key')) ? randomUUID() : undefined;
-    return this.#http.send({ ...request, ...auth, idempotencyKey });
+    if (this.#advertised !== undefined) {
+      const key = this.#advertised.has('idempotency_key') ? randomUUID() : undefined;
+      return this.#http.send(this.#httpRequest(request, credential, key));
+    }
+    return this.#advertises('idempotency_key').then((advertised) =>
+      this.#http.send(this.#httpRequest(request, credential, advertised ? randomUUID() : undefined)),
+    );
+  }
+
+  /**
+   * The HTTP layer's request, field by field (no spreads per call). Every HttpRequest field but the
+   * credential ones comes from `request`: a new field there must be added here.
+   */
+  #httpRequest(request: ApiRequest, credential: string, idempotencyKey: string | undefined): HttpRequest {
+    const apiKey = this.#credentials.kind === 'apiKey';
+    return {
+      method: request.method,
+      path: request.path,
+      body: request.body,
+      token: apiKey ? undefined : credential,
+      apiKey: apiKey ? credential : undefined,
+      idempotencyKey,
+      timeout: request.timeout,
+      signal: request.signal,
+      maxRetries: request.maxRetries,
+      stream: request.stream,
+    };
   }
 
   async #advertises(capability: string): Promise<boolean> {
     try {
-      return (await this.#capabilities()).has(capability);
+      const advertised = await this.#capabilities();
+      this.#advertised = advertised;
+      return advertised.has(capability);
     } catch {
       return false;
     }
@@ -157,34 +198,71 @@ export class ApiCaller {
    * The user's profile, fetched once per client and shared by concurrent callers; `fresh` fetches
    * it again (after a login, or to register once more).
    */
-  async profile(signal?: AbortSignal, options: { fresh?: boolean } = {}): Promise<Profile> {
+  async profile(signal?: AbortSignal, options: { fresh?: boolean; credential?: string } = {}): Promise<Profile> {
     if (options.fresh || this.#profile === undefined) {
       // The shared fetch carries no caller's signal (each caller stops waiting on its own); the
       // HTTP timeout bounds it.
-      const fetching = this.call({ method: 'GET', path: PROFILE_PATH }, profileReply, 'Reading the profile').then(({ data }) =>
-        toProfile(data),
-      );
+      const fetching = this.#readProfile(options.fresh === true, options.credential);
       this.#profile = fetching;
-      fetching.catch(() => {
-        if (this.#profile === fetching) this.#profile = undefined; // try again with the next call
-      });
+      this.#known = undefined;
+      fetching.then(
+        (profile) => {
+          if (this.#profile === fetching) this.#known = profile;
+        },
+        () => {
+          if (this.#profile === fetching) this.#profile = undefined; // try again with the next call
+        },
+      );
     }
     return waitFor(this.#profile, signal, 'Reading the profile');
+  }
+
+  /**
+   * One read of /auth/profile, unless `fresh` is false and the profile was just read with this very
+   * credential: a call that needed a login waits for its token while the login registers with it,
+   * and that registration answers the call too (one request, not two).
+   */
+  async #readProfile(fresh: boolean, credential: string | undefined): Promise<Profile> {
+    const token = credential ?? (await this.#credentials.token());
+    const last = this.#lastRead;
+    if (!fresh && last?.credential === token) return last.profile;
+    const profile = this.call({ method: 'GET', path: PROFILE_PATH, credential: token }, profileReply, 'Reading the profile').then(
+      ({ data }) => toProfile(data),
+    );
+    this.#lastRead = { credential: token, profile };
+    profile.catch(() => {
+      if (this.#lastRead?.profile === profile) this.#lastRead = undefined; // a failed read answers no one else
+    });
+    return profile;
   }
 
   /** Forgets the cached profile (after a logout: the next user is not this one). */
   forgetProfile(): void {
     this.#profile = undefined;
+    this.#known = undefined;
+    this.#lastRead = undefined;
   }
 
-  /** Meets the backend through /auth/profile now (after a login), and answers the profile. */
-  async register(signal?: AbortSignal): Promise<Profile> {
-    return this.profile(signal, { fresh: true });
+  /**
+   * Meets the backend through /auth/profile now (after a login), and answers the profile.
+   * `credential`: the token just stored, sent as it is (a login running inside a call must not
+   * wait on itself for a token).
+   */
+  async register(signal?: AbortSignal, credential?: string): Promise<Profile> {
+    return this.profile(signal, { fresh: true, credential });
   }
 
   /** The `userId` of the stored keys: the profile's `id`, never a token claim. */
   async userId(signal?: AbortSignal): Promise<string> {
     return (await this.profile(signal)).id;
+  }
+
+  /**
+   * The `userId` without waiting, when the profile is known and the caller has not given up;
+   * undefined otherwise (then `await userId(signal)`).
+   */
+  knownUserId(signal?: AbortSignal): string | undefined {
+    return signal?.aborted ? undefined : this.#known?.id;
   }
 
   /** The Python SDK meets the backend through /auth/profile before the first call; so do we, once. */
@@ -198,20 +276,7 @@ export class ApiCaller {
   }
 }
 
-/** Parses a 2xx body, or throws the ResponseValidationError it means. */
-export function parseReply<T>(schema: z.ZodType<T>, response: HttpResponse, what: string): T {
-  const parsed = schema.safeParse(response.json);
-  if (parsed.success) return parsed.data;
-  const shape = response.json === undefined ? 'a body that is not JSON' : 'a body that does not match the contract';
-  throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} with ${shape}.`, {
-    status: response.status,
-    requestId: response.requestId,
-    hint: 'Check that MESH_API_URL points at a Mesh backend of a compatible version.',
-    cause: parsed.error,
-  });
-}
-
-function toProfile(data: z.infer<typeof profileReply>): Profile {
+function toProfile(data: { id: string; email?: string | null; name?: string | null; credits?: number | null }): Profile {
   const profile: Profile = { id: data.id };
   if (typeof data.email === 'string') profile.email = data.email;
   if (typeof data.name === 'string') profile.name = data.name;

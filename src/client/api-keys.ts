@@ -5,9 +5,8 @@
  */
 import { UnsupportedByBackendError } from '../errors/mesh-error.js';
 import type { ApiCaller, ApiRequest } from './api-caller.js';
-import { parseReply } from './api-caller.js';
 import { PathMemory, sendWithFallback } from './path-fallback.js';
-import { createdApiKeyReply } from './schemas.js';
+import { createdApiKeyReply, parseReply } from './replies.js';
 import type { CreatedApiKey } from './types.js';
 
 /** client.py 1.5.6 maps `/api/v1/api-keys` to `/v1/mesh/api-keys`; pre_deploy.py 1.5.3 posted to the former. */
@@ -39,7 +38,7 @@ export class ApiKeys {
       (path) => ({ method: 'POST', path, body: { name }, ...request, timeout: request.timeout ?? API_KEY_TIMEOUT_MS }),
       what,
     );
-    const data = parseReply(createdApiKeyReply, response, what);
+    const data = await parseReply(createdApiKeyReply, response, what);
     if (typeof data.api_key === 'string') {
       return { id: data.key_id, name: data.name ?? name, key: data.api_key, createdAt: data.created_at };
     }

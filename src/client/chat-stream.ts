@@ -8,10 +8,10 @@
  */
 import { AbortError, MeshError, ResponseValidationError, StreamInterruptedError } from '../errors/mesh-error.js';
 import type { HttpResponse } from '../http/http-client.js';
+import { errorFromResponse } from '../http/response-errors.js';
 import { readDataLines } from '../http/sse.js';
 import { usageOf } from './chat.js';
-import { errorFromResponse } from './response-errors.js';
-import { chatChunk } from './schemas.js';
+import { chatChunkOf } from './replies.js';
 import type { ChatStreamResult, ChatUsage } from './types.js';
 
 const WHAT = 'Chat stream';
@@ -35,6 +35,8 @@ export async function* readChatStream(response: HttpResponse, signal?: AbortSign
   const details = { status: response.status, requestId: response.requestId };
   try {
     for await (const data of readDataLines(body)) {
+      // Lines already received must not outrun an abort: stop at once, not at the end of the buffer.
+      if (signal?.aborted) throw new AbortError('The chat stream was aborted.', details);
       if (data.trim() === '[DONE]') {
         finished = true;
         break;
@@ -42,10 +44,10 @@ export async function* readChatStream(response: HttpResponse, signal?: AbortSign
       const event = jsonOf(data);
       if (event === null || typeof event !== 'object') continue;
       if ((event as { error?: unknown }).error != null) throw errorFromResponse({ ...response, json: event, text: data }, WHAT);
-      const chunk = chatChunk.safeParse(event);
-      if (!chunk.success) continue;
-      usage = usageOf(chunk.data.usage) ?? usage;
-      const delta = chunk.data.choices?.[0]?.delta?.content;
+      const chunk = chatChunkOf(event);
+      if (!chunk) continue;
+      usage = usageOf(chunk.usage) ?? usage;
+      const delta = chunk.choices?.[0]?.delta?.content;
       if (typeof delta === 'string' && delta !== '') {
         partial += delta;
         yield delta;

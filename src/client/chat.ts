@@ -4,8 +4,7 @@
  * and the two paths a deployment may serve it on.
  */
 import type { HttpResponse } from '../http/http-client.js';
-import { parseReply } from './api-caller.js';
-import { chatReply } from './schemas.js';
+import { chatReply, parseReply } from './replies.js';
 import type { ChatMessage, ChatOptions, ChatResponse, ChatUsage } from './types.js';
 
 /**
@@ -70,8 +69,8 @@ export function usageOf(
  * A chat reply in any of the three shapes. `id` and usage the backend did not send stay undefined;
  * model and provider fall back to what the request named (`body`), which is what answered.
  */
-export function chatResponseOf(response: HttpResponse, body: Record<string, unknown>): ChatResponse {
-  const data = parseReply(chatReply, response, 'Chat');
+export async function chatResponseOf(response: HttpResponse, body: Record<string, unknown>): Promise<ChatResponse> {
+  const data = await parseReply(chatReply, response, 'Chat');
   return {
     id: data.id,
     content: data.text,

@@ -1,99 +1,102 @@
 /**
  * zod schemas of the backend's replies (backend-contract.md v2 part A). Where the deployed
- * backend's shape is ambiguous, each schema accepts every shape the Python SDK accepts.
+ * backend's shape is ambiguous, each schema accepts every shape the Python SDK accepts. This
+ * module and zod are loaded on first need only (replies.ts): the common shapes are checked by hand,
+ * so a program whose replies are as expected never loads zod. zod comes in as an argument, never as
+ * an import here: a bundler hoists a static import of a package to the top of the bundle.
  */
-import { z } from 'zod';
+import type { z as Z } from 'zod';
 
-export const usageSchema = z.object({
-  prompt_tokens: z.number(),
-  completion_tokens: z.number(),
-  total_tokens: z.number().optional(),
-});
+/** The schemas, built with the zod module given. */
+export function zodSchemas(z: typeof Z) {
+  const usageSchema = z.object({
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    total_tokens: z.number().optional(),
+  });
 
-/** Text content: a string, or an array of parts whose text parts are joined. */
-const contentSchema = z.union([
-  z.string(),
-  z
-    .array(z.looseObject({ type: z.string().optional(), text: z.string().optional() }))
-    .transform((parts) => parts.map((part) => part.text ?? '').join('')),
-]);
+  /** Text content: a string, or an array of parts whose text parts are joined. */
+  const contentSchema = z.union([
+    z.string(),
+    z
+      .array(z.looseObject({ type: z.string().optional(), text: z.string().optional() }))
+      .transform((parts) => parts.map((part) => part.text ?? '').join('')),
+  ]);
 
-const chatMeta = {
-  id: z.string().optional(),
-  model: z.string().optional(),
-  provider: z.string().optional(),
-  usage: usageSchema.optional().catch(undefined),
-};
+  const chatMeta = {
+    id: z.string().optional(),
+    model: z.string().optional(),
+    provider: z.string().optional(),
+    usage: usageSchema.optional().catch(undefined),
+  };
 
-const openAiReply = z.looseObject({
-  ...chatMeta,
-  choices: z.array(z.looseObject({ message: z.looseObject({ content: contentSchema }) })).min(1),
-});
-const contentReply = z.looseObject({ ...chatMeta, content: contentSchema });
-const messageReply = z.looseObject({ ...chatMeta, message: z.looseObject({ content: contentSchema }) });
+  const openAiShape = z.looseObject({
+    ...chatMeta,
+    choices: z.array(z.looseObject({ message: z.looseObject({ content: contentSchema }) })).min(1),
+  });
+  const contentShape = z.looseObject({ ...chatMeta, content: contentSchema });
+  const messageShape = z.looseObject({ ...chatMeta, message: z.looseObject({ content: contentSchema }) });
 
-/** The three reply shapes, in the order the Python SDK tries them, as `{id?, model?, provider?, usage?, text}`. */
-export const chatReply = z.union([
-  openAiReply.transform(({ choices, ...rest }) => ({
-    ...rest,
-    text: (choices[0] as { message: { content: string } }).message.content,
-  })),
-  contentReply.transform(({ content, ...rest }) => ({ ...rest, text: content })),
-  messageReply.transform(({ message, ...rest }) => ({ ...rest, text: message.content })),
-]);
+  /** The three reply shapes, in the order the Python SDK tries them, as `{id?, model?, provider?, usage?, text}`. */
+  const chatSchema = z.union([
+    openAiShape.transform(({ choices, ...rest }) => ({
+      ...rest,
+      text: (choices[0] as { message: { content: string } }).message.content,
+    })),
+    contentShape.transform(({ content, ...rest }) => ({ ...rest, text: content })),
+    messageShape.transform(({ message, ...rest }) => ({ ...rest, text: message.content })),
+  ]);
 
-/** One streamed OpenAI chunk: `choices[0].delta.content`, and `usage` on the last one when sent. */
-export const chatChunk = z.looseObject({
-  choices: z.array(z.looseObject({ delta: z.looseObject({ content: z.string().nullable().optional() }).optional() })).optional(),
-  usage: usageSchema.nullable().optional().catch(undefined),
-});
+  /** One streamed OpenAI chunk: `choices[0].delta.content`, and `usage` on the last one when sent. */
+  const chatChunkSchema = z.looseObject({
+    choices: z
+      .array(z.looseObject({ delta: z.looseObject({ content: z.string().nullable().optional() }).optional() }))
+      .optional(),
+    usage: usageSchema.nullable().optional().catch(undefined),
+  });
 
-/** `{"profile": {"id", ...}}` or flat `{"id", ...}`: the root `id` first, as client.py 1.5.6 reads it. */
-const profileFields = z.looseObject({
-  id: z.union([z.string(), z.number().transform(String)]),
-  email: z.string().nullable().optional(),
-  name: z.string().nullable().optional(),
-  credits: z.number().nullable().optional(),
-});
-export const profileReply = z.union([profileFields, z.looseObject({ profile: profileFields }).transform((r) => r.profile)]);
+  /** `{"profile": {"id", ...}}` or flat `{"id", ...}`: the root `id` first, as client.py 1.5.6 reads it. */
+  const profileFields = z.looseObject({
+    id: z.union([z.string(), z.number().transform(String)]),
+    email: z.string().nullable().optional(),
+    name: z.string().nullable().optional(),
+    credits: z.number().nullable().optional(),
+  });
+  const profileSchema = z.union([profileFields, z.looseObject({ profile: profileFields }).transform((r) => r.profile)]);
 
-export const storeKeyReply = z.looseObject({ success: z.boolean().optional() });
-export const getKeyReply = z.looseObject({
-  success: z.boolean().optional(),
-  keyValue: z.string().optional(),
-  key: z.string().optional(),
-});
-export const listKeysReply = z.looseObject({ keys: z.array(z.string()) });
+  const storeKeySchema = z.looseObject({ success: z.boolean().optional() });
+  const getKeySchema = z.looseObject({
+    success: z.boolean().optional(),
+    keyValue: z.string().optional(),
+    key: z.string().optional(),
+  });
+  const listKeysSchema = z.looseObject({ keys: z.array(z.string()) });
 
-const keyObject = z.looseObject({
-  api_key: z.string().startsWith('mesh_'),
-  key_id: z.union([z.string(), z.number().transform(String)]).optional(),
-  name: z.string().optional(),
-  created_at: z.string().optional(),
-});
-/** `api_key` as an object (client.py 1.5.6, pre_deploy.py 1.5.3) or as the key string (__init__.py 1.5.6). */
-export const createdApiKeyReply = z.looseObject({
-  success: z.boolean().optional(),
-  api_key: z.union([keyObject, z.string().startsWith('mesh_')]),
-  key_id: z.union([z.string(), z.number().transform(String)]).optional(),
-  name: z.string().optional(),
-  created_at: z.string().optional(),
-});
+  const keyObject = z.looseObject({
+    api_key: z.string().startsWith('mesh_'),
+    key_id: z.union([z.string(), z.number().transform(String)]).optional(),
+    name: z.string().optional(),
+    created_at: z.string().optional(),
+  });
+  /** `api_key` as an object (client.py 1.5.6, pre_deploy.py 1.5.3) or as the key string (__init__.py 1.5.6). */
+  const createdApiKeySchema = z.looseObject({
+    success: z.boolean().optional(),
+    api_key: z.union([keyObject, z.string().startsWith('mesh_')]),
+    key_id: z.union([z.string(), z.number().transform(String)]).optional(),
+    name: z.string().optional(),
+    created_at: z.string().optional(),
+  });
 
-/** Every error body shape seen: `{"error": "text"}`, `{"error": {"message", "code"?}}`, `{message}`, OAuth's `{error, error_description}`. */
-export const errorBody = z.looseObject({
-  error: z
-    .union([
-      z.string(),
-      z.looseObject({
-        message: z.string().optional(),
-        code: z.union([z.string(), z.number()]).optional(),
-        type: z.string().optional(),
-      }),
-    ])
-    .optional(),
-  error_description: z.string().optional(),
-  message: z.string().optional(),
-  request_id: z.string().optional(),
-  success: z.boolean().optional(),
-});
+  return {
+    usageSchema,
+    chatSchema,
+    chatChunkSchema,
+    profileSchema,
+    storeKeySchema,
+    getKeySchema,
+    listKeysSchema,
+    createdApiKeySchema,
+  };
+}
+
+export type Schemas = ReturnType<typeof zodSchemas>;

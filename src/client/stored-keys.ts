@@ -3,9 +3,9 @@
  * keys"): per `userId` (the profile's `id`), each name stored as `<userId>_<name>`.
  */
 import { NotFoundError, ResponseValidationError } from '../errors/mesh-error.js';
+import { errorFromResponse, serverWords } from '../http/response-errors.js';
 import type { ApiCaller, ApiRequest } from './api-caller.js';
-import { errorFromResponse, serverWords } from './response-errors.js';
-import { getKeyReply, listKeysReply, storeKeyReply } from './schemas.js';
+import { getKeyReply, listKeysReply, storeKeyReply } from './replies.js';
 
 export type KeyRequest = Pick<ApiRequest, 'signal' | 'timeout' | 'maxRetries'>;
 
@@ -57,14 +57,28 @@ export class StoredKeys {
 
   /** The stored names, without the `<userId>_` prefix the backend keeps them under. */
   async list(request: KeyRequest): Promise<string[]> {
-    const userId = await this.api.userId(request.signal);
-    const query = new URLSearchParams({ userId });
+    // The hot path: no await for a known profile, the path built once per user, no spreads.
+    const userId = this.api.knownUserId(request.signal) ?? (await this.api.userId(request.signal));
     const { data } = await this.api.call(
-      { method: 'GET', path: `/api/v1/listKeys?${query}`, ...request },
+      {
+        method: 'GET',
+        path: listPathFor(userId),
+        signal: request.signal,
+        timeout: request.timeout,
+        maxRetries: request.maxRetries,
+      },
       listKeysReply,
       'Listing keys',
     );
     const prefix = `${userId}_`;
     return data.keys.map((name) => (name.startsWith(prefix) ? name.slice(prefix.length) : name));
   }
+}
+
+/** The last user's listKeys path (one user per client, as a rule): URLSearchParams once, not per call. */
+let lastList: { userId: string; path: string } | undefined;
+
+function listPathFor(userId: string): string {
+  if (lastList?.userId !== userId) lastList = { userId, path: `/api/v1/listKeys?${new URLSearchParams({ userId })}` };
+  return lastList.path;
 }

@@ -10,11 +10,11 @@ import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
 import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
 import { jsonOrUndefined } from '../internal/json-text.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import { sleep } from '../internal/sleep.js';
 import { SDK_VERSION } from '../version.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { parseRetryAfter } from './retry-after.js';
-import { errorCode, isRetryableError, isRetryableStatus, retryDelayMs } from './retry-policy.js';
+import { errorCode, isRetryableError, isRetryableStatus, type RetryContext, retryDelayMs } from './retry-policy.js';
+import { sleep } from './sleep.js';
 
 export interface RateLimitInfo {
   limit?: number;
@@ -100,12 +100,27 @@ function header(headers: HttpResponse['headers'], name: string): string | undefi
   return Array.isArray(value) ? value[0] : value;
 }
 
+function numberHeader(headers: HttpResponse['headers'], name: string): number | undefined {
+  const text = header(headers, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
 function rateLimitOf(headers: HttpResponse['headers']): RateLimitInfo | undefined {
-  const read = (name: string) => {
-    const value = Number(header(headers, name));
-    return Number.isFinite(value) && header(headers, name) !== undefined ? value : undefined;
+  // Most replies carry none of them: three lookups and no allocation then.
+  if (
+    headers['x-ratelimit-limit'] === undefined &&
+    headers['x-ratelimit-remaining'] === undefined &&
+    headers['x-ratelimit-reset'] === undefined
+  ) {
+    return undefined;
+  }
+  const info = {
+    limit: numberHeader(headers, 'x-ratelimit-limit'),
+    remaining: numberHeader(headers, 'x-ratelimit-remaining'),
+    reset: numberHeader(headers, 'x-ratelimit-reset'),
   };
-  const info = { limit: read('x-ratelimit-limit'), remaining: read('x-ratelimit-remaining'), reset: read('x-ratelimit-reset') };
   return info.limit === undefined && info.remaining === undefined && info.reset === undefined ? undefined : info;
 }
 
@@ -120,10 +135,36 @@ function bodyExcerpt(text: string): string {
 }
 
 /** The credential's headers: an API key as both `ApiKey` and `x-api-key`, a token as Bearer. */
-function credentialHeaders(req: HttpRequest): Record<string, string> {
-  if (req.apiKey !== undefined) return { authorization: `ApiKey ${req.apiKey}`, 'x-api-key': req.apiKey };
-  return req.token === undefined ? {} : { authorization: `Bearer ${req.token}` };
+function addCredentialHeaders(headers: Record<string, string>, req: HttpRequest): void {
+  if (req.apiKey !== undefined) {
+    headers.authorization = `ApiKey ${req.apiKey}`;
+    headers['x-api-key'] = req.apiKey;
+  } else if (req.token !== undefined) {
+    headers.authorization = `Bearer ${req.token}`;
+  }
 }
+
+/** The headers of one attempt. */
+function headersFor(req: HttpRequest, withAuth: boolean, hasBody: boolean, attempt: number): Record<string, string> {
+  const headers: Record<string, string> = {
+    accept: req.stream ? 'text/event-stream' : 'application/json',
+    'user-agent': USER_AGENT,
+  };
+  if (withAuth) addCredentialHeaders(headers, req);
+  if (hasBody) headers['content-type'] = 'application/json';
+  if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
+  if (attempt > 1) headers['x-mesh-retry-count'] = String(attempt - 1);
+  return headers;
+}
+
+/** Whether a first attempt's headers are the plain ones: accept JSON, agent, credential. */
+function plainHeaders(req: HttpRequest): boolean {
+  return !req.stream && req.body === undefined && req.idempotencyKey === undefined;
+}
+
+/** A POST may have been processed by the time it fails; see retry-policy.ts. Shared, never mutated. */
+const IDEMPOTENT: RetryContext = { idempotent: true };
+const NOT_IDEMPOTENT: RetryContext = { idempotent: false };
 
 export class HttpClient {
   readonly baseUrl: string;
@@ -135,12 +176,27 @@ export class HttpClient {
   readonly #breaker: CircuitBreaker;
   readonly #logger: InternalLogger;
   readonly #random: () => number;
+  /**
+   * The base URL's path prefix when `${origin}${prefix}${path}` is exactly `${baseUrl}${path}`:
+   * then requests go to the dispatcher as origin + path, and nothing parses a URL per request.
+   * Undefined otherwise (a base URL with a query, a fragment, or anything URL parsing rewrites,
+   * or a dispatcher without `request()`).
+   */
+  readonly #pathPrefix: string | undefined;
+  /** The plain headers of the last credential sent (one object per credential, not per request). */
+  #plainHeaders: { apiKey: string | undefined; token: string | undefined; headers: Record<string, string> } | undefined;
 
   constructor(options: HttpClientOptions) {
     this.baseUrl = options.baseUrl;
-    this.origin = new URL(options.baseUrl).origin;
+    const base = new URL(options.baseUrl);
+    this.origin = base.origin;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? defaultDispatcher();
+    const prefix = base.pathname.replace(/\/$/, '');
+    // A duck-typed dispatcher with only `dispatch()` goes through undici.request as before.
+    const direct = typeof (this.dispatcher as Partial<Dispatcher>).request === 'function';
+    this.#pathPrefix =
+      direct && base.search === '' && base.hash === '' && `${base.origin}${prefix}` === options.baseUrl ? prefix : undefined;
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
     this.#breaker = options.breaker ?? new CircuitBreaker();
@@ -157,7 +213,7 @@ export class HttpClient {
     const maxRetries = req.maxRetries ?? this.#maxRetries;
     // A POST may have been processed by the time it fails; only a backend that honours the
     // Idempotency-Key it carries answers a repeat once (backend-contract.md part B).
-    const context = { idempotent: req.method !== 'POST' || req.idempotencyKey !== undefined };
+    const context = req.method !== 'POST' || req.idempotencyKey !== undefined ? IDEMPOTENT : NOT_IDEMPOTENT;
     for (let attempt = 1; ; attempt++) {
       const blocked = this.#breaker.blockedFor(this.origin);
       if (blocked > 0) {
@@ -202,37 +258,63 @@ export class HttpClient {
     }
   }
 
+  /**
+   * The first attempt's headers when they are the plain ones: the same object for every request
+   * with this credential, when the dispatcher is ours (undici only reads it; a user's dispatcher
+   * or interceptor might not). Anything else builds its own.
+   */
+  #headersFor(req: HttpRequest, withAuth: boolean, hasBody: boolean, attempt: number): Record<string, string> {
+    if (attempt > 1 || hasBody || !this.#ownsDispatcher || !plainHeaders(req)) {
+      return headersFor(req, withAuth, hasBody, attempt);
+    }
+    const apiKey = withAuth ? req.apiKey : undefined;
+    const token = withAuth && apiKey === undefined ? req.token : undefined;
+    const cached = this.#plainHeaders;
+    if (cached !== undefined && cached.apiKey === apiKey && cached.token === token) return cached.headers;
+    const headers = headersFor(req, withAuth, false, 1);
+    this.#plainHeaders = { apiKey, token, headers };
+    return headers;
+  }
+
   async #attempt(req: HttpRequest, attempt: number): Promise<HttpResponse> {
     // undici's own parser timers bound the wait for headers and each pause in the body: no
     // AbortController or timer per request on the hot path. A stream's bound is per pause.
     const timeoutMs = req.timeout ?? this.#timeout;
-    // A string on the hot path (undici parses it anyway); URL objects only for redirects.
-    let url: string = `${this.baseUrl}${req.path}`;
+    // Origin + path straight to the dispatcher (what undici.request does after parsing a URL);
+    // a full URL only when the base URL needs parsing, and URL objects only for redirects.
+    let url: string | undefined = this.#pathPrefix === undefined ? `${this.baseUrl}${req.path}` : undefined;
     let method: string = req.method;
     let body = req.body === undefined ? undefined : JSON.stringify(req.body);
     let withAuth = req.token !== undefined || req.apiKey !== undefined;
     try {
       for (let redirects = 0; ; redirects++) {
-        const headers: Record<string, string> = {
-          accept: req.stream ? 'text/event-stream' : 'application/json',
-          'user-agent': USER_AGENT,
-        };
-        if (withAuth) Object.assign(headers, credentialHeaders(req));
-        if (body !== undefined) headers['content-type'] = 'application/json';
-        if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
-        if (attempt > 1) headers['x-mesh-retry-count'] = String(attempt - 1);
-        const response = await request(url, {
-          method: method as Dispatcher.HttpMethod,
-          headers,
-          body,
-          signal: req.signal,
-          dispatcher: this.dispatcher,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        const location = header(response.headers, 'location');
-        if (response.statusCode >= 300 && response.statusCode < 400 && location && redirects < MAX_REDIRECTS) {
+        const headers = this.#headersFor(req, withAuth, body !== undefined, attempt);
+        const response =
+          url === undefined
+            ? await this.dispatcher.request({
+                origin: this.origin,
+                path: `${this.#pathPrefix}${req.path}`,
+                method: method as Dispatcher.HttpMethod,
+                headers,
+                body,
+                signal: req.signal,
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+              })
+            : await request(url, {
+                method: method as Dispatcher.HttpMethod,
+                headers,
+                body,
+                signal: req.signal,
+                dispatcher: this.dispatcher,
+                headersTimeout: timeoutMs,
+                bodyTimeout: timeoutMs,
+              });
+        const location =
+          response.statusCode >= 300 && response.statusCode < 400 ? header(response.headers, 'location') : undefined;
+        if (location && redirects < MAX_REDIRECTS) {
           await response.body.dump();
+          url ??= `${this.baseUrl}${req.path}`;
           const current = new URL(url);
           const next = new URL(location, current);
           // Never hand the credential to another origin (a redirect is not a reason to trust it).
@@ -247,16 +329,18 @@ export class HttpClient {
           url = next.href;
           continue;
         }
-        const base = {
+        const streamed = req.stream === true && response.statusCode < 300;
+        const text = streamed ? '' : await response.body.text();
+        return {
           status: response.statusCode,
           headers: response.headers,
           requestId: header(response.headers, 'x-request-id'),
+          json: streamed ? undefined : jsonOrUndefined(text),
+          text,
+          body: streamed ? response.body : undefined,
           rateLimit: rateLimitOf(response.headers),
           attempts: attempt,
         };
-        if (req.stream && response.statusCode < 300) return { ...base, json: undefined, text: '', body: response.body };
-        const text = await response.body.text();
-        return { ...base, json: jsonOrUndefined(text), text };
       }
     } catch (error) {
       if (req.signal?.aborted) throw new AbortError(`${req.method} ${req.path} was aborted.`, { cause: error });

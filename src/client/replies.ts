@@ -1,0 +1,140 @@
+/**
+ * How each reply of the backend is read: the common shape by hand, everything else by its zod
+ * schema (schemas.ts), loaded on first need. A program whose replies look as expected never
+ * loads zod (about 50 ms of a cold start: docs/performance.md). A hand check answers the body
+ * only when it plainly matches, and never accepts what its schema refuses
+ * (test/client/fast-replies.test.ts); when in doubt it leaves the body to zod, which gives the
+ * same result and the same errors as before.
+ */
+import type { z } from 'zod';
+import { ResponseValidationError } from '../errors/mesh-error.js';
+import type { HttpResponse } from '../http/http-client.js';
+import type { Schemas } from './schemas.js';
+
+type SchemaName = keyof Schemas;
+
+/** One kind of reply: its schema's name and, for the hot ones, a hand check. */
+export interface Reply<T> {
+  readonly schema: SchemaName;
+  /** The body as the schema would give it, or undefined: ask the schema. */
+  readonly fast?: (json: unknown) => T | undefined;
+}
+
+type Output<K extends SchemaName> = z.output<Schemas[K]>;
+
+let schemas: Promise<Schemas> | undefined;
+
+/** The zod schemas, loaded (zod with them) once, on first need. */
+export function loadSchemas(): Promise<Schemas> {
+  schemas ??= Promise.all([import('zod'), import('./schemas.js')]).then(([{ z }, { zodSchemas }]) => zodSchemas(z));
+  return schemas;
+}
+
+/** An object as zod's object schemas take it; an own `__proto__` key (zod drops it) goes to zod. */
+function plainObject(json: unknown): json is Record<string, unknown> {
+  return typeof json === 'object' && json !== null && !Array.isArray(json) && !Object.hasOwn(json, '__proto__');
+}
+
+const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
+const optionalBoolean = (value: unknown) => value === undefined || typeof value === 'boolean';
+const stringOrNull = (value: unknown) => value === undefined || value === null || typeof value === 'string';
+const numberOrNull = (value: unknown) => value === undefined || value === null || typeof value === 'number';
+
+function stringArray(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  return true;
+}
+
+/** The profile's fields with a string id (a number id is the schema's to convert). */
+function profileFields(json: unknown): json is Record<string, unknown> {
+  return (
+    plainObject(json) &&
+    typeof json.id === 'string' &&
+    stringOrNull(json.email) &&
+    stringOrNull(json.name) &&
+    numberOrNull(json.credits)
+  );
+}
+
+export const listKeysReply: Reply<Output<'listKeysSchema'>> = {
+  schema: 'listKeysSchema',
+  fast: (json) => (plainObject(json) && stringArray(json.keys) ? (json as Output<'listKeysSchema'>) : undefined),
+};
+
+export const getKeyReply: Reply<Output<'getKeySchema'>> = {
+  schema: 'getKeySchema',
+  fast: (json) =>
+    plainObject(json) && optionalBoolean(json.success) && optionalString(json.keyValue) && optionalString(json.key)
+      ? json
+      : undefined,
+};
+
+export const storeKeyReply: Reply<Output<'storeKeySchema'>> = {
+  schema: 'storeKeySchema',
+  fast: (json) => (plainObject(json) && optionalBoolean(json.success) ? json : undefined),
+};
+
+/** Flat `{id, ...}` first, as the schema (and client.py 1.5.6) reads it; else `{"profile": {...}}`. */
+export const profileReply: Reply<Output<'profileSchema'>> = {
+  schema: 'profileSchema',
+  fast: (json) => {
+    if (profileFields(json)) return json as Output<'profileSchema'>;
+    if (plainObject(json) && json.id === undefined && profileFields(json.profile)) return json.profile as Output<'profileSchema'>;
+    return undefined;
+  },
+};
+
+/** Chat replies come in three shapes with transforms: the schema reads them (a chat takes seconds; zod's load does not show). */
+export const chatReply: Reply<Output<'chatSchema'>> = { schema: 'chatSchema' };
+export const createdApiKeyReply: Reply<Output<'createdApiKeySchema'>> = { schema: 'createdApiKeySchema' };
+
+/** `usage` as the schema's `usageSchema.nullable().optional().catch(undefined)` reads it. */
+function usageOrNothing(value: unknown): Output<'chatChunkSchema'>['usage'] {
+  if (value === null) return null;
+  if (!plainObject(value) || typeof value.prompt_tokens !== 'number' || typeof value.completion_tokens !== 'number')
+    return undefined;
+  if (value.total_tokens !== undefined && typeof value.total_tokens !== 'number') return undefined;
+  const usage = { prompt_tokens: value.prompt_tokens, completion_tokens: value.completion_tokens };
+  return value.total_tokens === undefined ? usage : { ...usage, total_tokens: value.total_tokens };
+}
+
+/**
+ * One streamed chunk, read by hand (the schema's `chatChunkSchema` decides the same way): undefined
+ * when it is not a chunk. No schema to load mid-stream: a wait there would let a cut connection
+ * discard deltas that had already arrived.
+ */
+export function chatChunkOf(event: unknown): Output<'chatChunkSchema'> | undefined {
+  if (!plainObject(event)) return undefined;
+  const { choices } = event;
+  if (choices !== undefined) {
+    if (!Array.isArray(choices)) return undefined;
+    for (const choice of choices) {
+      if (!plainObject(choice)) return undefined;
+      const { delta } = choice;
+      if (delta === undefined) continue;
+      if (!plainObject(delta)) return undefined;
+      const { content } = delta;
+      if (!(content === undefined || content === null || typeof content === 'string')) return undefined;
+    }
+  }
+  const chunk = { ...event, usage: usageOrNothing(event.usage) } as Output<'chatChunkSchema'>;
+  if (event.usage === undefined) delete chunk.usage;
+  return chunk;
+}
+
+/** Parses a 2xx body, or throws the ResponseValidationError it means. */
+export async function parseReply<T>(reply: Reply<T>, response: HttpResponse, what: string): Promise<T> {
+  const fast = reply.fast?.(response.json);
+  if (fast !== undefined) return fast;
+  const schema = (await loadSchemas())[reply.schema] as unknown as z.ZodType<T>;
+  const parsed = schema.safeParse(response.json);
+  if (parsed.success) return parsed.data;
+  const shape = response.json === undefined ? 'a body that is not JSON' : 'a body that does not match the contract';
+  throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} with ${shape}.`, {
+    status: response.status,
+    requestId: response.requestId,
+    hint: 'Check that MESH_API_URL points at a Mesh backend of a compatible version.',
+    cause: parsed.error,
+  });
+}
