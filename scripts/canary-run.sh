@@ -5,13 +5,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 dir="$PWD/.tmp/canary"
 rm -rf "$dir"
-mkdir -p "$dir/tmp"
-export MESH_CANARY_FILE="$dir/secrets.txt" DEBUG='mesh*' TMPDIR="$dir/tmp"
+mkdir -p "$dir"
+# The temp directory lives outside the repository: a "fresh project" a test makes there must not
+# find the repository's node_modules by walking up (the package test checks what a consumer lacks).
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/mesh-canary-XXXXXX")"
+export MESH_CANARY_FILE="$dir/secrets.txt" DEBUG='mesh*' TMPDIR="$tmp"
 : > "$MESH_CANARY_FILE"
 npx vitest run --reporter=dot --reporter=json --outputFile.json="$dir/vitest.json" > "$dir/output.log" 2>&1
 tests=$?
 node scripts/test-summary.mjs "$dir/vitest.json" > /dev/null || tests=1
-node scripts/canary-scan.mjs "$MESH_CANARY_FILE" "$dir/output.log" "$dir/tmp"
+node scripts/canary-scan.mjs "$MESH_CANARY_FILE" "$dir/output.log" "$tmp"
 scan=$?
+rm -rf "$tmp"
 [ $tests -eq 0 ] || echo "canary run: the suite itself failed (see $dir/output.log)"
 [ $tests -eq 0 ] && [ $scan -eq 0 ]

@@ -87,7 +87,10 @@ const seconds = (Date.now() - started) / 1000;
 
 const totalCalls = reports.reduce((sum, r) => sum + r.calls, 0);
 const failed = reports.flatMap((r) => r.errors);
-const distinct = new Set([initial.access_token, ...reports.flatMap((r) => r.tokens)]);
+// The tokens the calls carried, and the one token.json holds now: a refresh ahead of expiry may run
+// after a process's last call, and its token is kept for whoever comes next.
+const stored = (JSON.parse(await readFile(tokenFile, 'utf8')) as { access_token: string }).access_token;
+const distinct = new Set([initial.access_token, ...reports.flatMap((r) => r.tokens), stored]);
 const refreshes = stack.backend.counters.refreshes - before.refreshes;
 const expiries = distinct.size - 1; // each generation of token after the first came from one refresh
 const reuse = stack.provider.counters.refreshTokenReuse - before.reuse;
