@@ -9,7 +9,7 @@
  *   (d) what `import('mesh-sdk')` loads: modules, packages and bytes, beside `import('undici')`.
  * The bundle is built into .tmp/ (never dist/). Run: npm run bench:cold. Prints figures; asserts nothing.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ import { KeychainStore } from '../src/auth/stores/keychain-store.js';
 import type { TokenSet } from '../src/auth/token-store.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../test/helpers/dbus.js';
+import { LEAN_USER_ID, startLeanServer } from './lean.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, '.tmp', 'coldbench');
@@ -27,8 +28,6 @@ const BUNDLE_DIR = join(WORK, 'dist');
 const BUNDLE = pathToFileURL(join(BUNDLE_DIR, 'index.js')).href;
 const PAIRS = Number(process.env.COLD_PAIRS ?? 15);
 const GOAL = 1.3;
-/** bench/lean-server.ts's LEAN_USER_ID (not imported: importing that file starts the server). */
-const LEAN_USER_ID = 'lean-user';
 
 // A JWT-shaped token whose exp is far away: the SDK reads expiry from it; the lean server checks nothing.
 const TOKENS: TokenSet = {
@@ -150,22 +149,6 @@ async function paired(
   console.log(
     `  ratio of medians ${ratio.toFixed(2)}x; per-pair ratios ${Math.min(...pairRatios).toFixed(2)}-${Math.max(...pairRatios).toFixed(2)}  ${verdict}`,
   );
-}
-
-function startLeanServer(): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lean-server.ts')], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /LEAN_URL=(\S+)/.exec(out);
-      if (match) done({ url: match[1] as string, child });
-    });
-    child.once('exit', (code) => fail(new Error(`lean server exited ${code}`)));
-  });
 }
 
 /** The environment of an SDK child: only what it needs, so that the user's own MESH_* never leak in. */

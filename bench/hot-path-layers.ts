@@ -5,86 +5,56 @@
  * Alternating 0.5 s slices, BENCH_ROUNDS rounds (default 5); each layer as a ratio to the raw floor.
  * Run: node --import tsx bench/hot-path-layers.ts
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { Agent, request } from 'undici';
-import { FileStore } from '../src/auth/stores/file-store.js';
 import { assembleClient } from '../src/client/assemble.js';
 import { MeshClient } from '../src/client/mesh-client.js';
 import { listKeysReply } from '../src/client/replies.js';
 import { SDK_VERSION } from '../src/version.js';
+import { type Call, LEAN_TOKEN, LEAN_USER_ID, leanTokenDirectory, slice, startLeanServer } from './lean.js';
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
-const lean = spawn(process.execPath, ['--import', 'tsx', 'bench/lean-server.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
-const url = await new Promise<string>((resolve) => {
-  let out = '';
-  lean.stdout.on('data', (chunk) => {
-    out += chunk;
-    const match = /LEAN_URL=(\S+)\n/.exec(out);
-    if (match) resolve(match[1] as string);
-  });
-});
-const directory = await mkdtemp(join(tmpdir(), 'mesh-bench-layers-'));
-await new FileStore({ directory }).save({
-  access_token: 'lean-bench-token',
-  refresh_token: 'lean-bench-refresh',
-  expires_at: Math.floor(Date.now() / 1000) + 86_400,
-});
+const lean = await startLeanServer();
+const { url } = lean;
+const directory = await leanTokenDirectory('mesh-bench-layers-');
 const env = { MESH_API_URL: url, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory };
 const client = new MeshClient({ env });
 const parts = assembleClient({ env });
-const path = '/api/v1/listKeys?userId=lean-user';
+const path = `/api/v1/listKeys?userId=${LEAN_USER_ID}`;
 const pool = new Agent({ connections: 64 });
 const userAgent = `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`;
 
-type Call = () => Promise<unknown>;
 const variants: Array<[string, Call]> = [
   [
     'raw undici, static header',
     async () =>
-      (await request(`${url}${path}`, { headers: { authorization: 'Bearer lean-bench-token' }, dispatcher: pool })).body.json(),
+      (await request(`${url}${path}`, { headers: { authorization: `Bearer ${LEAN_TOKEN}` }, dispatcher: pool })).body.json(),
   ],
   [
     'raw undici, SDK headers',
     async () =>
       (
         await request(`${url}${path}`, {
-          headers: { accept: 'application/json', 'user-agent': userAgent, authorization: 'Bearer lean-bench-token' },
+          headers: { accept: 'application/json', 'user-agent': userAgent, authorization: `Bearer ${LEAN_TOKEN}` },
           dispatcher: pool,
         })
       ).body.json(),
   ],
-  ['HttpClient.send', () => parts.http.send({ method: 'GET', path, token: 'lean-bench-token' })],
+  ['HttpClient.send', () => parts.http.send({ method: 'GET', path, token: LEAN_TOKEN })],
   ['ApiCaller.send', () => parts.api.send({ method: 'GET', path }, 'Listing keys')],
   ['ApiCaller.call', () => parts.api.call({ method: 'GET', path }, listKeysReply, 'Listing keys')],
   ['client.listKeys()', () => client.listKeys()],
 ];
 for (const [, call] of variants) for (let i = 0; i < 500; i++) await call();
 
-async function slice(call: Call, ms: number): Promise<[number, number]> {
-  let count = 0;
-  const started = performance.now();
-  const deadline = started + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await call();
-        count++;
-      }
-    }),
-  );
-  return [count, (performance.now() - started) / 1000];
-}
 const ratios = new Map<string, number[]>(variants.map(([name]) => [name, []]));
 const rates = new Map<string, number[]>(variants.map(([name]) => [name, []]));
 for (let round = 0; round < rounds; round++) {
   const totals = new Map<string, [number, number]>(variants.map(([name]) => [name, [0, 0]]));
   for (let s = 0; s < 2; s++) {
     for (const [name, call] of s % 2 ? [...variants].reverse() : variants) {
-      const [count, seconds] = await slice(call, 500);
+      const { count, seconds } = await slice(call, concurrency, 500);
       const total = totals.get(name) as [number, number];
       total[0] += count;
       total[1] += seconds;
@@ -107,6 +77,6 @@ for (const [name] of variants) {
 await client.close();
 await parts.http.close();
 await pool.close();
-lean.kill('SIGINT');
+lean.child.kill('SIGINT');
 await rm(directory, { recursive: true, force: true });
 process.exit(0);

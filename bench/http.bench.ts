@@ -23,14 +23,13 @@ import { Agent, request } from 'undici';
 import { FileStore } from '../src/auth/stores/file-store.js';
 import { MeshClient } from '../src/client/mesh-client.js';
 import { loginTokens } from '../test/helpers/backend-login.js';
+import { type Call, LEAN_TOKEN, LEAN_USER_ID, slice, startLeanServer } from './lean.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLICES = Number(process.env.BENCH_SLICES ?? 3);
 const SLICE_MS = 500;
 const ONLY = process.env.BENCH_ONLY;
 const GOAL = 0.95;
-
-type Call = () => Promise<unknown>;
 
 /** Spawns `args` and waits for a stdout line matching `ready`; answers everything printed so far. */
 async function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; out: string }> {
@@ -47,22 +46,6 @@ async function startProcess(args: string[], ready: RegExp): Promise<{ child: Chi
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
   });
   return { child, out };
-}
-
-/** Requests completed per second by `concurrency` workers calling until `ms` has passed (in-flight calls finish). */
-async function slice(call: Call, concurrency: number, ms: number): Promise<{ count: number; seconds: number }> {
-  let count = 0;
-  const started = performance.now();
-  const deadline = started + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await call();
-        count++;
-      }
-    }),
-  );
-  return { count, seconds: (performance.now() - started) / 1000 };
 }
 
 const median = (values: number[]) => {
@@ -182,10 +165,10 @@ let heapClient: MeshClient | undefined;
 
 // 1. The lean server.
 if (ONLY === undefined || ONLY === 'lean') {
-  const lean = await startProcess(['--import', 'tsx', 'bench/lean-server.ts'], /LEAN_URL=\S+\n/);
+  const lean = await startLeanServer();
   cleanup.push(() => lean.child.kill('SIGINT'));
-  const leanUrl = (/LEAN_URL=(\S+)/.exec(lean.out) as RegExpExecArray)[1] as string;
-  const leanToken = 'lean-bench-token';
+  const leanUrl = lean.url;
+  const leanToken = LEAN_TOKEN;
   const client = await sdkClient({ ...stackEnv, MESH_API_URL: leanUrl }, join(directory, 'lean'), {
     access_token: leanToken,
     refresh_token: 'lean-bench-refresh',
@@ -194,10 +177,10 @@ if (ONLY === undefined || ONLY === 'lean') {
   cleanup.push(() => client.close());
   heapClient = client;
   await section('Lean server (node:http, fixed bodies, own process)', [
-    [RAW, rawUndici(`${leanUrl}/api/v1/listKeys?userId=lean-user`, () => leanToken)],
+    [RAW, rawUndici(`${leanUrl}/api/v1/listKeys?userId=${LEAN_USER_ID}`, () => leanToken)],
     [SDK, () => client.listKeys()],
     // A tighter floor than the goal's: no URL parsed per call, as the SDK now sends.
-    [DIRECT, rawDispatcher(leanUrl, '/api/v1/listKeys?userId=lean-user', () => leanToken)],
+    [DIRECT, rawDispatcher(leanUrl, `/api/v1/listKeys?userId=${LEAN_USER_ID}`, () => leanToken)],
   ]);
 }
 

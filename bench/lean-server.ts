@@ -8,7 +8,8 @@
  */
 import { createServer } from 'node:http';
 
-export const LEAN_USER_ID = 'lean-user';
+/** bench/lean.ts names the same user (this file imports nothing, so plain node runs it). */
+const LEAN_USER_ID = 'lean-user';
 
 const profile = Buffer.from(
   JSON.stringify({ profile: { id: LEAN_USER_ID, email: 'bench@example.test', name: 'Bench', credits: 100 } }),
