@@ -4,6 +4,8 @@
  * a schema, without zod being loaded at import (docs/performance.md, "Cold start and first call").
  */
 
+import { isObject } from '../internal/json-text.js';
+
 /** Why a value does not have the expected shape: names the field and what it held. */
 export class ReplyShapeError extends Error {
   override name = 'ReplyShapeError';
@@ -27,10 +29,6 @@ export function kindOf(value: unknown): string {
 /** Throws (inside a check) the problem with `field`. */
 export function refuse(field: string, expected: string, got: unknown): never {
   throw new ReplyShapeError(`${field}: expected ${expected}, got ${kindOf(got)}`);
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A non-empty string, or undefined for anything else (a field whose bad value is dropped, not fatal). */

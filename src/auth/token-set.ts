@@ -4,10 +4,11 @@
  * every field it was read with: the Python SDK shares the same file and keychain slot, and what it
  * wrote (`auth_source`, `expires_in`, anything newer) must survive our rewrites.
  */
+
+import { isObject } from '../internal/json-text.js';
 import { jwtExpiry } from '../internal/jwt.js';
 import {
   isFiniteNumber,
-  isObject,
   kindOf,
   optionalString,
   type ReplyShape,

@@ -9,6 +9,7 @@
 import type { z } from 'zod';
 import { ResponseValidationError } from '../errors/mesh-error.js';
 import type { HttpResponse } from '../http/http-client.js';
+import { isObject, isOptionalString } from '../internal/json-text.js';
 import type { Schemas } from './schemas.js';
 
 type SchemaName = keyof Schemas;
@@ -32,10 +33,9 @@ export function loadSchemas(): Promise<Schemas> {
 
 /** An object as zod's object schemas take it; an own `__proto__` key (zod drops it) goes to zod. */
 function plainObject(json: unknown): json is Record<string, unknown> {
-  return typeof json === 'object' && json !== null && !Array.isArray(json) && !Object.hasOwn(json, '__proto__');
+  return isObject(json) && !Object.hasOwn(json, '__proto__');
 }
 
-const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
 const optionalBoolean = (value: unknown) => value === undefined || typeof value === 'boolean';
 const stringOrNull = (value: unknown) => value === undefined || value === null || typeof value === 'string';
 const numberOrNull = (value: unknown) => value === undefined || value === null || typeof value === 'number';
@@ -65,7 +65,7 @@ export const listKeysReply: Reply<Output<'listKeysSchema'>> = {
 export const getKeyReply: Reply<Output<'getKeySchema'>> = {
   schema: 'getKeySchema',
   fast: (json) =>
-    plainObject(json) && optionalBoolean(json.success) && optionalString(json.keyValue) && optionalString(json.key)
+    plainObject(json) && optionalBoolean(json.success) && isOptionalString(json.keyValue) && isOptionalString(json.key)
       ? json
       : undefined,
 };

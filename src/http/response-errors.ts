@@ -15,6 +15,7 @@ import {
   RateLimitError,
   ServerError,
 } from '../errors/mesh-error.js';
+import { isObject, isOptionalString } from '../internal/json-text.js';
 import type { HttpResponse } from './http-client.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -26,10 +27,6 @@ interface ErrorBody {
   request_id?: string;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
-
 /**
  * The body as an error body, or undefined when any of its known fields has another type (then
  * nothing it says is trusted). Checked by hand: this runs on every failed reply, and loading a
@@ -38,10 +35,10 @@ const optionalString = (value: unknown) => value === undefined || typeof value =
 function errorBodyOf(json: unknown): ErrorBody | undefined {
   if (!isObject(json)) return undefined;
   const { error } = json;
-  const fields = optionalString(json.error_description) && optionalString(json.message) && optionalString(json.request_id);
+  const fields = isOptionalString(json.error_description) && isOptionalString(json.message) && isOptionalString(json.request_id);
   if (!fields || !(json.success === undefined || typeof json.success === 'boolean')) return undefined;
   if (error === undefined || typeof error === 'string') return json as ErrorBody;
-  if (!isObject(error) || !optionalString(error.message) || !optionalString(error.type)) return undefined;
+  if (!isObject(error) || !isOptionalString(error.message) || !isOptionalString(error.type)) return undefined;
   const code = error.code;
   return code === undefined || typeof code === 'string' || typeof code === 'number' ? (json as ErrorBody) : undefined;
 }

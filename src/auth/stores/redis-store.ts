@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE } from '../../config/settings.js';
 import { ErrorCode } from '../../errors/codes.js';
 import { ConfigError, MeshError } from '../../errors/mesh-error.js';
+import { isObject } from '../../internal/json-text.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { RedisLock } from '../redis-lock.js';
 import { parseSealingKey, type SealedData, type SealingKey, seal, unseal } from '../seal.js';
@@ -129,9 +130,6 @@ interface ParsedRecord {
   tokens?: unknown;
   sealed?: SealedData;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function isSealed(value: unknown): value is SealedData {
   return isObject(value) && ['kid', 'iv', 'tag', 'data'].every((field) => typeof value[field] === 'string');
