@@ -7,8 +7,8 @@
  * - `load-save`: loads the set, saves it back, prints "saved" and returns WITHOUT closing the
  *   store: the process must then end by itself.
  */
-import { open, unlink } from 'node:fs/promises';
 import { redisTokenStore } from '../../src/auth/stores/redis-store.js';
+import { reportOverlaps } from './lock-overlaps.js';
 
 const store = redisTokenStore({
   url: process.env.MESH_REDIS_URL as string,
@@ -23,22 +23,7 @@ if (mode === 'hold') {
   process.stdout.write('locked\n');
   setInterval(() => {}, 1000);
 } else if (mode === 'loop') {
-  const marker = process.env.MESH_LOCK_MARKER as string;
-  const rounds = Number(process.env.MESH_LOCK_ROUNDS ?? 20);
-  let overlaps = 0;
-  for (let round = 0; round < rounds; round++) {
-    const held = await store.lock.acquire(AbortSignal.timeout(30_000));
-    try {
-      const inside = await open(marker, 'wx').catch(() => undefined);
-      if (inside === undefined) overlaps += 1;
-      else await inside.close();
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
-      if (inside !== undefined) await unlink(marker);
-    } finally {
-      await held.release();
-    }
-  }
-  process.stdout.write(`${JSON.stringify({ rounds, overlaps })}\n`);
+  await reportOverlaps(store.lock, process.env.MESH_LOCK_MARKER as string, Number(process.env.MESH_LOCK_ROUNDS ?? 20));
 } else if (mode === 'load-save') {
   const tokens = await store.load();
   if (tokens) await store.save(tokens);
