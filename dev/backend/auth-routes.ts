@@ -7,6 +7,7 @@ import { recordSecrets } from '../canaries.js';
 import { DEVICE_CODE_GRANT } from '../provider/provider.js';
 import type { Backend, Route } from './context.js';
 import { bearerOf, fields, HttpError, optionalBoolean, type Reply, requireString } from './http.js';
+import { sha256 } from './state.js';
 
 const SCOPE = 'openid profile email offline_access';
 
@@ -132,6 +133,13 @@ export const authRoutes: Route[] = [
   {
     method: 'POST',
     pattern: '/auth/refresh-token',
+    // Contract part B: replays are keyed by the refresh token and the key. A client that saved the
+    // key, sent, and died before saving the reply resends and gets the same new set; the same key
+    // with another refresh token is another refresh, never someone else's tokens.
+    idempotencyCaller: (body) => `refresh_token:${sha256(String(fields(body).refresh_token ?? ''))}`,
+    onReplay: (backend) => {
+      backend.counters.refreshReplays += 1;
+    },
     handler: async ({ body }, backend) => {
       backend.counters.refreshes += 1;
       const refreshToken = requireString(body, 'refresh_token');

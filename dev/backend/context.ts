@@ -81,6 +81,13 @@ export interface BackendCounters {
   tokenStatusPolls: number;
   /** Requests per route, keyed "METHOD /route/pattern" ("METHOD (no route)" for 404s). */
   requests: Record<string, number>;
+  /**
+   * Requests that carried an `Idempotency-Key` header, per route (keyed as `requests`), counted
+   * whether or not `idempotency_key` is advertised: a test can assert a client sent none.
+   */
+  idempotencyKeys: Record<string, number>;
+  /** `/auth/refresh-token` requests answered with an earlier reply (`idempotency_key`): the provider was not asked. */
+  refreshReplays: number;
 }
 
 export interface AuthorityInfo {
@@ -143,4 +150,11 @@ export interface Route {
   limited?: boolean;
   /** Served only while this holds (e.g. a capability or a path switch); else 404 as if absent. */
   when?: (backend: Backend) => boolean;
+  /**
+   * Who a request comes from, read from its body, for a route without credentials: part of the
+   * idempotency scope, so one caller's key never replays another caller's answer.
+   */
+  idempotencyCaller?: (body: unknown) => string;
+  /** Called when a request is answered with an earlier reply (`idempotency_key`), e.g. to count it. */
+  onReplay?: (backend: Backend) => void;
 }

@@ -3,7 +3,7 @@
  * other processes (soak runs, CLI tests). Not part of the contract.
  */
 import type { BackendSettings, Route } from './context.js';
-import type { FaultRule } from './faults.js';
+import { type FaultRule, faultProblem } from './faults.js';
 import { HttpError } from './http.js';
 
 export const devRoutes: Route[] = [
@@ -41,6 +41,8 @@ export const devRoutes: Route[] = [
     handler: async ({ body }, backend) => {
       const rule = body as FaultRule;
       if (typeof rule?.fault?.kind !== 'string') throw new HttpError(400, 'Send {"fault": {"kind": ...}}.');
+      const problem = faultProblem(rule.fault);
+      if (problem !== undefined) throw new HttpError(400, problem);
       backend.faults.add(rule);
       return { status: 200, body: { added: true } };
     },

@@ -14,7 +14,12 @@ export type Fault =
   /** End an SSE chat stream abruptly after this many deltas. */
   | { kind: 'cutStream'; afterDeltas: number }
   /** Never answer (until the client gives up or the server closes). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Answer with this redirect status, `Location` and an empty body (e.g. to another origin). */
+  | { kind: 'redirect'; status: RedirectStatus; location: string };
+
+export const REDIRECT_STATUSES = [301, 302, 303, 307, 308] as const;
+export type RedirectStatus = (typeof REDIRECT_STATUSES)[number];
 
 export interface FaultRule {
   fault: Fault;
@@ -49,6 +54,19 @@ export class FaultQueue {
     this.#rules = this.#rules.filter((r) => r.left > 0);
     return rule.fault;
   }
+}
+
+/**
+ * Why a fault cannot be injected, or undefined when it can. Checked for faults that arrive over
+ * HTTP (`/__dev/faults`), where nothing typed them; only the redirect's fields are checked.
+ */
+export function faultProblem(fault: Fault): string | undefined {
+  if (fault.kind !== 'redirect') return undefined;
+  if (!(REDIRECT_STATUSES as readonly number[]).includes(fault.status)) {
+    return `A redirect fault needs a status of ${REDIRECT_STATUSES.join(', ')}.`;
+  }
+  if (typeof fault.location !== 'string' || fault.location === '') return 'A redirect fault needs a location.';
+  return undefined;
 }
 
 /** What a Cloudflare-style proxy shows when the origin misbehaves. */

@@ -35,6 +35,7 @@ import {
   sleep,
   writeReply,
 } from './http.js';
+import { countIdempotencyKey, idempotencyScope, replayOf } from './idempotency.js';
 import { BackendState } from './state.js';
 
 export interface BackendOptions {
@@ -113,6 +114,8 @@ export function newCounters(): BackendCounters {
     deviceCodes: 0,
     tokenStatusPolls: 0,
     requests: {},
+    idempotencyKeys: {},
+    refreshReplays: 0,
   };
 }
 
@@ -215,9 +218,12 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
     const found = match(backend, method, path);
     const routeKey = 'route' in found && found.route ? `${method} ${found.route.pattern}` : `${method} (no route)`;
     backend.counters.requests[routeKey] = (backend.counters.requests[routeKey] ?? 0) + 1;
+    countIdempotencyKey(backend, req, routeKey);
     const isDev = path.startsWith('/__dev/');
 
-    const fault = isDev ? undefined : backend.faults.take(method, path, ['status', 'slowHeaders', 'slowBody', 'drop', 'hang']);
+    const fault = isDev
+      ? undefined
+      : backend.faults.take(method, path, ['status', 'redirect', 'slowHeaders', 'slowBody', 'drop', 'hang']);
     if (fault?.kind === 'hang') return; // answered never; the socket closes with the client or the server
     if (fault?.kind === 'drop' && fault.when === 'before') {
       req.socket.destroy();
@@ -240,6 +246,10 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       await writeReply(res, reply, headers);
       return;
     }
+    if (fault?.kind === 'redirect') {
+      res.writeHead(fault.status, { ...headers, location: fault.location, 'content-length': '0' }).end();
+      return;
+    }
 
     let reply: Reply | undefined;
     const route = 'route' in found ? found.route : undefined;
@@ -256,14 +266,11 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
         if (!principal) throw new HttpError(backend.settings.authFailureStatus, 'Not found');
         if (route.limited) Object.assign(headers, rateLimit(backend, principal));
       }
-      const idempotencyKey = method === 'POST' && backend.has('idempotency_key') ? req.headers['idempotency-key'] : undefined;
-      const scope =
-        typeof idempotencyKey === 'string' && idempotencyKey !== ''
-          ? `${principal?.sub ?? '-'} ${route.pattern} ${idempotencyKey}`
-          : undefined;
+      const scope = idempotencyScope(backend, { req, route, principal, body });
       const replay = scope === undefined ? undefined : state.replayFor(scope);
       if (replay) {
-        reply = { ...replay, headers: { ...replay.headers, 'idempotent-replayed': 'true' } };
+        route.onReplay?.(backend);
+        reply = replayOf(replay);
       } else {
         const request = { req, res, url, params: found.params ?? {}, body, requestId, principal, headers };
         reply = await route.handler(request, backend);

@@ -6,8 +6,8 @@
  * 429 (oidc-provider, like RFC 8628 §3.5, sends 400).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import { recordSecrets } from '../canaries.js';
+import { isTokenEndpointForm, readBody, refuseUnreadableForm, replay } from './token-form.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -27,30 +27,6 @@ const AUTH0_STATUS: Record<string, number> = {
   access_denied: 403,
   slow_down: 429,
 };
-
-const MAX_FORM_BYTES = 64 * 1024;
-
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FORM_BYTES) throw new Error('form too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The request again, its body readable once more, for the provider behind this layer. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
-  const copy = Readable.from([body], { objectMode: false }) as unknown as IncomingMessage;
-  for (const key of ['headers', 'rawHeaders', 'method', 'url', 'httpVersion', 'httpVersionMajor', 'httpVersionMinor'] as const) {
-    Object.defineProperty(copy, key, { value: req[key], enumerable: true });
-  }
-  Object.defineProperty(copy, 'socket', { value: req.socket });
-  Object.defineProperty(copy, 'connection', { value: req.socket });
-  return copy;
-}
 
 /** Rewrites the JSON body and status the provider is about to send (Koa ends with the whole body). */
 function rewriteJson(
@@ -96,12 +72,11 @@ export function withAuth0Device(
       next(req, res);
       return;
     }
-    const isForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
-    if (!(req.method === 'POST' && path === '/oauth/token' && isForm)) {
+    if (!isTokenEndpointForm(req)) {
       next(req, res);
       return;
     }
-    readAll(req).then(
+    readBody(req).then(
       (raw) => {
         const form = new URLSearchParams(raw.toString('utf8'));
         if (form.get('grant_type') !== DEVICE_CODE_GRANT) {
@@ -137,9 +112,7 @@ export function withAuth0Device(
         });
         next(replay(req, raw), res);
       },
-      () => {
-        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
-      },
+      () => refuseUnreadableForm(res),
     );
   };
 }

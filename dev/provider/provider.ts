@@ -7,8 +7,9 @@
  * (authorization code + refresh; PKCE verified whenever the authorize request carried a challenge,
  * not required, since the deployed backend forwards none) and a public native one for the device
  * flow (device code + refresh, no secret); refresh tokens issued without a consent prompt, bound to
- * their application and rotated on every use (reusing a rotated one revokes the whole family); JWT
- * access tokens (RS256) whose `aud` is the API audience given by the `audience` parameter; an
+ * their application and rotated on every use (reusing a rotated one revokes the whole family, but
+ * the one just rotated out is forgiven within Auth0's rotation overlap period: refresh-overlap.ts);
+ * JWT access tokens (RS256) whose `aud` is the API audience given by the `audience` parameter; an
  * unknown audience refused; first-party apps never asked for consent; Auth0's device-flow statuses
  * and pacing (auth0-device.ts).
  */
@@ -19,6 +20,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { DEVICE_CODE_GRANT, withAuth0Device } from './auth0-device.js';
 import { handleInteraction } from './interactions.js';
 import { deviceSources, renderErrorPage } from './pages.js';
+import { RotationLog, withRefreshOverlap } from './refresh-overlap.js';
 import type { ProviderSettings } from './settings.js';
 
 export { DEVICE_CODE_GRANT } from './auth0-device.js';
@@ -59,6 +61,11 @@ export interface ProviderCounters {
   grants: Record<string, number>;
   /** Refresh attempts with an already-rotated refresh token (each revoked its family). */
   refreshTokenReuse: number;
+  /**
+   * Refreshes granted with the previous refresh token within the rotation overlap period
+   * (`refreshReuseIntervalSeconds`): reuses forgiven, not counted in `refreshTokenReuse`.
+   */
+  reuseIntervalGrants: number;
   /**
    * Successful refreshes per token family (the grant a login started, which every rotated refresh
    * token of that login shares), keyed by an opaque family id. The fleet soak reads these.
@@ -115,6 +122,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     accessTokenTtl: options.accessTokenTtl ?? 3600,
     extendedAccessTokenTtl: options.extendedAccessTokenTtl ?? 30 * 24 * 3600,
     refreshTokenTtl: options.refreshTokenTtl ?? 30 * 24 * 3600,
+    refreshReuseIntervalSeconds: options.refreshReuseIntervalSeconds ?? 0,
     codeTtl: options.codeTtl ?? 60,
     deviceCodeTtl: options.deviceCodeTtl ?? 600,
     password: options.password ?? DEFAULT_TEST_PASSWORD,
@@ -125,6 +133,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   const counters: ProviderCounters = {
     grants: {},
     refreshTokenReuse: 0,
+    reuseIntervalGrants: 0,
     refreshesByFamily: {},
     revokedFamilies: 0,
     grantErrors: {},
@@ -134,6 +143,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
   const { default: Provider, errors } = await quietly(() => import('oidc-provider'));
   const logins = new Map<string, string>(); // sub -> login name, for claims
   const extendedGrants = new Set<string>(); // grants whose login asked for extended_lifetime
+  const rotations = new RotationLog(); // for the rotation overlap period
 
   // The issuer must be known before the provider exists: listen first, mount the handler after.
   let handler: RequestListener | undefined;
@@ -271,10 +281,14 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     const family = (ctx.oidc.entities as { RefreshToken?: { grantId?: string } }).RefreshToken?.grantId;
     if (grantType === 'refresh_token' && family) {
       counters.refreshesByFamily[family] = (counters.refreshesByFamily[family] ?? 0) + 1;
+      // Remembered whatever the overlap period is now, so that a test may set one at any time.
+      const issued = (ctx.body as { refresh_token?: unknown } | undefined)?.refresh_token;
+      if (typeof issued === 'string') rotations.rotated(family, String(ctx.oidc.params?.refresh_token), issued);
     }
   });
-  provider.on('grant.revoked', () => {
+  provider.on('grant.revoked', (_ctx, grantId: string) => {
     counters.revokedFamilies += 1;
+    rotations.forget(grantId);
   });
   provider.on('grant.error', (_ctx, error) => {
     const code = (error as { error?: string }).error ?? 'unknown';
@@ -282,8 +296,11 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     if ((error as { error_detail?: string }).error_detail === 'refresh token already used') counters.refreshTokenReuse += 1;
   });
 
-  const callback = withAuth0Device(provider.callback(), settings, () => {
+  const deviceLayer = withAuth0Device(provider.callback(), settings, () => {
     counters.slowDowns += 1;
+  });
+  const callback = withRefreshOverlap(deviceLayer, settings, rotations, () => {
+    counters.reuseIntervalGrants += 1;
   });
   handler = (req, res) => {
     const url = req.url ?? '/';

@@ -10,6 +10,12 @@ export interface ProviderSettings extends DevicePacing {
   extendedAccessTokenTtl: number;
   /** Refresh token lifetime, seconds. */
   refreshTokenTtl: number;
+  /**
+   * Auth0's refresh-token "Rotation Overlap Period", seconds: for this long after a rotation the
+   * token just rotated out may be exchanged again without revoking its family (refresh-overlap.ts).
+   * 0: every reuse of a rotated token is theft. @default 0
+   */
+  refreshReuseIntervalSeconds: number;
   /** Authorization code lifetime, seconds. */
   codeTtl: number;
   /** Device code lifetime, seconds. */

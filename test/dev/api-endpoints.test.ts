@@ -2,6 +2,8 @@
 // against the reference backend: every row, its failure columns and ambiguity switches, plus the
 // faults a test can inject. Passes in both dialects; a test that needs the deployed dialect
 // exactly pins `capabilities: []`.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loginTokens, registeredTokens } from '../helpers/backend-login.js';
 import { useStack } from '../helpers/stack.js';
@@ -428,8 +430,71 @@ describe('the deployed dialect: what is not there', () => {
   });
 });
 
+/** Another origin that records what reaches it (method, path, body) and answers 200 `{}`. */
+async function startRecorder() {
+  const received: Array<{ method?: string; url?: string; body: string }> = [];
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    received.push({ method: req.method, url: req.url, body });
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('faults a test can inject', () => {
   const listKeys = () => call(`/api/v1/listKeys?${q({ userId })}`);
+
+  it('redirects a POST or a GET elsewhere with each redirect status: that status, Location, an empty body', async () => {
+    const elsewhere = await startRecorder();
+    try {
+      const target = `${elsewhere.url}/landed`;
+      const chatBody = JSON.stringify({ ...PYTHON_BODY, messages: [{ role: 'user', content: 'What is 2 + 3?' }] });
+      const postChat = (redirect: 'manual' | 'follow') =>
+        fetch(`${stack.apiUrl}/v1/mesh/chat`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: chatBody,
+          redirect,
+        });
+      const chatsBefore = stack.backend.counters.chats;
+      for (const status of [301, 302, 303, 307, 308] as const) {
+        stack.backend.faults.add({ fault: { kind: 'redirect', status, location: target }, match: { method: 'POST' } });
+        const redirected = await postChat('manual');
+        expect([redirected.status, redirected.headers.get('location'), await redirected.text()]).toEqual([status, target, '']);
+      }
+      stack.backend.faults.add({ fault: { kind: 'redirect', status: 302, location: target }, match: { method: 'GET' } });
+      const listed = await fetch(`${stack.apiUrl}/api/v1/listKeys?${q({ userId })}`, {
+        headers: { authorization: `Bearer ${token}` },
+        redirect: 'manual',
+      });
+      expect([listed.status, listed.headers.get('location')]).toEqual([302, target]);
+      expect(elsewhere.received).toEqual([]);
+      stack.backend.faults.add({ fault: { kind: 'redirect', status: 307, location: target }, match: { method: 'POST' } });
+      expect((await postChat('follow')).status).toBe(200);
+      expect(elsewhere.received).toEqual([{ method: 'POST', url: '/landed', body: chatBody }]);
+      expect(stack.backend.counters.chats).toBe(chatsBefore);
+      expect((await postChat('manual')).status).toBe(200);
+      expect(stack.backend.counters.chats).toBe(chatsBefore + 1);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it('refuses a redirect fault without a redirect status or a Location over HTTP', async () => {
+    const addFault = (fault: unknown) =>
+      fetch(`${stack.apiUrl}/__dev/faults`, { method: 'POST', body: JSON.stringify({ fault }) });
+    expect((await addFault({ kind: 'redirect', status: 200, location: 'http://127.0.0.1:1/' })).status).toBe(400);
+    expect((await addFault({ kind: 'redirect', status: 302 })).status).toBe(400);
+    expect((await addFault({ kind: 'redirect', status: 308, location: 'http://127.0.0.1:1/' })).status).toBe(200);
+    const redirected = await fetch(`${stack.apiUrl}/auth/config`, { redirect: 'manual' });
+    expect([redirected.status, redirected.headers.get('location')]).toEqual([308, 'http://127.0.0.1:1/']);
+  });
 
   it('answers an injected 429 with the Retry-After it was given, seconds or an HTTP date', async () => {
     stack.backend.faults.add({ fault: { kind: 'status', status: 429, retryAfter: '3' } });

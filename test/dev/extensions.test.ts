@@ -7,7 +7,15 @@ import { CAPABILITIES } from '../../dev/backend/context.js';
 import { capabilitiesFromEnv, DEFAULT_BACKEND_SETTINGS } from '../../dev/backend/server.js';
 import { approveDeviceOverHttp, loginOverHttp } from '../../dev/login-driver.js';
 import { startStack } from '../../dev/stack.js';
-import { authUrlFor, decodeJwtPayload, newPkce, postJson, REDIRECT_URI, registeredTokens } from '../helpers/backend-login.js';
+import {
+  authUrlFor,
+  decodeJwtPayload,
+  loginTokens,
+  newPkce,
+  postJson,
+  REDIRECT_URI,
+  registeredTokens,
+} from '../helpers/backend-login.js';
 import { useStack } from '../helpers/stack.js';
 
 const stack = useStack();
@@ -224,6 +232,68 @@ describe('idempotency_key', () => {
     const first = await create(key);
     const second = await create(key);
     expect(second.json).not.toEqual(first.json);
+  });
+
+  const refreshWithKey = (refreshToken: unknown, key: string) =>
+    post('/auth/refresh-token', { refresh_token: refreshToken, client_type: 'web' }, { 'idempotency-key': key });
+  const refreshCounts = () => ({
+    providerGrants: stack.provider.counters.grants.refresh_token ?? 0,
+    refreshes: stack.backend.counters.refreshes,
+    replays: stack.backend.counters.refreshReplays,
+  });
+
+  it('replays /auth/refresh-token for the same refresh token and key: the same new set, and the provider asked once', async () => {
+    advertise('idempotency_key');
+    const tokens = await loginTokens(stack, { login: 'lost-reply@example.test' });
+    const key = `refresh-${Date.now()}`;
+    const before = refreshCounts();
+    const first = await refreshWithKey(tokens.refresh_token, key);
+    const resent = await refreshWithKey(tokens.refresh_token, key);
+    expect([first.status, resent.status]).toEqual([200, 200]);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(resent.headers.get('idempotent-replayed')).toBe('true');
+    expect(resent.json).toEqual(first.json);
+    expect(refreshCounts()).toEqual({
+      providerGrants: before.providerGrants + 1,
+      refreshes: before.refreshes + 1,
+      replays: before.replays + 1,
+    });
+    // The replayed set is the live one: its refresh token is the family's newest.
+    expect((await post('/auth/refresh-token', { refresh_token: resent.json.refresh_token })).status).toBe(200);
+  });
+
+  it("keys a refresh replay by the refresh token too: another refresh token with the same key is refreshed, not given the first one's tokens", async () => {
+    advertise('idempotency_key');
+    const gina = await loginTokens(stack, { login: 'gina@example.test' });
+    const hank = await loginTokens(stack, { login: 'hank@example.test' });
+    const key = `shared-${Date.now()}`;
+    const before = refreshCounts();
+    const forGina = await refreshWithKey(gina.refresh_token, key);
+    const forHank = await refreshWithKey(hank.refresh_token, key);
+    expect([forGina.status, forHank.status]).toEqual([200, 200]);
+    expect(forHank.headers.get('idempotent-replayed')).toBeNull();
+    expect(decodeJwtPayload(forGina.json.access_token as string).sub).toBe(stack.provider.subjectFor('gina@example.test'));
+    expect(decodeJwtPayload(forHank.json.access_token as string).sub).toBe(stack.provider.subjectFor('hank@example.test'));
+    expect(refreshCounts()).toEqual({
+      providerGrants: before.providerGrants + 2,
+      refreshes: before.refreshes + 2,
+      replays: before.replays,
+    });
+  });
+
+  it('counts Idempotency-Key headers per route, whether or not the capability is advertised', async () => {
+    const routes = ['POST /v1/mesh/api-keys', 'POST /v1/mesh/chat', 'POST /auth/refresh-token', 'GET /auth/config'];
+    const counted = () => routes.map((route) => stack.backend.counters.idempotencyKeys[route] ?? 0);
+    const before = counted();
+    advertise();
+    await create(`counted-off-${Date.now()}`);
+    advertise('idempotency_key');
+    await create(`counted-on-${Date.now()}`);
+    const chat = { model: 'gpt-4o', provider: 'openai', messages: [{ role: 'user', content: 'hi' }] };
+    expect((await post('/v1/mesh/chat', chat, bearer())).status).toBe(200);
+    expect((await refreshWithKey('not-a-refresh-token', `counted-refresh-${Date.now()}`)).status).toBe(400);
+    await fetch(`${stack.apiUrl}/auth/config`, { headers: { 'idempotency-key': 'on-a-get' } });
+    expect(counted().map((count, i) => count - (before[i] ?? 0))).toEqual([2, 0, 1, 1]);
   });
 });
 

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approveDeviceOverHttp, loginOverHttp } from '../../dev/login-driver.js';
+import { startStack } from '../../dev/stack.js';
 import { pollDeviceToken, REDIRECT_URI, SCOPE, startDeviceAuthorization } from '../helpers/backend-login.js';
 import { useStack } from '../helpers/stack.js';
 
@@ -14,6 +15,7 @@ afterEach(() => {
     devicePollFloor: 0,
     deviceErrorStatuses: 'auth0',
     deviceCodeTtl: 600,
+    refreshReuseIntervalSeconds: 0,
   });
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,6 +41,16 @@ async function tokenRequest(form: Record<string, string>) {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, string> };
+}
+
+/** A refresh at the token endpoint as the public native application (the device flow's). */
+async function nativeRefresh(refreshToken: string) {
+  const response = await fetch(`${stack.provider.origin}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: stack.deviceClientId }),
   });
   return { status: response.status, json: (await response.json()) as Record<string, string> };
 }
@@ -265,5 +277,98 @@ describe('stand-in provider: device flow as Auth0 runs it', () => {
       }),
     });
     expect(asNative.status).toBe(200);
+  });
+});
+
+// Auth0's "Rotation Overlap Period" (reuse interval): for N seconds after a rotation the token just
+// rotated out may be exchanged again (a client that lost the reply retries), without breach detection.
+describe('stand-in provider: refresh-token rotation overlap period (reuse interval)', () => {
+  const refresh = (refreshToken: string) => tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken });
+  const counts = () => {
+    const { reuseIntervalGrants, refreshTokenReuse, revokedFamilies, grants } = stack.provider.counters;
+    return {
+      overlap: reuseIntervalGrants,
+      reuse: refreshTokenReuse,
+      revoked: revokedFamilies,
+      refreshes: grants.refresh_token ?? 0,
+    };
+  };
+  /** How many refreshes each family that grew since `before` gained. */
+  const familyGrowth = (before: Record<string, number>) =>
+    Object.entries(stack.provider.counters.refreshesByFamily)
+      .filter(([family, count]) => count !== (before[family] ?? 0))
+      .map(([family, count]) => count - (before[family] ?? 0));
+
+  it('exchanges the immediately previous refresh token again within the interval: a new token of the same family, no breach', async () => {
+    stack.provider.settings.refreshReuseIntervalSeconds = 5;
+    const tokens = await freshTokens();
+    const families = { ...stack.provider.counters.refreshesByFamily };
+    const rotated = await refresh(tokens.refresh_token as string);
+    const before = counts();
+    const retried = await refresh(tokens.refresh_token as string);
+    expect(retried.status).toBe(200);
+    expect(retried.json.access_token).toEqual(expect.any(String));
+    expect(new Set([tokens.refresh_token, rotated.json.refresh_token, retried.json.refresh_token]).size).toBe(3);
+    expect(counts()).toEqual({ ...before, overlap: before.overlap + 1, refreshes: before.refreshes + 1 });
+    expect(familyGrowth(families)).toEqual([2]);
+    const next = await refresh(retried.json.refresh_token as string);
+    expect(next.status).toBe(200);
+    expect(counts()).toEqual({ ...before, overlap: before.overlap + 1, refreshes: before.refreshes + 2 });
+  });
+
+  it('treats the second-to-last refresh token as theft even within the interval: refused, the family revoked', async () => {
+    stack.provider.settings.refreshReuseIntervalSeconds = 5;
+    const tokens = await freshTokens();
+    const first = await refresh(tokens.refresh_token as string);
+    const second = await refresh(first.json.refresh_token as string);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const before = counts();
+    const stale = await refresh(tokens.refresh_token as string);
+    expect([stale.status, stale.json.error]).toEqual([400, 'invalid_grant']);
+    expect(counts()).toEqual({ ...before, reuse: before.reuse + 1, revoked: before.revoked + 1 });
+    const newest = await refresh(second.json.refresh_token as string);
+    expect([newest.status, newest.json.error]).toEqual([400, 'invalid_grant']);
+    expect(counts().overlap).toBe(before.overlap);
+  });
+
+  it('treats the previous refresh token as theft once the interval has passed', async () => {
+    stack.provider.settings.refreshReuseIntervalSeconds = 1;
+    const tokens = await freshTokens();
+    const rotated = await refresh(tokens.refresh_token as string);
+    await sleep(1100);
+    const before = counts();
+    const late = await refresh(tokens.refresh_token as string);
+    expect([late.status, late.json.error]).toEqual([400, 'invalid_grant']);
+    expect(counts()).toEqual({ ...before, reuse: before.reuse + 1, revoked: before.revoked + 1 });
+    expect((await refresh(rotated.json.refresh_token as string)).status).toBe(400);
+  });
+
+  it("keeps refresh tokens bound to their application: the other application's previous token is refused, its own retry works", async () => {
+    stack.provider.settings.refreshReuseIntervalSeconds = 5;
+    const started = await startDeviceAuthorization(stack);
+    await approveDeviceOverHttp(started.json.verification_uri_complete as string);
+    const device = (await pollDeviceToken(stack, started.json.device_code as string)).json as Record<string, string>;
+    expect((await nativeRefresh(device.refresh_token as string)).status).toBe(200);
+    const web = await freshTokens();
+    expect((await refresh(web.refresh_token as string)).status).toBe(200);
+    const before = counts();
+    const deviceTokenAsWeb = await refresh(device.refresh_token as string);
+    const webTokenAsDevice = await nativeRefresh(web.refresh_token as string);
+    expect([deviceTokenAsWeb.status, deviceTokenAsWeb.json.error]).toEqual([400, 'invalid_grant']);
+    expect([webTokenAsDevice.status, webTokenAsDevice.json.error]).toEqual([400, 'invalid_grant']);
+    expect(counts()).toEqual(before);
+    expect((await nativeRefresh(device.refresh_token as string)).status).toBe(200);
+    expect((await refresh(web.refresh_token as string)).status).toBe(200);
+    expect(counts()).toEqual({ ...before, overlap: before.overlap + 2, refreshes: before.refreshes + 2 });
+  });
+
+  it('takes the interval from StackOptions.provider', async () => {
+    const configured = await startStack({ provider: { refreshReuseIntervalSeconds: 7 } });
+    try {
+      expect(configured.provider.settings.refreshReuseIntervalSeconds).toBe(7);
+      expect(configured.provider.counters.reuseIntervalGrants).toBe(0);
+    } finally {
+      await configured.close();
+    }
   });
 });
