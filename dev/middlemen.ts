@@ -136,3 +136,85 @@ export async function startTlsFront(target: string): Promise<TlsFront> {
   front.url = `https://127.0.0.1:${await listen(server)}`;
   return front;
 }
+
+export interface HoldingProxy {
+  /** `http://127.0.0.1:<port>`: the MESH_API_URL of a client that goes through it. */
+  url: string;
+  /** The path whose replies are held (exact match, query ignored); undefined: nothing held. */
+  holdPath: string | undefined;
+  /** How many replies were held so far. */
+  held: number;
+  /** Resolves once the next reply on `holdPath` has come back from the backend and is being held. */
+  nextHeld(): Promise<void>;
+  /** Hands every held reply to its client (a client that went away gets nothing). */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A reverse proxy in front of the reference backend that can hold replies: a request on `holdPath`
+ * reaches the backend (which does the work: a refresh rotates the token), and its reply waits here
+ * until `release()`. What a kill "exactly at the rotation" needs: the provider has rotated, the
+ * client has not heard.
+ */
+export async function startHoldingProxy(target: string): Promise<HoldingProxy> {
+  const sockets = new Set<Socket>();
+  let waiting: Array<() => void> = [];
+  let parked: Array<() => void> = [];
+  const proxy: HoldingProxy = {
+    url: '',
+    holdPath: undefined,
+    held: 0,
+    nextHeld: () => new Promise<void>((resolve) => waiting.push(resolve)),
+    release() {
+      const replies = parked;
+      parked = [];
+      for (const send of replies) send();
+    },
+    close: () => closeServer(server, sockets),
+  };
+  const server = createHttpServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let upstream: Response;
+    try {
+      upstream = await fetch(new URL(req.url ?? '/', target), {
+        method: req.method,
+        headers: Object.fromEntries(
+          // fetch sets host, connection and content-length itself (and refuses a content-length given to it).
+          Object.entries(req.headers).filter(
+            ([name, value]) => typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name),
+          ),
+        ) as Record<string, string>,
+        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+        redirect: 'manual',
+      });
+    } catch {
+      res.destroy();
+      return;
+    }
+    const body = Buffer.from(await upstream.arrayBuffer());
+    const headers: Record<string, string> = {};
+    upstream.headers.forEach((value, name) => {
+      if (name !== 'content-encoding' && name !== 'transfer-encoding' && name !== 'connection') headers[name] = value;
+    });
+    const send = () => {
+      if (!res.destroyed) res.writeHead(upstream.status, { ...headers, 'content-length': String(body.length) }).end(body);
+    };
+    if (proxy.holdPath === undefined || (req.url ?? '').split('?')[0] !== proxy.holdPath) {
+      send();
+      return;
+    }
+    proxy.held += 1;
+    parked.push(send);
+    const wake = waiting;
+    waiting = [];
+    for (const resolve of wake) resolve();
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  proxy.url = `http://127.0.0.1:${await listen(server)}`;
+  return proxy;
+}

@@ -55,10 +55,12 @@ export {
   NotFoundError,
   RateLimitError,
   ReauthenticationRequiredError,
+  RedirectRefusedError,
   ResponseValidationError,
   ServerError,
   StreamInterruptedError,
   TimeoutError,
+  TokenStoreError,
   UnsupportedByBackendError,
 } from './errors/mesh-error.js';
 export type { AuthFlowCallbacks, DeviceVerification, LoginOptions } from './flow/auth-flow.js';

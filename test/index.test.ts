@@ -66,6 +66,8 @@ const ERROR_CLASSES = [
   'TokenStoreConflictError',
   'TokenStoreRecordError',
   'SealedRecordError',
+  'TokenStoreError',
+  'RedirectRefusedError',
 ];
 
 /** The names src/index.ts exports, as the compiler resolves them (types included). */

@@ -66,6 +66,11 @@ export interface BackendSettings {
   latencyMs: number;
   /** Make the provider unreachable for the backend's token calls (502s). @default false */
   auth0Unreachable: boolean;
+  /**
+   * Refuse access tokens issued before this time (epoch s), unexpired or not: a session revoked on
+   * the server's side, which a client learns only from a 404/401 (its JWT's `exp` says nothing). @default 0
+   */
+  rejectTokensIssuedBefore: number;
 }
 
 export interface BackendCounters {
@@ -104,6 +109,8 @@ export interface Principal {
   sub: string;
   via: 'jwt' | 'api_key';
   exp: number | null;
+  /** When the token was issued (epoch s); null for an API key. */
+  iat: number | null;
   scope: string;
 }
 

@@ -100,6 +100,7 @@ export const DEFAULT_BACKEND_SETTINGS: Readonly<BackendSettings> = Object.freeze
   streamDelayMs: 2,
   latencyMs: 0,
   auth0Unreachable: false,
+  rejectTokensIssuedBefore: 0,
 });
 
 export function newCounters(): BackendCounters {
@@ -155,15 +156,18 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
   const { authority } = options;
   const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', authority.origin));
   const state = new BackendState(options.initialCredits ?? 1000);
+  /** Idempotent requests being processed now, by scope (contract part B: at most once per key). */
+  const inFlight = new Map<string, Promise<Reply | undefined>>();
   const verified = new Map<string, Principal>();
   const initialSettings: Readonly<BackendSettings> = Object.freeze({ ...DEFAULT_BACKEND_SETTINGS, ...options.settings });
 
   async function verifyJwt(token: string | undefined): Promise<Principal | undefined> {
     // A Mesh API key is never a bearer token (contract v2 part A).
     if (token === undefined || token.startsWith('mesh_')) return undefined;
+    const revoked = (principal: Principal) => (principal.iat ?? 0) < backend.settings.rejectTokensIssuedBefore;
     const cached = verified.get(token);
     if (cached) {
-      if (cached.exp !== null && cached.exp * 1000 > Date.now()) return cached;
+      if (cached.exp !== null && cached.exp * 1000 > Date.now()) return revoked(cached) ? undefined : cached;
       verified.delete(token);
     }
     try {
@@ -173,12 +177,18 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
         algorithms: ['RS256'],
       });
       if (typeof payload.sub !== 'string') return undefined;
-      const principal: Principal = { sub: payload.sub, via: 'jwt', exp: payload.exp ?? null, scope: String(payload.scope ?? '') };
+      const principal: Principal = {
+        sub: payload.sub,
+        via: 'jwt',
+        exp: payload.exp ?? null,
+        iat: payload.iat ?? null,
+        scope: String(payload.scope ?? ''),
+      };
       // An RSA verification per request would make this server, not the client, the subject of
       // every benchmark: remember verified tokens until they expire (bounded).
       if (verified.size >= 10_000) verified.clear();
       verified.set(token, principal);
-      return principal;
+      return revoked(principal) ? undefined : principal;
     } catch {
       return undefined;
     }
@@ -203,7 +213,7 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
       const record = state.findApiKey(key);
       if (!record) return undefined;
       record.last_used_at = new Date().toISOString();
-      return { sub: record.owner, via: 'api_key', exp: null, scope: 'api_key' };
+      return { sub: record.owner, via: 'api_key', exp: null, iat: null, scope: 'api_key' };
     },
   };
 
@@ -267,13 +277,21 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
         if (route.limited) Object.assign(headers, rateLimit(backend, principal));
       }
       const scope = idempotencyScope(backend, { req, route, principal, body });
+      // A repeat that arrives while the first is still being processed waits for its answer.
+      if (scope !== undefined) await inFlight.get(scope)?.catch(() => {});
       const replay = scope === undefined ? undefined : state.replayFor(scope);
       if (replay) {
         route.onReplay?.(backend);
         reply = replayOf(replay);
       } else {
         const request = { req, res, url, params: found.params ?? {}, body, requestId, principal, headers };
-        reply = await route.handler(request, backend);
+        const handling = route.handler(request, backend);
+        if (scope !== undefined) inFlight.set(scope, handling);
+        try {
+          reply = await handling;
+        } finally {
+          if (scope !== undefined) inFlight.delete(scope);
+        }
         if (reply && scope !== undefined && reply.status < 500) state.remember(scope, reply);
       }
     } catch (error) {

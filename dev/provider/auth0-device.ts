@@ -55,6 +55,8 @@ export function withAuth0Device(
   next: RequestListener,
   pacing: DevicePacing,
   onSlowDown: () => void,
+  /** Told the time (ms) of every device-code poll, answered or refused. */
+  onPoll: (at: number) => void = () => {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const polls = new Map<string, { at: number; slowDowns: number }>();
   const statusFor = (status: number, error: unknown) =>
@@ -85,6 +87,7 @@ export function withAuth0Device(
         }
         const code = form.get('device_code') ?? '';
         const now = Date.now();
+        onPoll(now);
         const last = polls.get(code);
         if (last) {
           const owed = Math.max(pacing.deviceInterval + 5 * last.slowDowns, pacing.devicePollFloor) * 1000;

@@ -77,6 +77,8 @@ export interface ProviderCounters {
   grantErrors: Record<string, number>;
   /** Device-code polls answered `slow_down`. */
   slowDowns: number;
+  /** When each device-code poll arrived (epoch ms), in order: the pacing a client kept. */
+  devicePollTimes: number[];
   /** Requests for `/.well-known/jwks.json` (anyone's: the backend's too). */
   jwksFetches: number;
 }
@@ -138,6 +140,7 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     revokedFamilies: 0,
     grantErrors: {},
     slowDowns: 0,
+    devicePollTimes: [],
     jwksFetches: 0,
   };
   const { default: Provider, errors } = await quietly(() => import('oidc-provider'));
@@ -296,9 +299,14 @@ export async function startProvider(options: ProviderOptions): Promise<RunningPr
     if ((error as { error_detail?: string }).error_detail === 'refresh token already used') counters.refreshTokenReuse += 1;
   });
 
-  const deviceLayer = withAuth0Device(provider.callback(), settings, () => {
-    counters.slowDowns += 1;
-  });
+  const deviceLayer = withAuth0Device(
+    provider.callback(),
+    settings,
+    () => {
+      counters.slowDowns += 1;
+    },
+    (at) => counters.devicePollTimes.push(at),
+  );
   const callback = withRefreshOverlap(deviceLayer, settings, rotations, () => {
     counters.reuseIntervalGrants += 1;
   });

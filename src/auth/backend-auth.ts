@@ -279,9 +279,14 @@ export class BackendAuth {
    * without `refresh_token` means "keep the old one" (the caller's job).
    * @throws the error `errorFromResponse` makes of a non-2xx; `refreshRefused(error)` tells "log in again" apart.
    */
-  async refresh(refreshToken: string, options: { clientType: 'device' | 'web'; signal?: AbortSignal }): Promise<TokenReply> {
+  async refresh(
+    refreshToken: string,
+    options: { clientType: 'device' | 'web'; signal?: AbortSignal; idempotencyKey?: string },
+  ): Promise<TokenReply> {
     const what = 'Refreshing the access token';
-    // A refresh token rotates: a refresh may only be repeated when the backend answers a repeat once.
+    // A refresh token rotates: a refresh may only be repeated when the backend answers a repeat
+    // once. The caller's key was saved with the token set before this request (refresh-intent.ts),
+    // so a process that dies before saving the reply lets the next one resend this very refresh.
     const idempotent = (await this.capabilities(options.signal)).has('idempotency_key');
     const response = await this.#send({
       method: 'POST',
@@ -289,7 +294,7 @@ export class BackendAuth {
       body: { refresh_token: refreshToken, client_type: options.clientType },
       signal: options.signal,
       timeout: this.#options.timeout,
-      ...(idempotent ? { idempotencyKey: randomUUID() } : {}),
+      ...(idempotent ? { idempotencyKey: options.idempotencyKey ?? randomUUID() } : {}),
     });
     if (!ok(response)) throw errorFromResponse(response, what);
     return parseBody(tokenReplySchema, response, what);

@@ -1,12 +1,13 @@
 /**
  * The storage policy: which store a configuration gets, and where its cross-process lock lives.
- * `auto` = keychain, else file (headless: file only), then the Python SDK's headless token files
- * as an import source; `keychain` fails closed; `file` (+ the import source); `env`; `memory`;
+ * `auto` = keychain, else file (headless: file only), then the Python SDK's headless token file
+ * when one is named (`MESH_PYTHON_TOKEN_FILE`; never one found in the working directory);
+ * `keychain` fails closed; `file` (+ the named Python file); `env`; `memory`;
  * `redis` (a fleet's shared store, which brings its own lock; seeded from the environment's tokens
  * with `MESH_TOKEN_FROM_ENV=true`); or the user's own TokenStore (its own `lock`, if it has one, is
  * used by the composition root).
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE, DEFAULT_AUTH0_CLIENT_ID, DEFAULT_AUTH0_DOMAIN } from '../config/settings.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
@@ -17,7 +18,7 @@ import { defaultTokenDirectory, FileStore, TOKEN_FILE_NAME } from './stores/file
 import { KeychainStore, type KeychainStoreOptions, PYTHON_KEYCHAIN_ACCOUNT } from './stores/keychain-store.js';
 import { LayeredStore } from './stores/layered-store.js';
 import { MemoryStore } from './stores/memory-store.js';
-import { PythonTokenFile, pythonHeadlessTokenPaths } from './stores/python-token-file.js';
+import { PythonTokenFile } from './stores/python-token-file.js';
 import { defaultRedisKey, type RedisTokenStore, redisTokenStore } from './stores/redis-store.js';
 import type { TokenSet, TokenStore } from './token-store.js';
 
@@ -26,8 +27,6 @@ export interface TokenStoreDependencies {
   logger?: InternalLogger;
   /** Directory for token.json and its lock. @default config.tokenDirectory, else ~/.mesh */
   tokenDirectory?: string;
-  /** Where the Python SDK's headless `.mesh_token.json` is looked for first. @default process.cwd() */
-  cwd?: string;
   /** Keychain details (helper environment, time bound, chunk size, account) for tests and unusual platforms. */
   keychain?: Partial<KeychainStoreOptions>;
   onTokensRefreshed?: (tokens: TokenSet) => void;
@@ -112,13 +111,16 @@ export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDepende
   const directory = deps.tokenDirectory ?? config.tokenDirectory ?? defaultTokenDirectory();
   const headless = detectHeadless(config.headless, { env });
   const lock = new RefreshLock(join(directory, `${TOKEN_FILE_NAME}.lock`));
-  const file = () => new FileStore({ directory, logger });
+  // The default directory is refused inside a git work tree that does not ignore it; a named one is the user's choice.
+  const named = deps.tokenDirectory !== undefined || config.tokenDirectory !== undefined;
+  const file = () => new FileStore({ directory, logger, refuseInWorkTree: !named });
   const keychain = () => new KeychainStore({ ...keychainSlotFor(config), logger, ...deps.keychain });
   const acceptOpaque = isDefaultDeployment(config);
+  // Only a file the user named: no directory the process did not choose decides the account.
   const imports = () =>
-    pythonHeadlessTokenPaths(deps.cwd).map(
-      (path) => new PythonTokenFile({ path, audience: config.auth0.audience, acceptOpaque, logger }),
-    );
+    config.pythonTokenFile === undefined
+      ? []
+      : [new PythonTokenFile({ path: resolve(config.pythonTokenFile), audience: config.auth0.audience, acceptOpaque, logger })];
 
   const choice = config.tokenStore;
   if (typeof choice === 'object') return { store: choice as TokenStore, lock: undefined, headless };

@@ -8,6 +8,9 @@
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { type Dispatcher, request } from 'undici';
+import { ErrorCode } from '../errors/codes.js';
+import { MeshError } from '../errors/mesh-error.js';
+import { readBodyText } from '../http/reply-body.js';
 import { SDK_VERSION } from '../version.js';
 import { untilAborted } from './until-aborted.js';
 
@@ -139,15 +142,17 @@ export class JwksCache {
         signal: AbortSignal.timeout(timeoutMs),
       });
       status = response.statusCode;
-      text = await response.body.text();
+      // Read within bounds: a key set is a few kilobytes, and it must arrive within the same timeout.
+      text = await readBodyText(response.body, { maxBytes: MAX_JWKS_BYTES, remainingMs: timeoutMs, what: 'the issuer keys' });
     } catch (error) {
+      if (error instanceof MeshError && error.code === ErrorCode.RESPONSE_TOO_LARGE) {
+        throw new JwksUnavailableError(`the issuer's keys at ${origin} are not a key set (too large)`);
+      }
       const code = (error as { code?: string; name?: string }).code ?? (error as Error).name;
       const why = code === 'TimeoutError' || code === 'AbortError' ? `no answer within ${timeoutMs / 1000} s` : code;
       throw new JwksUnavailableError(`the issuer's keys at ${origin} could not be fetched (${why})`);
     }
     if (status !== 200) throw new JwksUnavailableError(`the issuer's keys at ${origin} answered HTTP ${status}`);
-    if (text.length > MAX_JWKS_BYTES)
-      throw new JwksUnavailableError(`the issuer's keys at ${origin} are not a key set (too large)`);
     let lookup: JWTVerifyGetKey;
     try {
       lookup = (await import('jose')).createLocalJWKSet(JSON.parse(text) as JSONWebKeySet);

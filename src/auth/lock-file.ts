@@ -2,6 +2,7 @@
  * One lock file on disk: create it exclusively, look at it, judge whether its holder is gone.
  * No policy about who may remove it: that is `RefreshLock`'s (see there why).
  */
+import { constants } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { sleep } from '../http/sleep.js';
@@ -24,7 +25,12 @@ export interface LockSnapshot {
   mtimeMs: number;
   ino: number;
   dev: number;
+  /** The uid owning the file (undefined where there are none, Windows). */
+  uid: number | undefined;
 }
+
+/** A lock file holds one small JSON object; anything longer is not ours. */
+const MAX_LOCK_BYTES = 4096;
 
 const PROCESS_STARTED_MS = Date.now() - process.uptime() * 1000;
 
@@ -52,11 +58,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The lock file at `path`, or undefined when there is none. */
+/**
+ * The lock file at `path`, or undefined when there is none. Opened without following a symbolic
+ * link (ELOOP reaches the caller), and read only up to a few kilobytes.
+ */
 export async function readLock(path: string): Promise<LockSnapshot | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   } catch (error) {
     if (errno(error) === 'ENOENT') return undefined;
     throw error;
@@ -64,8 +73,16 @@ export async function readLock(path: string): Promise<LockSnapshot | undefined> 
   try {
     // Stat and read through one handle: both describe the same file even if the path changes meanwhile.
     const stats = await handle.stat();
-    const text = await handle.readFile('utf8');
-    return { owner: parseOwner(text), ageMs: Date.now() - stats.mtimeMs, mtimeMs: stats.mtimeMs, ino: stats.ino, dev: stats.dev };
+    const buffer = Buffer.alloc(MAX_LOCK_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, MAX_LOCK_BYTES, 0);
+    return {
+      owner: parseOwner(buffer.subarray(0, bytesRead).toString('utf8')),
+      ageMs: Date.now() - stats.mtimeMs,
+      mtimeMs: stats.mtimeMs,
+      ino: stats.ino,
+      dev: stats.dev,
+      uid: process.platform === 'win32' ? undefined : stats.uid,
+    };
   } finally {
     await handle.close();
   }

@@ -21,9 +21,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { AbortError, TimeoutError } from '../errors/mesh-error.js';
+import { ErrorCode } from '../errors/codes.js';
+import { AbortError, TimeoutError, TokenStoreError } from '../errors/mesh-error.js';
 import { sleep } from '../http/sleep.js';
 import { createExclusive, isStale, type LockOwner, type LockSnapshot, readLock, removeLockFile } from './lock-file.js';
+import { fileStoreError } from './stores/file-errors.js';
 import type { HeldLock, TokenLock } from './token-lock.js';
 
 export type { HeldLock, TokenLock } from './token-lock.js';
@@ -85,7 +87,21 @@ export class RefreshLock implements TokenLock {
     this.#breakerPath = `${path}.break`;
   }
 
+  /**
+   * @throws TokenStoreError when the lock cannot be taken at all (a full disk, a directory that is
+   * not writable, a lock file that is a symbolic link or another user's); TimeoutError when another
+   * process holds it too long; AbortError when `signal` fires.
+   */
   async acquire(signal?: AbortSignal): Promise<HeldLock> {
+    try {
+      return await this.#acquire(signal);
+    } catch (error) {
+      if (error instanceof AbortError || error instanceof TimeoutError) throw error;
+      throw fileStoreError('Taking the refresh lock', this.path, error);
+    }
+  }
+
+  async #acquire(signal?: AbortSignal): Promise<HeldLock> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const deadline = Date.now() + this.#waitMs;
     for (let attempt = 0; ; attempt++) {
@@ -93,6 +109,7 @@ export class RefreshLock implements TokenLock {
       const held = await this.#tryCreate();
       if (held) return held;
       const lock = await readLock(this.path);
+      if (lock) this.#refuseForeign(lock, this.path);
       // Gone since our create failed (released): try again at once. Stale: break it, then try again.
       let retryNow = lock === undefined;
       if (lock && isStale(lock, this.#staleAfterMs)) {
@@ -107,6 +124,19 @@ export class RefreshLock implements TokenLock {
       // Short polls with jitter: a refresh takes tens of milliseconds on a good day.
       if (!retryNow) await sleep(Math.min(200, 10 + attempt * 10) + Math.random() * 10, signal, ABORTED);
     }
+  }
+
+  /**
+   * A lock another user owns can be neither broken (the sticky bit or the directory's mode forbid
+   * the unlink) nor waited out by judging its pid: say so at once instead of after the stale bound.
+   */
+  #refuseForeign(lock: LockSnapshot, path: string): void {
+    const uid = process.getuid?.();
+    if (uid === undefined || lock.uid === undefined || lock.uid === uid) return;
+    throw new TokenStoreError(`The refresh lock ${path} belongs to another user (uid ${lock.uid}, not ${uid}).`, {
+      code: ErrorCode.TOKEN_STORE_UNSAFE,
+      hint: 'Another user shares this token directory: set MESH_TOKEN_DIR to a directory of your own.',
+    });
   }
 
   async #tryCreate(): Promise<HeldLock | undefined> {
@@ -124,7 +154,14 @@ export class RefreshLock implements TokenLock {
       // Our own empty or half-written file: remove it rather than make everyone wait 45 s for nobody.
       const ours = (lock: LockSnapshot) =>
         lock.ino === identity?.ino && lock.dev === identity.dev && (lock.owner === undefined || lock.owner.nonce === owner.nonce);
-      await this.#removeIf(ours, Date.now() + RELEASE_WAIT_MS).catch(() => {});
+      const removed = await this.#removeIf(ours, Date.now() + RELEASE_WAIT_MS).catch(() => false);
+      // The breaker itself could not be taken (a full disk fails its write too). Our file is young
+      // and unwritten, which nobody else judges stale for 45 s: removing it ourselves, once it is
+      // still the very file we created, cannot remove anyone else's.
+      if (!removed) {
+        const current = await readLock(this.path).catch(() => undefined);
+        if (current && ours(current)) await removeLockFile(this.path).catch(() => {});
+      }
       throw error;
     }
     let released: Promise<void> | undefined;
@@ -179,6 +216,7 @@ export class RefreshLock implements TokenLock {
         return owner.nonce;
       }
       const current = await readLock(this.#breakerPath);
+      if (current) this.#refuseForeign(current, this.#breakerPath);
       let retryNow = current === undefined;
       if (current && isStale(current, BREAKER_STALE_MS)) {
         // Look once more right before the unlink, to narrow the window in which another process

@@ -5,25 +5,18 @@
  * is handed out, and a clean seam for the interactive login.
  */
 import { KeychainError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
+import { holdSignals } from '../internal/held-signals.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import { type BackendAuth, refreshRefused } from './backend-auth.js';
+import type { BackendAuth } from './backend-auth.js';
 import type { SkewClock } from './clock.js';
+import { intentOf } from './refresh-intent.js';
+import { rotate } from './rotation.js';
 import type { TokenLock } from './token-lock.js';
-import { tokenSetFromReply } from './token-set.js';
 import type { TokenSet, TokenStore } from './token-store.js';
 import { TokenStoreConflictError } from './token-store-conflict.js';
 import { untilAborted } from './until-aborted.js';
 
-/** The Python SDK's mark on a token set that came from the device flow (auth.py 1.5.5). */
-export const DEVICE_FLOW_SOURCE = 'device_flow';
-
-/**
- * The backend refreshes device-flow tokens as the native application that issued them (Auth0
- * binds a refresh token to its client), everything else as the web application.
- */
-export function clientTypeOf(tokens: TokenSet): 'device' | 'web' {
-  return tokens.auth_source === DEVICE_FLOW_SOURCE ? 'device' : 'web';
-}
+export { clientTypeOf, DEVICE_FLOW_SOURCE } from './rotation.js';
 
 /**
  * Runs a login, stores its tokens (through `setTokens`) and returns them; provided by the
@@ -207,9 +200,12 @@ export class TokenManager {
     // Refresh ahead, but never before half the lifetime: a 60 s token is not refreshed on every call.
     const lifetimeMs = Math.max(0, expiresAtMs - this.#clock.now());
     const aheadMs = Math.min(this.#refreshAheadSeconds * 1000, lifetimeMs / 2);
-    const refreshAtMs = this.#autoRefresh ? expiresAtMs - aheadMs : expiresAtMs;
+    // A set carrying a refresh intent was stored by a process that died mid-refresh (or whose save
+    // of the new set failed): finish that refresh first, before the old tokens are used at all.
+    const unfinished = this.#autoRefresh && intentOf(tokens) !== undefined;
+    const refreshAtMs = unfinished ? Number.NEGATIVE_INFINITY : this.#autoRefresh ? expiresAtMs - aheadMs : expiresAtMs;
     const serveUntilMs = this.#autoRefresh
-      ? Math.max(refreshAtMs, expiresAtMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10))
+      ? Math.max(refreshAtMs, unfinished ? refreshAtMs : expiresAtMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10))
       : refreshAtMs;
     this.#cached = { tokens: { ...tokens }, refreshAtMs, serveUntilMs, expiresAtMs };
   }
@@ -300,6 +296,10 @@ export class TokenManager {
   async #refresh(current: TokenSet, options: ObtainOptions): Promise<TokenSet> {
     const { signal } = options;
     const held = await this.#lock?.acquire(signal);
+    // From here until the lock is given back, Ctrl-C or `docker stop` waits (2 s at most): a
+    // process that died between the rotation and the save would leave a spent refresh token in the
+    // store, and one that died holding a shared lock would make the others wait out its lease.
+    const releaseSignals = holdSignals();
     try {
       // Another process may have refreshed while we waited for the lock: adopt its tokens.
       const stored = held ? await this.#store.load() : null;
@@ -311,31 +311,42 @@ export class TokenManager {
           return adopted.tokens;
         }
         current = stored;
+      } else if (stored && stored.refresh_token === current.refresh_token) {
+        // The store's copy of the same family may carry the intent of a refresh that did not finish.
+        current = stored;
       }
-      const refreshToken = current.refresh_token;
-      if (!refreshToken) return await this.#loginOrThrow('the access token has expired and there is no refresh token', options);
-      let next: TokenSet;
-      try {
-        const reply = await this.#backendAuth.refresh(refreshToken, { clientType: clientTypeOf(current), signal });
-        // The same family: `auth_source` (so the next refresh says `device` again) and unknown fields kept.
-        next = tokenSetFromReply(reply, this.#clock.nowSeconds(), current);
-      } catch (error) {
-        if (refreshRefused(error)) {
-          return await this.#loginOrThrow(
-            'the backend refused the refresh token (revoked, expired or already used)',
-            options,
-            error,
-          );
-        }
-        throw error;
+      if (!current.refresh_token) {
+        releaseSignals(); // a login takes a person's time: Ctrl-C must not wait on it
+        return await this.#loginOrThrow('the access token has expired and there is no refresh token', options);
       }
-      const kept = await this.#persist(next);
-      if (kept === next) {
-        this.#logger.debug(`Refreshed the access token; it expires at ${new Date(next.expires_at * 1000).toISOString()}.`);
+      const outcome = await rotate(current, {
+        store: this.#store,
+        backendAuth: this.#backendAuth,
+        nowSeconds: () => this.#clock.nowSeconds(),
+        logger: this.#logger,
+        persist: (next) => this.#persist(next),
+        signal,
+      });
+      if (outcome.kind === 'refused') {
+        releaseSignals();
+        return await this.#loginOrThrow(
+          'the backend refused the refresh token (revoked, expired or already used)',
+          options,
+          outcome.error,
+        );
       }
-      return kept;
+      if (outcome.kind === 'newer') {
+        this.#logger.debug('Another process stored newer tokens while this one was about to refresh; using those.');
+        this.#remember(outcome.tokens);
+        return outcome.tokens;
+      }
+      this.#logger.debug(
+        `Refreshed the access token; it expires at ${new Date(outcome.tokens.expires_at * 1000).toISOString()}.`,
+      );
+      return outcome.tokens;
     } finally {
       await held?.release();
+      releaseSignals();
     }
   }
 

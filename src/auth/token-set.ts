@@ -42,6 +42,13 @@ function withExtras(tokens: TokenSet, extras: Readonly<Record<string, unknown>>)
   return tokens;
 }
 
+/** A copy of `tokens` whose unknown fields are exactly `extras` (a field of this SDK's own bookkeeping added or removed). */
+export function withExtraFields(tokens: TokenSet, extras: Readonly<Record<string, unknown>>): TokenSet {
+  const copy: WithExtras = { ...tokens };
+  delete copy[EXTRA_FIELDS];
+  return withExtras(copy, extras);
+}
+
 /**
  * The object a store writes: the unknown fields the set was read with, then every known field
  * that is set (known fields win). `expires_at` is an integer number of epoch seconds: the Python

@@ -50,4 +50,10 @@ export interface TokenStore {
    * store); the token manager uses it instead of the lock file beside the local stores.
    */
   readonly lock?: TokenLock;
+  /**
+   * The store keeps tokens in this process only (memory, the environment's refreshed set): nothing
+   * it holds outlives the process, so a refresh records no intent in it (see refresh-intent.ts).
+   * @default false
+   */
+  readonly inProcessOnly?: boolean;
 }

@@ -3,6 +3,7 @@
  * 2 usage, 4 authentication required; 130 after Ctrl-C. Errors print their message and hint.
  */
 import { AbortError, AuthenticationError, MeshError } from '../errors/mesh-error.js';
+import { heldWorkSettled } from '../internal/held-signals.js';
 import { redact } from '../internal/redact.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, authRequired: 4, interrupted: 130 } as const;
@@ -37,6 +38,9 @@ export async function runCli(usage: string, main: (signal: AbortSignal) => Promi
   } catch (error) {
     code = report(error, usage, controller.signal.aborted);
   }
+  // Ctrl-C ends the command at once, but never a token save in flight (a refresh between the
+  // rotation and the save): exiting then would lose the login. Bounded (2 s).
+  await heldWorkSettled();
   process.exit(code);
 }
 

@@ -70,7 +70,7 @@ export interface ClientParts {
 }
 
 /** What a test or an embedding may set besides the public options. */
-export interface AssemblyOverrides extends Pick<TokenStoreDependencies, 'tokenDirectory' | 'cwd' | 'keychain'> {
+export interface AssemblyOverrides extends Pick<TokenStoreDependencies, 'tokenDirectory' | 'keychain'> {
   /** Local clock, ms. */
   localNow?: () => number;
 }
@@ -86,6 +86,7 @@ export function httpClientFor(
     baseUrl: config.apiUrl,
     timeout: config.timeout,
     maxRetries: config.maxRetries,
+    maxResponseBytes: config.maxResponseBytes,
     dispatcher: options.dispatcher,
     breaker: options.breaker,
     logger: options.logger,
@@ -167,7 +168,6 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
     env,
     logger,
     tokenDirectory: overrides.tokenDirectory,
-    cwd: overrides.cwd,
     keychain: overrides.keychain,
   });
   // The login machinery (openid-client, the listener, the device flow) is loaded by the first

@@ -11,12 +11,14 @@ export interface AuthStatusSources {
   credentials: Credentials;
   /** Judges the credential: `/auth/validate` or local checks for a token, the profile for an API key. */
   validate(token: string, signal?: AbortSignal): Promise<ValidationResult>;
-  store: string;
+  /** Where the tokens are: asked after they were read, so it names the store that holds them (file, keychain, the named Python file). */
+  store: () => string;
   signal?: AbortSignal;
 }
 
-export async function readAuthStatus({ manager, credentials, validate, store, signal }: AuthStatusSources): Promise<AuthStatus> {
-  if (manager && !(await manager.hasTokens())) return { loggedIn: false, store, reason: 'no tokens stored' };
+export async function readAuthStatus(sources: AuthStatusSources): Promise<AuthStatus> {
+  const { manager, credentials, validate, signal } = sources;
+  if (manager && !(await manager.hasTokens())) return { loggedIn: false, store: sources.store(), reason: 'no tokens stored' };
   let token: string;
   let expiresAt: number | undefined;
   try {
@@ -28,14 +30,14 @@ export async function readAuthStatus({ manager, credentials, validate, store, si
       token = await credentials.token(signal);
     }
   } catch (error) {
-    if (error instanceof ReauthenticationRequiredError) return { loggedIn: false, store, reason: error.message };
+    if (error instanceof ReauthenticationRequiredError) return { loggedIn: false, store: sources.store(), reason: error.message };
     throw error;
   }
   const validation = await validate(token, signal);
   const subject = validation.claims?.sub;
   return {
     loggedIn: validation.valid,
-    store,
+    store: sources.store(),
     subject: typeof subject === 'string' ? subject : undefined,
     expiresAt,
     validation,

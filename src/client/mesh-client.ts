@@ -11,6 +11,7 @@ import { CHAT_PATHS, type ChatDefaults, chatBody, chatResponseOf } from './chat.
 import { readChatStream } from './chat-stream.js';
 import type { MeshClientOptions } from './options.js';
 import { PathMemory, sendWithFallback } from './path-fallback.js';
+import { importPythonTokens, type PythonImportOptions } from './python-import.js';
 import { StoredKeys } from './stored-keys.js';
 import type {
   ApiKeyInfo,
@@ -84,7 +85,11 @@ export class MeshClient {
       { method: 'POST', path: this.#chatPaths.first, body, stream: true, ...requestOf(options) },
       'Chat stream',
     );
-    return yield* readChatStream(response, options.signal);
+    return yield* readChatStream(response, {
+      signal: options.signal,
+      idleMs: this.config.streamIdleTimeout,
+      maxBytes: this.config.maxResponseBytes,
+    });
   }
 
   #chatDefaults(): ChatDefaults {
@@ -214,9 +219,25 @@ export class MeshClient {
       credentials,
       validate: (token, signal) =>
         credentials.kind === 'apiKey' ? validateApiKey(http, token, signal) : validator.validate(token, { signal }),
-      store: this.describeTokenStore(),
+      store: () => this.describeTokenStore(),
       signal: options.signal,
     });
+  }
+
+  /**
+   * Copies the login in a Python SDK headless token file (`.mesh_token.json`) into this client's own
+   * store, once, and answers the file's full path. Nothing reads such a file unless named (a cloned
+   * repository could carry one): this is the explicit way to bring a Python login over. With
+   * `remove`, the file is deleted afterwards, so the two SDKs do not each hold the same rotating
+   * refresh token (the first to refresh would leave the other's copy spent).
+   * @throws TokenStoreError when the file is missing, not a token set, not this user's, or for another deployment.
+   * @example await client.importPythonTokens('./.mesh_token.json', { remove: true });
+   */
+  async importPythonTokens(path: string, options: PythonImportOptions = {}): Promise<string> {
+    const session = this.#session('Importing a login needs the default credentials');
+    const source = await importPythonTokens(path, session.manager, this.config, options);
+    this.#parts.api.forgetProfile(); // the imported login may be someone else
+    return source;
   }
 
   /** Forgets the stored tokens everywhere this configuration keeps them; answers where that was. */

@@ -119,15 +119,37 @@ export interface ConfigOptions {
    */
   debug?: boolean;
   /**
-   * Per-request timeout in milliseconds.
+   * The Python SDK's headless token file (`.mesh_token.json`) to share with a Python program on
+   * this machine: read when mesh-sdk's own stores hold nothing, and written back in place, so one
+   * login serves both. Never looked for in the working directory unless named here (a cloned
+   * repository could plant one). To copy a set from it once instead: `npx mesh-auth import-python`.
+   * @default none (env `MESH_PYTHON_TOKEN_FILE`)
+   */
+  pythonTokenFile?: string;
+  /**
+   * Per-request timeout in milliseconds: the whole attempt, headers and body (a stream's body is
+   * bounded by `streamIdleTimeout` instead).
    * @default 60000
    */
   timeout?: number;
   /**
-   * Retries for a failed request that is safe to retry.
+   * Retries for a failed request that is safe to retry. All their waits together stay within 60 s;
+   * a server asking (`Retry-After`) for more than 60 s is not retried.
    * @default 2
    */
   maxRetries?: number;
+  /**
+   * The largest reply body read, in bytes (and the most a stream may send in all); a larger one is
+   * dropped with a `ResponseValidationError` (code `response_too_large`).
+   * @default 33554432 (32 MiB)
+   */
+  maxResponseBytes?: number;
+  /**
+   * How long a streamed reply may go without a chunk of content (keep-alives do not count), in
+   * milliseconds; then it ends with a `StreamInterruptedError` (code `stream_idle_timeout`).
+   * @default 60000
+   */
+  streamIdleTimeout?: number;
   /**
    * Whether a person can answer a login when a call needs one (then it runs, once).
    * @default stdin and stderr are both TTYs and no CI variable (`CI`, `GITHUB_ACTIONS`, ...) is set

@@ -83,6 +83,7 @@ export const portValue = integerIn(1, 65535, 'a port number');
 export const millisecondsValue = integerIn(1, 24 * 60 * 60 * 1000, 'a whole number of milliseconds');
 export const retriesValue = integerIn(0, 10, 'a whole number of retries');
 export const secondsValue = integerIn(0, 24 * 60 * 60, 'a whole number of seconds');
+export const bytesValue = integerIn(1024, 2 ** 31, 'a whole number of bytes, at least 1024');
 
 /** Parses a URL allowed to carry credentials: https anywhere, http only on loopback. Returns the origin plus path, no trailing slash. */
 function secureUrl(raw: string): string | undefined {
@@ -125,6 +126,11 @@ export const auth0DomainValue: ValueParser<string> = {
 
 export const directoryValue: ValueParser<string> = {
   expected: 'a directory path',
+  parse: trimmedMatching(/^[^\0]+$/),
+};
+
+export const filePathValue: ValueParser<string> = {
+  expected: 'a file path',
   parse: trimmedMatching(/^[^\0]+$/),
 };
 
@@ -185,14 +191,41 @@ export function looksLikeRedisUrl(raw: string): boolean {
  * A Redis URL for messages: its password replaced by `***`. A value that does not parse may hold a
  * password anywhere, so it is not shown at all then, only its length.
  */
-export function showRedisUrl(raw: string): string {
+/**
+ * A bad value as an error may show it: a URL with its user info masked and its query and fragment
+ * left out (either may carry a token or a password); anything else as it is.
+ */
+export function showValueSafely(raw: unknown): string {
+  if (typeof raw !== 'string' || !/^\s*[a-z][a-z0-9+.-]*:/i.test(raw)) return JSON.stringify(raw);
+  try {
+    const url = new URL(raw.trim());
+    if (!url.username && !url.password && url.search === '' && url.hash === '') return JSON.stringify(raw);
+    if (url.username) url.username = '***';
+    if (url.password) url.password = '***';
+    const hidden = url.search !== '' || url.hash !== '';
+    url.search = '';
+    url.hash = '';
+    return `${JSON.stringify(url.toString())}${hidden ? ' (its query or fragment not shown)' : ''}`;
+  } catch {
+    return /[@?#]/.test(raw) ? `(a value of ${raw.length} characters, not shown: it may hold a secret)` : JSON.stringify(raw);
+  }
+}
+
+/** A Redis URL with its password masked, or undefined when it is not a URL. */
+export function maskedRedisUrl(raw: string): string | undefined {
   try {
     const url = new URL(raw.trim());
     if (url.password) url.password = '***';
-    return JSON.stringify(url.toString());
+    return url.toString();
   } catch {
-    return raw.includes('@') ? `(a value of ${raw.length} characters, not shown: it may hold a password)` : JSON.stringify(raw);
+    return undefined;
   }
+}
+
+export function showRedisUrl(raw: string): string {
+  const masked = maskedRedisUrl(raw);
+  if (masked !== undefined) return JSON.stringify(masked);
+  return raw.includes('@') ? `(a value of ${raw.length} characters, not shown: it may hold a password)` : JSON.stringify(raw);
 }
 
 /** `redis://` or `rediss://`, a host, an optional port and an optional database number; returned trimmed. */

@@ -6,10 +6,12 @@ import {
   booleanValue,
   debugFromEnv,
   looksLikeRedisUrl,
+  maskedRedisUrl,
   REDIS_URL_FORM,
   type ResolvedTokenStoreKind,
   redisUrlValue,
   showRedisUrl,
+  showValueSafely,
   tokenStoreKindValue,
   type ValueParser,
 } from './parsers.js';
@@ -57,8 +59,14 @@ export interface ResolvedConfig {
   readonly defaultOpenaiModel: string;
   /** The model for `provider: 'anthropic'`. */
   readonly defaultAnthropicModel: string;
+  /** The Python SDK's headless token file to share (`MESH_PYTHON_TOKEN_FILE`); undefined: none, never one found in the working directory. */
+  readonly pythonTokenFile: string | undefined;
   readonly timeout: number;
   readonly maxRetries: number;
+  /** The largest reply body (or stream) read, bytes. */
+  readonly maxResponseBytes: number;
+  /** How long a stream may send nothing but keep-alives, ms. */
+  readonly streamIdleTimeout: number;
   /** The source of each setting, keyed by option path (`auth0.domain`, `tokenStore`, ...). */
   readonly sources: Readonly<Record<string, ConfigSource>>;
 }
@@ -102,7 +110,7 @@ function envAt(env: Env, name: string | undefined): string | undefined {
 }
 
 function invalid(where: string, value: unknown, expected: string, secret = false): ConfigError {
-  const shown = secret && typeof value === 'string' ? describeSecret(value) : JSON.stringify(value);
+  const shown = secret && typeof value === 'string' ? describeSecret(value) : showValueSafely(value);
   return new ConfigError(`The ${where} is invalid: got ${shown}; expected ${expected}.`, {
     hint: `Fix or unset ${where}.`,
   });
@@ -298,11 +306,43 @@ export function inspectConfig(options: ConfigInput = {}): ConfigReport {
     defaultModel,
     defaultOpenaiModel,
     defaultAnthropicModel,
+    pythonTokenFile: get(SETTINGS.pythonTokenFile),
     timeout: get(SETTINGS.timeout) as number,
     maxRetries: get(SETTINGS.maxRetries) as number,
+    maxResponseBytes: get(SETTINGS.maxResponseBytes) as number,
+    streamIdleTimeout: get(SETTINGS.streamIdleTimeout) as number,
     sources: Object.freeze(sources),
   };
-  return Object.freeze({ config: Object.freeze(config), problems: Object.freeze(problems) });
+  return Object.freeze({ config: Object.freeze(withSecretsHidden(config)), problems: Object.freeze(problems) });
+}
+
+/** What `console.log(config)`, `util.inspect` and `JSON.stringify` show of a configuration: its secrets hidden. */
+export function shownConfig(config: ResolvedConfig): Record<string, unknown> {
+  const { logger: _logger, ...rest } = config;
+  return {
+    ...rest,
+    apiKey: config.apiKey === undefined ? undefined : 'mesh_[REDACTED]',
+    tokenSealingKey: config.tokenSealingKey === undefined ? undefined : '[REDACTED]',
+    tokenStoreUrl: config.tokenStoreUrl === undefined ? undefined : (maskedRedisUrl(config.tokenStoreUrl) ?? '[REDACTED]'),
+    tokenStore: typeof config.tokenStore === 'object' ? '[custom store]' : config.tokenStore,
+  };
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * The configuration with `toJSON` and Node's inspect hook (both non-enumerable) answering
+ * `shownConfig`: the API key, the sealing key and the Redis password stay out of logs, snapshots
+ * and `console.log(client)`, while code reading `config.apiKey` still gets the value.
+ */
+function withSecretsHidden(config: ResolvedConfig): ResolvedConfig {
+  const shown = () => shownConfig(config);
+  Object.defineProperty(config, 'toJSON', { value: shown, enumerable: false });
+  Object.defineProperty(config, INSPECT, {
+    value: (_depth: number, options: object, inspect: (value: unknown, options: object) => string) => inspect(shown(), options),
+    enumerable: false,
+  });
+  return config;
 }
 
 /**

@@ -4,7 +4,9 @@ import {
   apiUrlValue,
   auth0DomainValue,
   booleanValue,
+  bytesValue,
   directoryValue,
+  filePathValue,
   headlessValue,
   millisecondsValue,
   modelValue,
@@ -130,6 +132,15 @@ export const SETTINGS = {
     parser: modelValue,
     default: DEFAULT_ANTHROPIC_MODEL,
   }),
+  // The Python SDK's headless token file, used only when named (never found in the working directory).
+  pythonTokenFile: setting<string>({
+    option: 'pythonTokenFile',
+    env: 'MESH_PYTHON_TOKEN_FILE',
+    parser: filePathValue,
+    default: undefined,
+  }),
   timeout: setting({ option: 'timeout', parser: millisecondsValue, default: 60_000 }),
   maxRetries: setting({ option: 'maxRetries', parser: retriesValue, default: 2 }),
+  maxResponseBytes: setting({ option: 'maxResponseBytes', parser: bytesValue, default: 32 * 1024 * 1024 }),
+  streamIdleTimeout: setting({ option: 'streamIdleTimeout', parser: millisecondsValue, default: 60_000 }),
 } as const;

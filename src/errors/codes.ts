@@ -148,6 +148,39 @@ export const ErrorCode = {
    */
   TOKEN_STORE_CORRUPT: 'token_store_corrupt',
   /**
+   * A local token store failed (a full disk, a read-only or vanished directory, a permission
+   * problem, a lock file that cannot be written); the message names the path and the system's
+   * reason. When it happens before a refresh, nothing was sent and the refresh token is unspent.
+   * Raised by `TokenStoreError`. Do what its hint says (free disk space, fix the permissions, or
+   * point MESH_TOKEN_DIR at a directory of your own).
+   */
+  TOKEN_STORE_FAILED: 'token_store_failed',
+  /**
+   * A token file or lock file is not safe to trust: a symbolic link, another user's file, not a
+   * regular file, or far too large to be a token set. mesh-sdk neither reads nor follows it.
+   * Raised by `TokenStoreError`. Remove it or use a token directory of your own (MESH_TOKEN_DIR).
+   */
+  TOKEN_STORE_UNSAFE: 'token_store_unsafe',
+  /**
+   * The backend answered with a redirect mesh-sdk will not follow: to another origin (a credential
+   * or a request body must never travel there), or from an auth endpoint, which never redirects.
+   * The message names both origins. Raised by `RedirectRefusedError`. Check MESH_API_URL (use the
+   * address the redirect points at, if you trust it) and any proxy in between.
+   */
+  REDIRECT_REFUSED: 'redirect_refused',
+  /**
+   * A reply (or a stream) was larger than `maxResponseBytes` (32 MiB by default), so it was cut off
+   * and dropped. Raised by `ResponseValidationError`. Check MESH_API_URL points at a Mesh backend;
+   * raise `maxResponseBytes` if your replies are really this large.
+   */
+  RESPONSE_TOO_LARGE: 'response_too_large',
+  /**
+   * A streamed reply sent nothing but keep-alives (or nothing at all) for `streamIdleTimeout`
+   * (60 s by default); `partialText` holds what had arrived. Raised by `StreamInterruptedError`.
+   * Ask again, or raise `streamIdleTimeout` for models that think long before answering.
+   */
+  STREAM_IDLE_TIMEOUT: 'stream_idle_timeout',
+  /**
    * A `MeshError` constructed without a code. mesh-sdk itself never raises it (each error it throws
    * has a specific code); you meet it only on a `MeshError` your own code (a `tokenProvider`, a
    * custom store) created without one. Raised by `MeshError`. See its message.

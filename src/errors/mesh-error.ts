@@ -1,5 +1,11 @@
 import { redact } from '../internal/redact.js';
+import { oneLine } from '../internal/safe-text.js';
 import { ErrorCode } from './codes.js';
+
+/** Redacted and on one line: an error's text may quote a server, which may quote a secret or a control character. */
+function safe(text: string): string {
+  return oneLine(redact(text));
+}
 
 /** What every `MeshError` may carry besides its message. */
 export interface MeshErrorDetails {
@@ -20,7 +26,8 @@ export interface MeshErrorDetails {
 
 /**
  * The base of every error mesh-sdk throws. Match on `code` (see `ErrorCode`).
- * Message and hint are redacted: no token, code, verifier or key ever appears in them.
+ * Message and hint are redacted: no token, code, verifier or key ever appears in them, nor a control
+ * character (a server's text cannot forge a line or recolour a terminal).
  *
  * @example
  * try { await client.chat('hi'); }
@@ -39,14 +46,14 @@ export class MeshError extends Error {
   readonly serverMessage: string | undefined;
 
   constructor(message: string, details: MeshErrorDetails = {}) {
-    super(redact(message), details.cause === undefined ? undefined : { cause: details.cause });
+    super(safe(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = details.code ?? (new.target as typeof MeshError).defaultCode;
-    this.hint = details.hint === undefined ? undefined : redact(details.hint);
+    this.hint = details.hint === undefined ? undefined : safe(details.hint);
     this.status = details.status;
-    this.requestId = details.requestId;
-    this.serverCode = details.serverCode;
-    this.serverMessage = details.serverMessage === undefined ? undefined : redact(details.serverMessage);
+    this.requestId = details.requestId === undefined ? undefined : oneLine(details.requestId);
+    this.serverCode = details.serverCode === undefined ? undefined : safe(details.serverCode);
+    this.serverMessage = details.serverMessage === undefined ? undefined : safe(details.serverMessage);
   }
 
   /** The code a subclass raises when none is given. */
@@ -164,4 +171,21 @@ export class StreamInterruptedError extends NetworkError {
  */
 export class UnsupportedByBackendError extends MeshError {
   static override defaultCode: ErrorCode = ErrorCode.UNSUPPORTED_BY_BACKEND;
+}
+
+/**
+ * A local token store failed (disk full, permissions, a vanished directory; code
+ * `token_store_failed`) or holds a file that is not safe to trust (a symbolic link, another user's
+ * file, an absurdly large file; code `token_store_unsafe`). The message names the path.
+ */
+export class TokenStoreError extends MeshError {
+  static override defaultCode: ErrorCode = ErrorCode.TOKEN_STORE_FAILED;
+}
+
+/**
+ * The backend redirected a request where mesh-sdk will not follow: another origin (credentials and
+ * bodies never travel there), or any redirect of an auth endpoint. Nothing was sent to the target.
+ */
+export class RedirectRefusedError extends MeshError {
+  static override defaultCode: ErrorCode = ErrorCode.REDIRECT_REFUSED;
 }

@@ -7,13 +7,30 @@
  */
 
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
-import { AbortError, CircuitOpenError, NetworkError, TimeoutError } from '../errors/mesh-error.js';
+import {
+  AbortError,
+  CircuitOpenError,
+  MeshError,
+  NetworkError,
+  RedirectRefusedError,
+  TimeoutError,
+} from '../errors/mesh-error.js';
 import { jsonOrUndefined } from '../internal/json-text.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import { oneLine } from '../internal/safe-text.js';
 import { SDK_VERSION } from '../version.js';
 import { CircuitBreaker } from './circuit-breaker.js';
+import { redirectTarget } from './redirect-policy.js';
+import { announcedLength, DEFAULT_MAX_RESPONSE_BYTES, readBodyText, tooLarge } from './reply-body.js';
 import { parseRetryAfter } from './retry-after.js';
-import { errorCode, isRetryableError, isRetryableStatus, type RetryContext, retryDelayMs } from './retry-policy.js';
+import {
+  errorCode,
+  isRetryableError,
+  isRetryableStatus,
+  RETRY_DEFAULTS,
+  type RetryContext,
+  retryDelayMs,
+} from './retry-policy.js';
 import { sleep } from './sleep.js';
 
 export interface RateLimitInfo {
@@ -46,6 +63,14 @@ export interface HttpRequest {
   maxRetries?: number;
   /** Leave a 2xx body unread (SSE); the timeout then covers the headers only. */
   stream?: boolean;
+  /**
+   * Which redirects are followed: `same-origin` (one to another origin is a `RedirectRefusedError`,
+   * since a credential or a body must never travel there), or `none` (any redirect is refused, as
+   * oauth4webapi sends token requests). @default `none` for `/auth/*` paths, else `same-origin`
+   */
+  redirects?: 'same-origin' | 'none';
+  /** The largest body read, bytes. @default the client's `maxResponseBytes` */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse {
@@ -61,6 +86,8 @@ export interface HttpResponse {
   rateLimit: RateLimitInfo | undefined;
   /** How many attempts it took (1 = no retry). */
   attempts: number;
+  /** How long the retries waited in all, ms (0 or absent: no retry). */
+  waitedMs?: number;
 }
 
 export interface HttpClientOptions {
@@ -69,6 +96,10 @@ export interface HttpClientOptions {
   timeout?: number;
   /** @default 2 */
   maxRetries?: number;
+  /** The largest reply body read, bytes. @default 32 MiB */
+  maxResponseBytes?: number;
+  /** All the retry waits of one call together, ms. @default 60 s (RETRY_DEFAULTS.maxTotalWaitMs) */
+  maxRetryWaitMs?: number;
   dispatcher?: Dispatcher;
   breaker?: CircuitBreaker;
   logger?: InternalLogger;
@@ -129,7 +160,7 @@ function rateLimitOf(headers: HttpResponse['headers']): RateLimitInfo | undefine
  * one: half a token no longer matches the logger's redaction patterns.
  */
 function bodyExcerpt(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
+  const line = oneLine(text).replace(/\s+/g, ' ').trim();
   if (line.length <= EXCERPT_CHARS) return line;
   return `${line.slice(0, EXCERPT_CHARS).replace(/[^\s"',;{}[\]]*$/, '')}...`;
 }
@@ -166,6 +197,16 @@ function plainHeaders(req: HttpRequest): boolean {
 const IDEMPOTENT: RetryContext = { idempotent: true };
 const NOT_IDEMPOTENT: RetryContext = { idempotent: false };
 
+/** Drops a body unread: the connection closes (undici reports the abort as an error, which is expected here). */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+function isTooLarge(error: unknown): boolean {
+  return error instanceof MeshError && error.code === 'response_too_large';
+}
+
 export class HttpClient {
   readonly baseUrl: string;
   readonly origin: string;
@@ -173,6 +214,8 @@ export class HttpClient {
   readonly #ownsDispatcher: boolean;
   readonly #timeout: number;
   readonly #maxRetries: number;
+  readonly #maxResponseBytes: number;
+  readonly #maxRetryWaitMs: number;
   readonly #breaker: CircuitBreaker;
   readonly #logger: InternalLogger;
   readonly #random: () => number;
@@ -199,6 +242,8 @@ export class HttpClient {
       direct && base.search === '' && base.hash === '' && `${base.origin}${prefix}` === options.baseUrl ? prefix : undefined;
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#maxRetryWaitMs = options.maxRetryWaitMs ?? RETRY_DEFAULTS.maxTotalWaitMs;
     this.#breaker = options.breaker ?? new CircuitBreaker();
     this.#logger = options.logger ?? silentLogger;
     this.#random = options.random ?? Math.random;
@@ -214,6 +259,7 @@ export class HttpClient {
     // A POST may have been processed by the time it fails; only a backend that honours the
     // Idempotency-Key it carries answers a repeat once (backend-contract.md part B).
     const context = req.method !== 'POST' || req.idempotencyKey !== undefined ? IDEMPOTENT : NOT_IDEMPOTENT;
+    let waitedMs = 0;
     for (let attempt = 1; ; attempt++) {
       const blocked = this.#breaker.blockedFor(this.origin);
       if (blocked > 0) {
@@ -227,15 +273,23 @@ export class HttpClient {
       const started = Date.now();
       let response: HttpResponse;
       try {
-        response = await this.#attempt(req, attempt);
+        response = await this.#attempt(req, attempt, waitedMs);
       } catch (error) {
-        this.#breaker.failure(this.origin);
-        const retryable = !(error instanceof AbortError) && isRetryableError(error, context) && attempt <= maxRetries;
+        // A refused redirect or an oversized reply is the server's answer, not a failure to reach it.
+        if (!(error instanceof RedirectRefusedError || isTooLarge(error))) this.#breaker.failure(this.origin);
+        const delay = retryDelayMs(attempt, undefined, this.#random);
+        const retryable =
+          !(error instanceof AbortError) &&
+          isRetryableError(error, context) &&
+          attempt <= maxRetries &&
+          delay !== undefined &&
+          waitedMs + delay <= this.#maxRetryWaitMs;
         this.#logger.debug(
           `${req.method} ${req.path} failed (attempt ${attempt}, ${Date.now() - started} ms): ${(error as Error).message}`,
         );
         if (!retryable) throw error;
-        await sleep(retryDelayMs(attempt, undefined, this.#random), req.signal, `${req.method} ${req.path} was aborted.`);
+        await sleep(delay, req.signal, `${req.method} ${req.path} was aborted.`);
+        waitedMs += delay;
         continue;
       }
       if (this.#logger.debugEnabled) {
@@ -250,9 +304,15 @@ export class HttpClient {
       else this.#breaker.success(this.origin);
       if (isRetryableStatus(response.status, context) && attempt <= maxRetries) {
         const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
-        await response.body?.dump();
-        await sleep(retryDelayMs(attempt, retryAfter, this.#random), req.signal, `${req.method} ${req.path} was aborted.`);
-        continue;
+        const delay = retryDelayMs(attempt, retryAfter, this.#random);
+        // A server asking for longer than the SDK waits by itself, or waits adding up past the
+        // bound: the caller gets this reply now (its error says how long the server asked for).
+        if (delay !== undefined && waitedMs + delay <= this.#maxRetryWaitMs) {
+          await response.body?.dump();
+          await sleep(delay, req.signal, `${req.method} ${req.path} was aborted.`);
+          waitedMs += delay;
+          continue;
+        }
       }
       return response;
     }
@@ -276,16 +336,19 @@ export class HttpClient {
     return headers;
   }
 
-  async #attempt(req: HttpRequest, attempt: number): Promise<HttpResponse> {
+  async #attempt(req: HttpRequest, attempt: number, waitedMs: number): Promise<HttpResponse> {
     // undici's own parser timers bound the wait for headers and each pause in the body: no
-    // AbortController or timer per request on the hot path. A stream's bound is per pause.
+    // AbortController per request on the hot path. The body's whole arrival is bounded by the same
+    // timeout from the attempt's start (readBodyText); a stream's bound is per pause.
     const timeoutMs = req.timeout ?? this.#timeout;
+    const startedAt = Date.now();
+    const maxBytes = req.maxResponseBytes ?? this.#maxResponseBytes;
     // Origin + path straight to the dispatcher (what undici.request does after parsing a URL);
     // a full URL only when the base URL needs parsing, and URL objects only for redirects.
     let url: string | undefined = this.#pathPrefix === undefined ? `${this.baseUrl}${req.path}` : undefined;
     let method: string = req.method;
     let body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    let withAuth = req.token !== undefined || req.apiKey !== undefined;
+    const withAuth = req.token !== undefined || req.apiKey !== undefined;
     try {
       for (let redirects = 0; ; redirects++) {
         const headers = this.#headersFor(req, withAuth, body !== undefined, attempt);
@@ -313,12 +376,9 @@ export class HttpClient {
         const location =
           response.statusCode >= 300 && response.statusCode < 400 ? header(response.headers, 'location') : undefined;
         if (location && redirects < MAX_REDIRECTS) {
-          await response.body.dump();
+          await response.body.dump(); // a redirect's body is never read (dump reads at most a little, then drops the rest)
           url ??= `${this.baseUrl}${req.path}`;
-          const current = new URL(url);
-          const next = new URL(location, current);
-          // Never hand the credential to another origin (a redirect is not a reason to trust it).
-          if (next.origin !== current.origin) withAuth = false;
+          const next = redirectTarget(req, response.statusCode, new URL(url), location);
           if (
             response.statusCode === 303 ||
             ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')
@@ -329,21 +389,38 @@ export class HttpClient {
           url = next.href;
           continue;
         }
+        const id = header(response.headers, 'x-request-id');
+        const details = { status: response.statusCode, requestId: id === undefined ? undefined : oneLine(id) };
         const streamed = req.stream === true && response.statusCode < 300;
-        const text = streamed ? '' : await response.body.text();
+        const announced = announcedLength(response.headers);
+        if (announced !== undefined && announced > maxBytes) {
+          discard(response.body);
+          throw tooLarge(`${req.method} ${req.path}`, maxBytes, details);
+        }
+        const text = streamed
+          ? ''
+          : await readBodyText(response.body, {
+              maxBytes,
+              remainingMs: timeoutMs - (Date.now() - startedAt),
+              what: `${req.method} ${req.path}`,
+              details,
+            });
         return {
           status: response.statusCode,
           headers: response.headers,
-          requestId: header(response.headers, 'x-request-id'),
+          requestId: details.requestId,
           json: streamed ? undefined : jsonOrUndefined(text),
           text,
           body: streamed ? response.body : undefined,
           rateLimit: rateLimitOf(response.headers),
           attempts: attempt,
+          waitedMs,
         };
       }
     } catch (error) {
       if (req.signal?.aborted) throw new AbortError(`${req.method} ${req.path} was aborted.`, { cause: error });
+      // Ours already (a refused redirect, an oversized or overdue body): as it is.
+      if (error instanceof MeshError) throw error;
       const code = errorCode(error);
       if (code !== undefined && TIMEOUT_CODES.has(code)) {
         throw new TimeoutError(`${req.method} ${req.path} got no answer within ${timeoutMs} ms.`, { cause: error });

@@ -16,6 +16,7 @@ import {
   ServerError,
 } from '../errors/mesh-error.js';
 import { isObject, isOptionalString } from '../internal/json-text.js';
+import { oneLine } from '../internal/safe-text.js';
 import type { HttpResponse } from './http-client.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -60,6 +61,15 @@ const LEADING_CODE = /^([a-z][a-z0-9]*(?:_[a-z0-9]+)+):\s/;
 
 /** The backend's words from any error body shape; empty for HTML, text or no body. */
 export function serverWords(json: unknown): ServerWords {
+  const words = wordsOf(json);
+  // The server's text goes into messages and terminals: one line, no control characters.
+  if (words.code !== undefined) words.code = oneLine(words.code);
+  if (words.message !== undefined) words.message = oneLine(words.message);
+  if (words.requestId !== undefined) words.requestId = oneLine(words.requestId);
+  return words;
+}
+
+function wordsOf(json: unknown): ServerWords {
   const body = errorBodyOf(json);
   if (!body) return {};
   const { error, error_description, message, request_id } = body;
@@ -115,19 +125,37 @@ export function errorFromResponse(response: HttpResponse, what: string): MeshErr
   if (status === 404) return new NotFoundError(`${what}: not found${detail}`, base);
   if (status === 429) {
     const retryAfter = parseRetryAfter(firstHeader(response.headers['retry-after']));
-    return new RateLimitError(`${what} was rate limited${detail}`, {
+    return new RateLimitError(`${what} was rate limited${detail}${triedFor(response)}`, {
       ...base,
       retryAfter,
-      hint: retryAfter === undefined ? 'Slow down and try again.' : `Try again in ${retryAfter} s.`,
+      hint:
+        retryAfter === undefined
+          ? 'Slow down and try again.'
+          : `The backend asks to wait ${humanWait(retryAfter)} before trying again.`,
     });
   }
   if (status >= 500 || status === 408) {
-    return new ServerError(`${what} failed on the server (HTTP ${status})${detail}`, {
+    return new ServerError(`${what} failed on the server (HTTP ${status})${detail}${triedFor(response)}`, {
       ...base,
       hint: 'Try again shortly; quote the request id if it persists.',
     });
   }
   return new MeshError(`${what} failed (HTTP ${status})${detail}`, { ...base, code: ErrorCode.REQUEST_FAILED });
+}
+
+/** How much trying a failure already took, when there were retries: ", after 3 attempts over 4 s". */
+function triedFor(response: HttpResponse): string {
+  if (response.attempts <= 1) return '';
+  const waited = response.waitedMs ?? 0;
+  return ` (after ${response.attempts} attempts${waited > 0 ? `, ${humanWait(Math.round(waited / 1000))} of waiting` : ''})`;
+}
+
+/** Seconds as a person reads them: "45 s", "3 min", "5 h", "11574 days". */
+export function humanWait(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 2 * 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} days`;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

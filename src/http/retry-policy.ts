@@ -3,13 +3,15 @@
  * connection errors, 408, 429, 500, 502, 503, 504 and 520-524; a POST only where it cannot have
  * been processed (the connection was refused, or the server refused it with 429 before doing
  * anything), or when it carries an Idempotency-Key the backend advertised it honours; exponential
- * backoff with full jitter; `Retry-After` honoured up to a cap.
+ * backoff with full jitter; `Retry-After` honoured up to a cap (a server asking for more gets no
+ * retry: the caller hears how long it asked for); all the waits of one call together bounded.
  */
 
 export const RETRY_DEFAULTS = {
   baseDelayMs: 500, // 0.5 s, doubled per attempt
   maxDelayMs: 8_000, // 8 s cap for computed backoff
-  maxRetryAfterMs: 60_000, // 60 s cap for a server's Retry-After
+  maxRetryAfterMs: 60_000, // 60 s: a server asking for longer is not retried by the SDK
+  maxTotalWaitMs: 60_000, // 60 s: all the retry waits of one call together
 } as const;
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]);
@@ -60,9 +62,19 @@ export function errorCode(error: unknown): string | undefined {
   return errorCodes(error).at(-1);
 }
 
-/** Delay before retry number `retry` (1-based): Retry-After when given (capped), else full jitter. */
-export function retryDelayMs(retry: number, retryAfterSeconds: number | undefined, random: () => number = Math.random): number {
-  if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds * 1000, RETRY_DEFAULTS.maxRetryAfterMs);
+/**
+ * Delay before retry number `retry` (1-based): Retry-After when given, else full jitter. Undefined
+ * when the server asks for longer than `maxRetryAfterMs`: that wait is the caller's to decide.
+ */
+export function retryDelayMs(
+  retry: number,
+  retryAfterSeconds: number | undefined,
+  random: () => number = Math.random,
+): number | undefined {
+  if (retryAfterSeconds !== undefined) {
+    const asked = retryAfterSeconds * 1000;
+    return asked > RETRY_DEFAULTS.maxRetryAfterMs ? undefined : asked;
+  }
   const ceiling = Math.min(RETRY_DEFAULTS.maxDelayMs, RETRY_DEFAULTS.baseDelayMs * 2 ** (retry - 1));
   return Math.floor(random() * ceiling);
 }

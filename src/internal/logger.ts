@@ -1,4 +1,5 @@
 import { redact } from './redact.js';
+import { oneLine } from './safe-text.js';
 
 /** Where debug and warning lines go. The default writes to stderr; every line is redacted first. */
 export interface Logger {
@@ -6,7 +7,7 @@ export interface Logger {
   warn(message: string): void;
 }
 
-/** The SDK's logger: every line redacted; debug lines only when debug is on; warnings once per key. */
+/** The SDK's logger: every line redacted and on one line; debug lines only when debug is on; warnings once per key. */
 export interface InternalLogger {
   /** Whether debug lines go anywhere: check it before building an expensive line. */
   readonly debugEnabled: boolean;
@@ -24,14 +25,16 @@ const stderrLogger: Logger = {
 export function createLogger(options: { debug?: boolean; logger?: Logger | undefined } = {}): InternalLogger {
   const sink = options.logger ?? stderrLogger;
   const warned = new Set<string>();
+  // One line each: a line may quote a server, whose CR/LF could forge a `[mesh-sdk]` line of its own.
+  const clean = (message: string) => oneLine(redact(message));
   return {
     debugEnabled: options.debug === true,
-    debug: options.debug ? (message) => sink.debug(redact(message)) : () => {},
-    warn: (message) => sink.warn(redact(message)),
+    debug: options.debug ? (message) => sink.debug(clean(message)) : () => {},
+    warn: (message) => sink.warn(clean(message)),
     warnOnce(key, message) {
       if (warned.has(key)) return;
       warned.add(key);
-      sink.warn(redact(message));
+      sink.warn(clean(message));
     },
   };
 }

@@ -36,7 +36,7 @@ const PROSE_FIELDS = SECRET_FIELDS.split('|')
   .filter((field) => field !== 'code')
   .join('|');
 
-const RULES: ReadonlyArray<readonly [RegExp, string]> = [
+const RULES: ReadonlyArray<readonly [RegExp, string | ((match: string, ...groups: string[]) => string)]> = [
   // "field": "value" (JSON, possibly escaped inside another JSON string)
   [new RegExp(`(\\\\?"(?:${SECRET_FIELDS})\\\\?"\\s*:\\s*\\\\?")[^"\\\\]*`, 'g'), `$1${REDACTED}`],
   // field=value in queries, forms, shell exports; stops at & whitespace quote or end
@@ -47,6 +47,13 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(Bearer|Basic|ApiKey)\s+[A-Za-z0-9\-._~+/]+=*/g, `$1 ${REDACTED}`],
   // JWTs (JWS compact: header.payload.signature; the header always starts with eyJ = '{"')
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, '[REDACTED_JWT]'],
+  // Prose naming a credential and then quoting it: "refresh token v1.MRr...", "api key: abc123...".
+  // The value is a long run of token characters; a plain lower-case word ("internationalization") stays.
+  [
+    /\b((?:refresh|access|id|bearer)[ _-]?tokens?|api[ _-]?keys?|authorization[ _-]codes?|device[ _-]codes?|client[ _-]secrets?|key[ _-]values?)(\s*(?:is|was|of|=|:)?\s*["'`]?)([A-Za-z0-9\-._~+/]{16,}=*)/gi,
+    (match: string, field: string, between: string, value: string) =>
+      /^[a-z]+$/.test(value) ? match : `${field}${between}${REDACTED}`,
+  ],
   // Mesh API keys: `mesh_` + an opaque tail of no fixed length (`mesh_pk_...`, `mesh_yourapikey123456`);
   // 8 characters at least, so that names like `.mesh_token.json` stay readable.
   [/\bmesh_[A-Za-z0-9_-]{8,}/g, `mesh_${REDACTED}`],
@@ -55,7 +62,7 @@ const RULES: ReadonlyArray<readonly [RegExp, string]> = [
 /** Returns `text` with bearer tokens, JWTs, refresh tokens, codes, verifiers and `mesh_` keys removed. */
 export function redact(text: string): string {
   let out = text;
-  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
+  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement as string);
   return out;
 }
 

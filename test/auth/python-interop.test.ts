@@ -15,9 +15,10 @@ import { tokenSetFromReply } from '../../src/auth/token-set.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
 import { assembleClient } from '../../src/client/assemble.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { loginTokens } from '../helpers/backend-login.js';
+import { deviceFlowTokens, loginTokens } from '../helpers/backend-login.js';
 import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
 import { recordingLogger } from '../helpers/logger.js';
+import { pythonDumps } from '../helpers/python-format.js';
 import { useStack } from '../helpers/stack.js';
 
 const installed = keychainToolsInstalled();
@@ -31,13 +32,6 @@ const PYTHON_DEVICE_SET =
   '"scope": "openid profile email offline_access", "expires_in": 86400, "token_type": "Bearer", ' +
   '"expires_at": 1900000000.5, "auth_source": "device_flow"}';
 const PYTHON_FIELDS = Object.keys(JSON.parse(PYTHON_DEVICE_SET)).sort();
-
-/** `json.dumps` of a flat object, as the Python SDK writes its files and keychain entries. */
-function pythonDumps(value: Record<string, unknown>): string {
-  return `{${Object.entries(value)
-    .map(([key, item]) => `${JSON.stringify(key)}: ${JSON.stringify(item)}`)
-    .join(', ')}}`;
-}
 
 const REPLY = { access_token: 'new.access.token', refresh_token: 'v1.rotated', token_type: 'Bearer', expires_in: 3600 };
 
@@ -74,7 +68,6 @@ describe.skipIf(!installed)("the Python SDK's keychain slot (mesh-sdk/default) o
       const { store } = createTokenStore(config, {
         env: {},
         tokenDirectory: join(root, '.mesh'),
-        cwd: root,
         keychain: { env: bus.env },
         logger,
       });
@@ -110,7 +103,6 @@ describe.skipIf(!installed)("the Python SDK's keychain slot (mesh-sdk/default) o
       const { store } = createTokenStore(config, {
         env: {},
         tokenDirectory: join(root, '.mesh'),
-        cwd: root,
         keychain: { env: bus.env },
         logger,
       });
@@ -149,7 +141,7 @@ describe('~/.mesh/token.json as the Python SDK writes it', () => {
   });
 });
 
-describe("the Python SDK's headless .mesh_token.json as an import source", () => {
+describe("the Python SDK's headless .mesh_token.json, shared only when named (MESH_PYTHON_TOKEN_FILE)", () => {
   const stack = useStack({ provider: { accessTokenTtl: 30 } });
 
   async function pythonHeadlessFile(directory: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -159,24 +151,32 @@ describe("the Python SDK's headless .mesh_token.json as an import source", () =>
     await writeFile(path, pythonDumps({ ...reply, expires_at: Math.floor(Date.now() / 1000) + reply.expires_in, ...extra }));
     return path;
   }
-  const selectFor = (cwd: string) => {
-    const env = { ...stack.env, MESH_TOKEN_STORE: 'file' };
-    return createTokenStore(resolveConfig({ env }), { env, tokenDirectory: join(root, '.mesh'), cwd, logger });
+  const selectFor = (named: string | undefined) => {
+    const env = { ...stack.env, MESH_TOKEN_STORE: 'file', ...(named ? { MESH_PYTHON_TOKEN_FILE: named } : {}) };
+    return createTokenStore(resolveConfig({ env }), { env, tokenDirectory: join(root, '.mesh'), logger });
   };
 
-  it('looks where the Python SDK writes: $CWD/.mesh_token.json, then /tmp/.mesh_token.json', () => {
+  it('the places the Python SDK writes it ($CWD/.mesh_token.json, then /tmp/.mesh_token.json) are only defaults for import-python', () => {
     expect(pythonHeadlessTokenPaths('/srv/app')).toEqual([
       join('/srv/app', '.mesh_token.json'),
       join(sep, 'tmp', '.mesh_token.json'),
     ]);
   });
 
-  it('when our stores hold nothing: uses it, says so once naming the file, and a save goes back to that file only', async () => {
+  it('not named: a .mesh_token.json is never read, cleared or listed, wherever it is', async () => {
+    await pythonHeadlessFile(root);
+    const { store } = selectFor(undefined);
+    expect(await store.load()).toBeNull();
+    expect((store as LayeredStore).places().join(' ')).not.toContain('.mesh_token.json');
+    await store.clear();
+    expect(await readdir(root)).toContain('.mesh_token.json');
+  });
+
+  it('named: when our stores hold nothing, it is used, and a save goes back to that file only', async () => {
     const path = await pythonHeadlessFile(root);
-    const { store } = selectFor(root);
+    const { store } = selectFor(path);
     const loaded = (await store.load()) as TokenSet;
     expect(loaded.refresh_token).toBeTruthy();
-    expect(logger.warnings.join('\n')).toContain(path);
     expect(store.describe()).toContain(path);
     await store.save({ ...loaded, access_token: 'rotated.access.token' });
     expect(JSON.parse(await readFile(path, 'utf8')).access_token).toBe('rotated.access.token');
@@ -184,11 +184,11 @@ describe("the Python SDK's headless .mesh_token.json as an import source", () =>
     expect(logger.warnings.join('\n')).not.toContain(loaded.refresh_token as string);
   });
 
-  it('a refresh by the token manager rewrites that file in place: one family, every field kept', async () => {
+  it('named: a refresh by the token manager rewrites that file in place: one family, every field kept', async () => {
     const path = await pythonHeadlessFile(root, { expires_at: Math.floor(Date.now() / 1000) - 10, python_only: 'kept' });
     const before = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    const env = { ...stack.env, MESH_TOKEN_STORE: 'file' };
-    const { session } = assembleClient({ env, logger }, { tokenDirectory: join(root, '.mesh'), cwd: root });
+    const env = { ...stack.env, MESH_TOKEN_STORE: 'file', MESH_PYTHON_TOKEN_FILE: path };
+    const { session } = assembleClient({ env, logger }, { tokenDirectory: join(root, '.mesh') });
     const token = await session?.manager.getAccessToken();
     expect(token).not.toBe(before.access_token);
     const after = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
@@ -200,18 +200,18 @@ describe("the Python SDK's headless .mesh_token.json as an import source", () =>
     expect(await readdir(join(root, '.mesh')).catch(() => [])).not.toContain('token.json');
   });
 
-  it('is not used when our own file holds a set', async () => {
-    await pythonHeadlessFile(root);
+  it('named: not used when our own file holds a set', async () => {
+    const path = await pythonHeadlessFile(root);
     await new FileStore({ directory: join(root, '.mesh') }).save({
       access_token: 'ours.access.token',
       expires_at: 2_000_000_000,
     });
-    const { store } = selectFor(root);
+    const { store } = selectFor(path);
     expect((await store.load())?.access_token).toBe('ours.access.token');
     expect(logger.warnings).toEqual([]);
   });
 
-  it("is not imported when it is a symlink, another user's file, or for another deployment (audience)", async () => {
+  it("named: refused with a warning when it is a symlink, another user's file, or for another deployment (audience)", async () => {
     const elsewhere = join(root, 'elsewhere');
     await mkdir(elsewhere);
     const real = await pythonHeadlessFile(elsewhere);
@@ -231,18 +231,50 @@ describe("the Python SDK's headless .mesh_token.json as an import source", () =>
     await writeFile(real, pythonDumps({ access_token: 'opaque', refresh_token: 'r', expires_at: 1 }));
     expect(await new PythonTokenFile({ path: real, audience, acceptOpaque: false, logger }).load()).toBeNull();
     expect(await new PythonTokenFile({ path: real, audience, acceptOpaque: true, logger }).load()).not.toBeNull();
-    expect(logger.debugs.join('\n')).toMatch(
-      /not a regular file[\s\S]*owned by uid \d+, not by this user[\s\S]*another deployment/,
+    expect(logger.warnings.join('\n')).toMatch(
+      /symbolic link[\s\S]*belongs to another user \(uid \d+, not 4242\)[\s\S]*another deployment/,
     );
   });
 
-  it('a logout clears it too, so the family is not imported again on the next start', async () => {
+  it('named: a logout clears it too, so the family is not read again on the next start', async () => {
     const path = await pythonHeadlessFile(root);
-    const { store } = selectFor(root);
+    const { store } = selectFor(path);
     expect(await store.load()).not.toBeNull();
-    expect((store as LayeredStore).places()).toContain(`file ${path} (the Python SDK's headless token file)`);
+    expect((store as LayeredStore).places()).toContain(
+      `file ${path} (the Python SDK's headless token file, MESH_PYTHON_TOKEN_FILE)`,
+    );
     await store.clear();
     await expect(lstat(path)).rejects.toThrow(/ENOENT/);
-    expect(await selectFor(root).store.load()).toBeNull();
+    expect(await selectFor(path).store.load()).toBeNull();
+  });
+});
+
+// Issue 19 item 12: a Python process on the same machine rewrites the set after its own refresh
+// without `auth_source`, so a device-flow family looks like a browser login's, and its refresh as
+// `web` is refused (a refresh token belongs to the application that issued it).
+describe('a login shared with a running Python process', () => {
+  const stack = useStack({ provider: { deviceInterval: 1 } });
+
+  it('a device-flow set the Python SDK rewrote without auth_source: refused as web, refreshed as device once, and marked device_flow again', async () => {
+    const reply = await deviceFlowTokens(stack);
+    // What Python's refresh_auth_token stores: the reply, plus expires_at; no auth_source.
+    const directory = join(root, '.mesh');
+    await mkdir(directory, { recursive: true });
+    await writeFile(join(directory, 'token.json'), pythonDumps({ ...reply, expires_at: Math.floor(Date.now() / 1000) - 10 }), {
+      mode: 0o600,
+    });
+    const before = { ...stack.backend.counters.refreshClientTypes };
+    const env = { ...stack.env, MESH_TOKEN_STORE: 'file' };
+    const { session } = assembleClient({ env, logger }, { tokenDirectory: directory });
+    const token = await session?.manager.getAccessToken();
+    expect(token).not.toBe(reply.access_token);
+    expect(stack.backend.counters.refreshClientTypes.web).toBe((before.web ?? 0) + 1);
+    expect(stack.backend.counters.refreshClientTypes.device).toBe((before.device ?? 0) + 1);
+    const written = JSON.parse(await readFile(join(directory, 'token.json'), 'utf8')) as Record<string, unknown>;
+    expect(written.auth_source).toBe('device_flow');
+    // The next refresh goes straight to the device application.
+    await session?.manager.getAccessToken({ forceRefresh: true });
+    expect(stack.backend.counters.refreshClientTypes.web).toBe((before.web ?? 0) + 1);
+    expect(stack.backend.counters.refreshClientTypes.device).toBe((before.device ?? 0) + 2);
   });
 });

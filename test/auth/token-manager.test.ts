@@ -2,12 +2,14 @@
 // persisted first, a refused refresh (any 4xx) means "log in again", client_type and auth_source,
 // a reply without refresh_token, the login seam, clock skew, POST retries only when advertised.
 
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SkewClock } from '../../src/auth/clock.js';
 import { createTokenStore } from '../../src/auth/create-token-store.js';
+import { REFRESH_CHANNEL } from '../../src/auth/rotation.js';
 import { MemoryStore } from '../../src/auth/stores/memory-store.js';
 import type { TokenManager } from '../../src/auth/token-manager.js';
 import type { TokenSet } from '../../src/auth/token-store.js';
@@ -76,11 +78,14 @@ describe('TokenManager', () => {
       load: () => inner.load(),
       clear: () => inner.clear(),
       describe: () => 'slow store',
-      save: (next: TokenSet) =>
-        new Promise<void>((resolve) => {
+      save: (next: TokenSet) => {
+        // The refresh intent (the old set, saved before the request) goes through; the new set waits.
+        if (next.refresh_token === tokens.refresh_token) return inner.save(next);
+        return new Promise<void>((resolve) => {
           saved.push(next);
           releaseSave = () => void inner.save(next).then(resolve);
-        }),
+        });
+      },
     };
     const manager = managerFor(stack, store);
     let handedOut: string | undefined;
@@ -196,13 +201,17 @@ describe('TokenManager', () => {
       await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token, client_type: 'web' });
       const manager = managerFor(stack, new MemoryStore(expired(tokens)));
       const before = refreshes();
+      const types = { ...stack.backend.counters.refreshClientTypes };
       const error = await manager.getAccessToken().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ReauthenticationRequiredError);
       expect((error as ReauthenticationRequiredError).code).toBe('reauthentication_required');
       expect((error as ReauthenticationRequiredError).hint).toMatch(/npx mesh-auth/);
       expect((error as ReauthenticationRequiredError).hint).toMatch(/MESH_API_KEY/);
       expect(((error as Error).cause as { status?: number }).status).toBe(status);
-      expect(refreshes()).toBe(before + 1);
+      // The set does not say where it came from (no auth_source): refused as web, tried once as device. No loop.
+      expect(refreshes()).toBe(before + 2);
+      expect(stack.backend.counters.refreshClientTypes.web).toBe((types.web ?? 0) + 1);
+      expect(stack.backend.counters.refreshClientTypes.device).toBe((types.device ?? 0) + 1);
     },
   );
 
@@ -327,7 +336,26 @@ describe('TokenManager', () => {
     expect((error as { requestId?: string }).requestId).toMatch(/^req_/);
   });
 
-  it('keeps refreshed tokens in memory, with a warning, when the store cannot save them', async () => {
+  it('a store that cannot save at all (disk full): a TokenStoreError before anything is sent, the refresh token unspent', async () => {
+    const tokens = await storedTokens(stack);
+    const store = {
+      load: async () => expired(tokens),
+      clear: async () => {},
+      describe: () => 'full disk',
+      save: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
+    };
+    const before = refreshes();
+    const error = await managerFor(stack, store)
+      .getAccessToken()
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TokenStoreError', code: 'token_store_failed' });
+    expect((error as Error).message).toMatch(/full disk before sending it \(ENOSPC.*\)\. Nothing was sent/);
+    expect(refreshes()).toBe(before);
+    const { status } = await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token });
+    expect(status).toBe(200);
+  });
+
+  it('keeps refreshed tokens in memory, with a warning, when the store fails to save them after the rotation', async () => {
     const tokens = await storedTokens(stack);
     const logger = recordingLogger();
     const inner = new MemoryStore(expired(tokens));
@@ -335,7 +363,11 @@ describe('TokenManager', () => {
       load: () => inner.load(),
       clear: () => inner.clear(),
       describe: () => 'full disk',
-      save: async () => Promise.reject(new Error('ENOSPC: no space left on device')),
+      // The intent (the old refresh token) fits; the new set does not.
+      save: async (next: TokenSet) =>
+        next.refresh_token === tokens.refresh_token
+          ? inner.save(next)
+          : Promise.reject(new Error('ENOSPC: no space left on device')),
     };
     const manager = managerFor(stack, store, { logger });
     const first = await manager.getAccessToken();
@@ -347,37 +379,68 @@ describe('TokenManager', () => {
 
 // Issue 12, defect 5: with `tokenStore: 'keychain'` a keychain that fails while the rotated set is
 // saved used to be a warning. Fail closed: the caller gets the KeychainError, the set stays in
-// memory for this process (the rotated refresh token is not lost), and no file is written.
+// memory for this process (the rotated refresh token is not lost), and no file is written. And
+// since the refresh intent is saved first (issue 19), a keychain already gone before the refresh
+// spends nothing at all.
 describe.skipIf(!keychainToolsInstalled() && !process.env.CI)(
   "tokenStore 'keychain' when the keychain fails during a refresh",
   () => {
-    it('throws KeychainError saying the tokens are kept in memory, serves them from memory, writes no file', async () => {
+    async function keychainManager(home: string, env: NodeJS.ProcessEnv) {
+      const config = resolveConfig({ apiUrl: stack.apiUrl, auth0: stack.auth0, tokenStore: 'keychain', env: {} });
+      const { store } = createTokenStore(config, { tokenDirectory: join(home, '.mesh'), keychain: { env } });
+      const tokens = await storedTokens(stack);
+      await store.save(tokens);
+      const manager = managerFor(stack, store);
+      expect(await manager.getAccessToken()).toBe(tokens.access_token); // loaded from the keychain
+      return { manager, tokens };
+    }
+
+    it('gone before the refresh: KeychainError, nothing sent, the refresh token unspent', async () => {
       const bus = await startKeyringBus();
       const home = await mkdtemp(join(tmpdir(), 'mesh-keychain-closed-'));
       try {
-        const config = resolveConfig({ apiUrl: stack.apiUrl, auth0: stack.auth0, tokenStore: 'keychain', env: {} });
-        const { store } = createTokenStore(config, {
-          tokenDirectory: join(home, '.mesh'),
-          cwd: home,
-          keychain: { env: bus.env },
-        });
-        const tokens = await storedTokens(stack);
-        await store.save(tokens);
-        const manager = managerFor(stack, store);
-        expect(await manager.getAccessToken()).toBe(tokens.access_token); // loaded from the keychain
-        await bus.stop(); // the Secret Service goes away before the rotated set can be saved
+        const { manager, tokens } = await keychainManager(home, bus.env);
+        await bus.stop();
         const before = refreshes();
         const error = await manager
           .getAccessToken({ forceRefresh: true, staleToken: tokens.access_token })
           .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(KeychainError);
+        expect((error as KeychainError).message).toMatch(/before sending it.*Nothing was sent/);
+        expect(refreshes()).toBe(before);
+        // The refresh token was not spent: it still refreshes.
+        const { status } = await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token });
+        expect(status).toBe(200);
+        expect(await readdir(home)).toEqual([]);
+      } finally {
+        await bus.stop();
+        await rm(home, { recursive: true, force: true });
+      }
+    });
+
+    it('gone between the rotation and the save: KeychainError saying the tokens are kept in memory, served from memory, no file', async () => {
+      const bus = await startKeyringBus();
+      const home = await mkdtemp(join(tmpdir(), 'mesh-keychain-closed-'));
+      // The Secret Service goes away once the intent is saved, while the refresh reply is on its way (held 800 ms).
+      const stopBus = () => void bus.stop();
+      try {
+        const { manager, tokens } = await keychainManager(home, bus.env);
+        stack.backend.faults.add({ fault: { kind: 'slowHeaders', ms: 800 }, match: { path: '/auth/refresh-token' } });
+        subscribe(REFRESH_CHANNEL, stopBus);
+        const before = refreshes();
+        const error = await manager
+          .getAccessToken({ forceRefresh: true, staleToken: tokens.access_token })
+          .catch((e: unknown) => e);
+        unsubscribe(REFRESH_CHANNEL, stopBus);
         expect(error).toBeInstanceOf(KeychainError);
         expect((error as KeychainError).message).toMatch(/kept in memory for this process/);
         expect(refreshes()).toBe(before + 1);
         const served = await manager.getAccessToken();
         expect(served).not.toBe(tokens.access_token);
         expect(refreshes()).toBe(before + 1); // from memory: no second refresh, no reuse of the old token
-        expect(await readdir(home)).toEqual([]); // neither ~/.mesh/token.json nor a .mesh_token.json
+        expect(await readdir(home)).toEqual([]); // no ~/.mesh/token.json: tokenStore "keychain" never falls back
       } finally {
+        unsubscribe(REFRESH_CHANNEL, stopBus);
         await bus.stop();
         await rm(home, { recursive: true, force: true });
       }

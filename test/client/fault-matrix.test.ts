@@ -221,6 +221,42 @@ describe('fault matrix', () => {
     expect(r.refreshes).toBe(1);
   });
 
+  it('404 for a login token the server revoked before its exp: validated, one refresh, then the reply', async () => {
+    // A real login's token, good for an hour by its own exp: no refresh ahead of expiry can hide the 404 path.
+    const { client, tokens } = await clientWithTokens(stack);
+    await client.listKeys();
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the refreshed token is issued a second later
+    stack.backend.settings.rejectTokensIssuedBefore = Math.floor(Date.now() / 1000);
+    const validations = stack.backend.counters.validations;
+    const r = await measure(LIST, () => client.listKeys());
+    expect(r.value).toEqual([]);
+    expect([r.attempts, r.refreshes]).toEqual([2, 1]);
+    expect(stack.backend.counters.validations).toBe(validations + 1); // asked before refreshing
+    expect((await client.tokenSet()).access_token).not.toBe(tokens.access_token);
+  });
+
+  it.each([2, 4])('401 %i times: AuthenticationError after exactly one refresh (no second refresh, no loop)', async (times) => {
+    const { client } = await clientWithTokens(stack);
+    await client.listKeys();
+    fault({ fault: { kind: 'status', status: 401 }, match: { path: '/api/v1/listKeys' }, times });
+    const r = await measure(LIST, () => client.listKeys());
+    expect(r.error).toMatchObject({ name: 'AuthenticationError', code: 'authentication_failed', status: 401 });
+    expect([r.attempts, r.refreshes]).toEqual([2, 1]);
+  });
+
+  it('without idempotency_key advertised, a client that already made a POST sends no Idempotency-Key and does not repeat a 503 POST', async () => {
+    stack.backend.settings.capabilities = [];
+    const { client } = await clientWithTokens(stack);
+    const keys = () => stack.backend.counters.idempotencyKeys[CHAT] ?? 0;
+    const before = keys();
+    await client.chat('first');
+    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/v1/mesh/chat' }, times: 2 });
+    const r = await measure(CHAT, () => client.chat('second'));
+    expect(r.error).toMatchObject({ name: 'ServerError', status: 503 });
+    expect(r.attempts).toBe(1);
+    expect(keys()).toBe(before); // neither POST carried one
+  });
+
   it('404 with a valid token: NotFoundError, believed once /auth/validate vouches for the token, no refresh', async () => {
     const { client } = await clientWithTokens(stack);
     await client.listKeys();
@@ -254,7 +290,8 @@ describe('fault matrix', () => {
   it('refresh answered invalid_grant: ReauthenticationRequiredError, one refresh, no loop', async () => {
     const tokens = await staleTokens();
     await postJson(`${stack.apiUrl}/auth/refresh-token`, { refresh_token: tokens.refresh_token, client_type: 'web' }); // rotate: the stored one is now reused
-    const { client } = await clientWithTokens(stack, { tokens });
+    // A browser login's set, as mesh-sdk stores it (a set of unknown origin is also tried as the device app).
+    const { client } = await clientWithTokens(stack, { tokens: { ...tokens, auth_source: 'browser' } });
     const r = await measure(LIST, () => client.listKeys());
     expect(r.error).toMatchObject({ name: 'ReauthenticationRequiredError', code: 'reauthentication_required' });
     expect(r.refreshes).toBe(1);

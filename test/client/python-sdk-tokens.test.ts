@@ -83,7 +83,6 @@ describe.skipIf(!keychainToolsInstalled() && !process.env.CI)('a keychain entry 
     const { store } = createTokenStore(config, {
       env: {},
       tokenDirectory: join(root, 'keychain-home', '.mesh'),
-      cwd: root,
       keychain: { env: bus.env },
     });
     const account = keychainAccountFor(stack.apiUrl);

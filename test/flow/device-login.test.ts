@@ -10,6 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { approveDeviceOverHttp } from '../../dev/login-driver.js';
 import type { ProviderSettings } from '../../dev/provider/provider.js';
+import type { TokenSet } from '../../src/auth/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
 import type { DeviceVerification } from '../../src/flow/device-login.js';
@@ -59,13 +60,15 @@ describe.each([
     stack.backend.settings.capabilities = capabilities;
   });
 
-  it('approves, stores device-flow tokens, prints the env instructions; a refresh then says client_type "device" and keeps the mark', async () => {
+  it('approves, stores device-flow tokens, says how to get the env variables without a secret in it; a refresh then says client_type "device" and keeps the mark', async () => {
     const deviceCodes = stack.backend.counters.deviceCodes;
     let instructions = '';
+    let given: TokenSet | undefined;
     const mesh = client({
       loginUi: {
         onVerification: approveAfter(),
-        onHeadlessTokens: (_tokens, text) => {
+        onHeadlessTokens: (tokens, text) => {
+          given = tokens;
           instructions = text;
         },
       },
@@ -77,8 +80,14 @@ describe.each([
     expect(stored).toMatchObject({ auth_source: 'device_flow', refresh_token: expect.any(String) });
     // Issued to the native device application, whatever AUTH0_CLIENT_ID (the web app) says.
     expect(decodeJwtPayload(stored.access_token as string).client_id).toBe(stack.deviceClientId);
-    expect(instructions).toMatch(/export MESH_REFRESH_TOKEN=\S+/);
-    expect(instructions).toMatch(/^MESH_ACCESS_TOKEN=\S+$/m);
+    // The callback still gets the tokens; the text it is given to print names commands, not secrets.
+    expect(given?.refresh_token).toBe(stored.refresh_token);
+    expect(instructions).not.toContain(stored.access_token as string);
+    expect(instructions).not.toContain(stored.refresh_token as string);
+    expect(instructions).not.toMatch(/MESH_(ACCESS|REFRESH)_TOKEN=/);
+    expect(instructions).toMatch(/npx mesh-auth print-tokens/);
+    expect(instructions).toMatch(/npx mesh-env -o \.env/);
+    expect(instructions).toMatch(/npx mesh-env --api-key <name>/);
     expect((await mesh.chat('What is 5 + 7?')).content).toEqual(expect.any(String));
 
     // Expire it on disk; a new client refreshes as the device application and keeps the mark.
@@ -93,10 +102,16 @@ describe.each([
   it('honours slow_down: 5 s more between polls, then completes', async () => {
     stack.provider.settings.devicePollFloor = 3; // the server wants 3 s although it advertised 1
     const slowDowns = stack.provider.counters.slowDowns;
-    const started = Date.now();
+    const first = stack.provider.counters.devicePollTimes.length;
     await client({ loginUi: { onVerification: approveAfter(2500) } }).login();
-    // poll at 1 s (pending), at 2 s (too soon: slow_down, now 6 s), at 8 s (tokens)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(7000);
+    // poll at 1 s (pending), at 2 s (too soon: slow_down, now 6 s), at 8 s (tokens): the gaps the client kept.
+    const polls = stack.provider.counters.devicePollTimes.slice(first);
+    const gaps = polls.slice(1).map((at, index) => at - (polls[index] as number));
+    expect(gaps).toHaveLength(2);
+    expect(gaps[0]).toBeGreaterThanOrEqual(950); // the advertised interval, 1 s
+    expect(gaps[0]).toBeLessThan(2000);
+    expect(gaps[1]).toBeGreaterThanOrEqual(5950); // interval + 5 s after the slow_down
+    expect(gaps[1]).toBeLessThan(7500);
     expect(stack.provider.counters.slowDowns - slowDowns).toBe(1);
   }, 30_000);
 

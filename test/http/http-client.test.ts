@@ -80,6 +80,28 @@ describe('User-Agent', () => {
 });
 
 describe('retries', () => {
+  it.each([0, 1, 3])('maxRetries %i: exactly that many retries of a GET that keeps failing, no more', async (maxRetries) => {
+    const http = new HttpClient({ baseUrl, maxRetries, random: () => 0 });
+    script = Array(10).fill(503);
+    const response = await http.send({ method: 'GET', path: '/x' });
+    expect([response.status, response.attempts, seen.length]).toEqual([503, maxRetries + 1, maxRetries + 1]);
+    // The per-call option wins over the client's.
+    seen.length = 0;
+    script = Array(10).fill(503);
+    expect((await http.send({ method: 'GET', path: '/x', maxRetries: 0 })).attempts).toBe(1);
+    expect(seen).toHaveLength(1);
+    await http.close();
+  });
+
+  it('drops out of retrying once the next wait would pass the bound on all waits (maxRetryWaitMs)', async () => {
+    const http = new HttpClient({ baseUrl, maxRetries: 10, maxRetryWaitMs: 250, random: () => 0.999 });
+    script = Array(20).fill(503);
+    // Full jitter at ~100%: 499 ms for the first retry already passes 250 ms: no retry at all.
+    const response = await http.send({ method: 'GET', path: '/x' });
+    expect([response.attempts, response.waitedMs]).toEqual([1, 0]);
+    await http.close();
+  });
+
   it('retries a GET on 503 (3 attempts)', async () => {
     const http = fast();
     script = [503, 503];

@@ -41,13 +41,16 @@ describe('retry policy', () => {
     expect(isRetryableError(new Error('boom'), { idempotent: true })).toBe(false);
   });
 
-  it('backs off exponentially with full jitter, capped; honours Retry-After up to 60 s', () => {
+  it('backs off exponentially with full jitter, capped; honours Retry-After up to 60 s, and none past it', () => {
     expect(retryDelayMs(1, undefined, () => 0.999)).toBe(499);
     expect(retryDelayMs(2, undefined, () => 0.999)).toBe(999);
     expect(retryDelayMs(10, undefined, () => 0.999)).toBe(RETRY_DEFAULTS.maxDelayMs - 8);
     expect(retryDelayMs(3, undefined, () => 0)).toBe(0);
     expect(retryDelayMs(1, 7)).toBe(7000);
-    expect(retryDelayMs(1, 3600)).toBe(60_000);
+    expect(retryDelayMs(1, 60)).toBe(60_000);
+    // A server asking for more than the SDK waits by itself gets no retry: the caller hears how long it asked.
+    expect(retryDelayMs(1, 61)).toBeUndefined();
+    expect(retryDelayMs(1, 1_000_000_000)).toBeUndefined();
   });
 });
 

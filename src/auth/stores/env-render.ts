@@ -1,11 +1,12 @@
 /**
  * Every text that hands credentials over as environment variables: the token lines the env store
- * reads back (`MESH_TOKEN_FROM_ENV`, `MESH_ACCESS_TOKEN`, ...), the instructions printed after a
- * headless login and by `mesh-auth print-tokens`, and the `.env` files `mesh-env` writes.
+ * reads back (`MESH_TOKEN_FROM_ENV`, `MESH_ACCESS_TOKEN`, ...), the export lines `mesh-auth
+ * print-tokens` prints when asked (never unasked: a headless login only says how to get them), and
+ * the `.env` files `mesh-env` writes.
  *
  * Why here, in auth and beside env-store.ts: the writer of these variables sits next to their
- * reader, so the names cannot drift apart; and auth is below flow (the headless login prints the
- * instructions) and diagnostics/cli (mesh-env), so each of them imports this one module directly.
+ * reader, so the names cannot drift apart; and auth is below diagnostics and cli (print-tokens,
+ * mesh-env), so each of them imports this one module directly.
  * The text is printed for a person at a terminal or written to a 0600 file; never to a logger.
  */
 import { DEFAULT_API_URL } from '../../config/settings.js';

@@ -23,6 +23,8 @@ export interface EnvStoreOptions {
  * const store = new EnvStore({ onTokensRefreshed: (tokens) => secrets.put('mesh', tokens) });
  */
 export class EnvStore implements TokenStore {
+  /** Nothing here outlives the process: a refresh records no intent (`TokenStore.inProcessOnly`). */
+  readonly inProcessOnly = true;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #onTokensRefreshed: ((tokens: TokenSet) => void) | undefined;
   readonly #logger: InternalLogger;

@@ -3,23 +3,40 @@
  * directory fsync), in the snake_case format the Python SDK shares (its desktop fallback file is
  * this same path), keeping every field the set was read with. A corrupt or unreadable file is
  * moved aside with a warning, never overwritten without a trace.
+ *
+ * Read with suspicion (a token directory may be shared, or planted): never through a symbolic
+ * link, never another user's file, never more than a token set can be (64 KiB). Every failure is
+ * a typed `TokenStoreError` naming the path and what to do. A complete set a killed process left in
+ * its temp file is taken up (leftovers.ts).
  */
-import { chmod, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCode } from '../../errors/codes.js';
+import { TokenStoreError } from '../../errors/mesh-error.js';
+import { gitExposure } from '../../internal/git-exposure.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
-import { writeSecretFile } from '../../internal/secret-file.js';
+import { RefusedReadError, readSecretFile, writeSecretFile } from '../../internal/secret-file.js';
 import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
+import { fileStoreError } from './file-errors.js';
+import { removeDeadLeftovers, takeUpLeftover } from './leftovers.js';
 
 export const TOKEN_FILE_NAME = 'token.json';
 const DIRECTORY_MODE = 0o700;
-const FILE_MODE = 0o600; // what loose files are tightened to (writeSecretFile sets it on writes)
+/** A token set is a few kilobytes; anything near this is not one. */
+export const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
 export interface FileStoreOptions {
   /** Directory holding token.json. @default ~/.mesh */
   directory?: string;
   logger?: InternalLogger;
+  /**
+   * Refuse to write into a git work tree that does not ignore the file (a home directory kept in
+   * git would publish the tokens with its next commit). On for the default `~/.mesh`; a directory
+   * the user named is taken as chosen. @default false
+   */
+  refuseInWorkTree?: boolean;
 }
 
 export function defaultTokenDirectory(): string {
@@ -35,10 +52,14 @@ export function defaultTokenDirectory(): string {
 export class FileStore implements TokenStore {
   readonly path: string;
   readonly #logger: InternalLogger;
+  /** Checked once per store: whether the file would land in a git work tree that does not ignore it. */
+  #exposure: Promise<'tracked' | 'safe'> | undefined;
+  readonly #refuseInWorkTree: boolean;
 
   constructor(options: FileStoreOptions = {}) {
     this.path = join(options.directory ?? defaultTokenDirectory(), TOKEN_FILE_NAME);
     this.#logger = options.logger ?? createLogger();
+    this.#refuseInWorkTree = options.refuseInWorkTree ?? false;
   }
 
   get directory(): string {
@@ -46,47 +67,68 @@ export class FileStore implements TokenStore {
   }
 
   async load(): Promise<TokenSet | null> {
-    let text: string;
+    let read: Awaited<ReturnType<typeof readSecretFile>>;
     try {
-      await this.#tightenIfLoose();
-      text = await readFile(this.path, 'utf8');
+      read = await readSecretFile(this.path, { maxBytes: MAX_TOKEN_FILE_BYTES });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return null;
-      await this.#moveAside(`it could not be read (${code ?? String(error)})`);
-      return null;
+      if (error instanceof RefusedReadError && (error.reason === 'symlink' || error.reason === 'foreign-owner')) {
+        throw fileStoreError('Reading the tokens from', this.path, error);
+      }
+      const why = error instanceof RefusedReadError ? error.detail : `it could not be read (${errnoOf(error)})`;
+      await this.#moveAside(why);
+      read = undefined;
     }
-    try {
-      return parseStoredTokenJson(text);
-    } catch (error) {
-      if (!(error instanceof TokenSetFormatError)) throw error;
-      await this.#moveAside(`it is not a token set: ${error.message}`);
-      return null;
+    if (read?.loosened !== undefined) {
+      this.#logger.warn(`${this.path} was readable by other users (mode ${read.loosened.toString(8)}); tightened it to 600.`);
     }
+    let tokens: TokenSet | null = null;
+    if (read) {
+      try {
+        tokens = parseStoredTokenJson(read.text);
+      } catch (error) {
+        if (!(error instanceof TokenSetFormatError)) throw error;
+        await this.#moveAside(`it is not a token set: ${error.message}`);
+      }
+    }
+    // A save cut short by a kill may have left the newer set in its temp file.
+    const leftover = await takeUpLeftover(this.path, tokens, read?.mtimeMs, this.#logger);
+    return leftover ?? tokens;
   }
 
   async save(tokens: TokenSet): Promise<void> {
-    await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
-    // mkdir's mode applies only on create (and through the umask): set it explicitly.
-    await chmod(this.directory, DIRECTORY_MODE);
-    await writeSecretFile(this.path, `${tokenSetJson(tokens, 2)}\n`);
+    try {
+      await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
+      // mkdir's mode applies only on create (and through the umask): set it explicitly.
+      await chmod(this.directory, DIRECTORY_MODE);
+      if (this.#refuseInWorkTree) await this.#refuseIfPublishable();
+      await writeSecretFile(this.path, `${tokenSetJson(tokens, 2)}\n`);
+    } catch (error) {
+      throw fileStoreError('Saving the tokens to', this.path, error);
+    }
+    await removeDeadLeftovers(this.path); // what a killed writer left is superseded now
+  }
+
+  async #refuseIfPublishable(): Promise<void> {
+    this.#exposure ??= gitExposure(this.path);
+    if ((await this.#exposure) === 'safe') return;
+    this.#exposure = undefined; // checked again next time: the user may have fixed it meanwhile
+    throw new TokenStoreError(
+      `${this.path} is inside a git work tree that does not ignore it: a commit could publish the tokens.`,
+      {
+        code: ErrorCode.TOKEN_STORE_UNSAFE,
+        hint: `Add ${basename(this.directory)}/ to that work tree's .gitignore, or set MESH_TOKEN_DIR to a directory outside it.`,
+      },
+    );
   }
 
   async clear(): Promise<void> {
     await unlink(this.path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
+      if (error.code !== 'ENOENT') throw fileStoreError('Removing the tokens in', this.path, error);
     });
   }
 
   describe(): string {
     return `file ${this.path}`;
-  }
-
-  async #tightenIfLoose(): Promise<void> {
-    const info = await stat(this.path);
-    if ((info.mode & 0o077) === 0) return;
-    await chmod(this.path, FILE_MODE);
-    this.#logger.warn(`${this.path} was readable by other users (mode ${(info.mode & 0o777).toString(8)}); tightened it to 600.`);
   }
 
   /** Keeps a bad file for inspection instead of deleting or overwriting it. */
@@ -101,4 +143,8 @@ export class FileStore implements TokenStore {
       );
     }
   }
+}
+
+function errnoOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? String(error);
 }

@@ -21,6 +21,10 @@ export const PYTHON_KEYCHAIN_ACCOUNT = 'default';
 
 /** Windows stores the secret as UTF-16 in at most 2560 bytes: 1280 characters, with margin. */
 export const WINDOWS_MAX_SECRET_CHARS = 1200;
+/** Far beyond any token set: a longer entry is not read as one. */
+const MAX_SECRET_CHARS = 64 * 1024;
+/** At most 64 KiB in entries of at least 1200 characters: a header claiming more is not ours. */
+const MAX_CHUNKS = 64;
 
 export interface KeychainStoreOptions {
   /** Keychain account: one per backend, so that a local stack never overwrites real tokens. */
@@ -59,6 +63,7 @@ function chunkHeader(value: unknown): ChunkHeader | undefined {
     header !== null &&
     Number.isInteger(header.mesh_chunks) &&
     (header.mesh_chunks as number) > 0 &&
+    (header.mesh_chunks as number) <= MAX_CHUNKS &&
     (header.mesh_chunk_set === undefined || typeof header.mesh_chunk_set === 'string')
     ? (header as ChunkHeader)
     : undefined;
@@ -126,6 +131,8 @@ export class KeychainStore implements TokenStore {
     try {
       const header = parseHeader(first);
       if (header) text = await this.#readChunks(header);
+      // A token set is a few kilobytes: anything far larger is not one (and is not parsed).
+      if (text.length > MAX_SECRET_CHARS) throw new TokenSetFormatError(`it is ${text.length} characters long`);
       return parseStoredTokenJson(text);
     } catch (error) {
       if (!(error instanceof TokenSetFormatError)) throw asKeychainError(error, 'Reading the keychain failed');

@@ -1,11 +1,11 @@
 /**
  * The `auto` (and `file`) policy: the keychain first (desktop only), then the file when the
  * keychain is missing, locked or not answering (with a one-time warning naming the reason), then,
- * when neither holds anything, the Python SDK's headless token files as an import source (one
- * warning naming the file).
+ * when neither holds anything, the Python SDK's headless token file the user named
+ * (`MESH_PYTHON_TOKEN_FILE`; one notice naming it).
  *
  * A token family stays where it was found: tokens read from the file are saved back to the file,
- * tokens imported from `.mesh_token.json` are saved back to that file, so that a rotated refresh
+ * tokens found in the named Python file are saved back to that file, so that a rotated refresh
  * token never leaves a stale copy behind for another reader (the Python SDK) to reuse.
  */
 import { KeychainError } from '../../errors/mesh-error.js';
@@ -50,10 +50,8 @@ export class LayeredStore implements TokenStore {
     for (const source of this.imports) {
       const imported = await source.load();
       if (!imported) continue;
-      this.logger.warnOnce(
-        `python-token-import:${source.path}`,
-        `Using the tokens in ${source.path} (the Python SDK's headless token file): ${this.file.path} holds none. ` +
-          'Refreshed tokens are written back to that file.',
+      this.logger.debug(
+        `Using the tokens in ${source.path} (MESH_PYTHON_TOKEN_FILE): ${this.file.path} holds none. Refreshed tokens are written back to that file.`,
       );
       return this.#foundIn(source, imported);
     }

@@ -7,6 +7,8 @@ import type { TokenSet, TokenStore } from '../token-store.js';
  * const client = new MeshClient({ tokenStore: new MemoryStore() });
  */
 export class MemoryStore implements TokenStore {
+  /** Nothing here outlives the process: a refresh records no intent (`TokenStore.inProcessOnly`). */
+  readonly inProcessOnly = true;
   #tokens: TokenSet | null;
 
   constructor(initial: TokenSet | null = null) {

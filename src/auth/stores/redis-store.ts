@@ -92,6 +92,9 @@ export interface RedisStoreInspection {
 }
 
 /** The value under the key is not a mesh-sdk token record (corrupt, or something else's). Never overwritten. */
+/** A sealed token record is a few kilobytes; 64 KiB is far beyond any. */
+const MAX_RECORD_CHARS = 64 * 1024;
+
 export class TokenStoreRecordError extends MeshError {
   static override defaultCode: ErrorCode = ErrorCode.TOKEN_STORE_CORRUPT;
 }
@@ -206,6 +209,8 @@ class RedisStore implements RedisTokenStore {
       return null;
     }
     this.#seed = undefined; // a record exists: stale seed tokens must never replace it later
+    // A record is a few kilobytes: anything far larger is not one (and is not parsed).
+    if (raw.length > MAX_RECORD_CHARS) throw this.#notOurs(`it is ${raw.length} characters, far more than a token record`);
     const record = this.#parse(raw);
     let value = record.tokens;
     if (record.sealed) {

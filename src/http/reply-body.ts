@@ -1,0 +1,84 @@
+/**
+ * Reading a reply's body within bounds: at most `maxBytes` (a `Content-Length` over it is refused
+ * before a byte is read), and by a deadline, so that a server dripping a byte every few seconds
+ * cannot stretch a call past its timeout (undici's `bodyTimeout` bounds each pause, not the whole).
+ */
+import type { Dispatcher } from 'undici';
+import { ErrorCode } from '../errors/codes.js';
+import { ResponseValidationError, TimeoutError } from '../errors/mesh-error.js';
+
+/** The largest reply (or stream) read by default: chat replies are kilobytes, images a few megabytes. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024; // 32 MiB
+
+type Body = Dispatcher.ResponseData['body'];
+
+export function tooLarge(what: string, maxBytes: number, details: { status?: number; requestId?: string } = {}) {
+  return new ResponseValidationError(`${what}: the reply is larger than ${maxBytes} bytes, so it was not read.`, {
+    ...details,
+    code: ErrorCode.RESPONSE_TOO_LARGE,
+    hint: 'Check that MESH_API_URL points at a Mesh backend; raise maxResponseBytes if replies this large are expected.',
+  });
+}
+
+/** The `Content-Length` a reply announced, when it is a plain number. */
+export function announcedLength(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const value = headers['content-length'];
+  const text = Array.isArray(value) ? value[0] : value;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * The body as text. Rejects with `ResponseValidationError` (`response_too_large`) past `maxBytes`,
+ * and with `TimeoutError` when the whole body has not arrived `remainingMs` from now; either way
+ * the connection is dropped, not drained.
+ */
+export function readBodyText(
+  body: Body,
+  options: { maxBytes: number; remainingMs: number; what: string; details?: { status?: number; requestId?: string } },
+): Promise<string> {
+  const { maxBytes, what, details } = options;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failure: Error | undefined;
+    const fail = (error: Error) => {
+      failure ??= error;
+      body.destroy(error);
+    };
+    const timer = setTimeout(
+      () => fail(new TimeoutError(`${what}: the reply did not arrive in full within the timeout.`, details)),
+      Math.max(0, options.remainingMs),
+    );
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) fail(tooLarge(what, maxBytes, details));
+      else chunks.push(chunk);
+    });
+    body.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks, size).toString('utf8'));
+    });
+    body.once('error', (error) => {
+      clearTimeout(timer);
+      reject(failure ?? error);
+    });
+    body.once('close', () => {
+      clearTimeout(timer);
+      if (failure) reject(failure);
+    });
+  });
+}
+
+/** The chunks of a stream, failing with `response_too_large` once they add up to more than `maxBytes`. */
+export async function* boundedChunks(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  what: string,
+): AsyncGenerator<Uint8Array> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge(what, maxBytes);
+    yield chunk;
+  }
+}
