@@ -43,7 +43,8 @@ async function automaticBrowser(): Promise<{ open(url: string): Promise<void>; c
     };
   }
   const logIn = async (url: string) => {
-    const redirectUri = new URL(url).searchParams.get('redirect_uri') as string;
+    // `url` is the listener's one-time start link; the callback is on the same listener.
+    const redirectUri = new URL('/callback', url).href;
     const callback = await loginOverHttp(url, redirectUri, { login: DEMO_USER });
     await fetch(callback); // what the browser would do: deliver the code to the loopback listener
   };

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * `mesh-auth`: log in, log out, status, token, print-tokens, doctor. A thin shell over
+ * `mesh-auth`: log in, log out, status, token, print-tokens, doctor, import-python. A thin shell over
  * MeshClient: parsing, printing and exit codes only.
  */
+import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { envInstructions } from '../auth/stores/env-render.js';
+import { pythonHeadlessTokenPaths } from '../auth/stores/python-token-file.js';
 import { MeshClient } from '../client/mesh-client.js';
 import type { MeshClientOptions } from '../client/options.js';
 import type { AuthStatus } from '../client/types.js';
@@ -24,18 +26,24 @@ Commands:
   token          Print a valid access token (refreshed first), nothing else
   print-tokens   Print the tokens as environment variables for a server or CI
   doctor         Check configuration, connectivity, the keychain and the token
+  import-python  Copy the login in a Python SDK token file (.mesh_token.json) into mesh-sdk's store
 
 Options: --help, --version. Run "mesh-auth <command> --help" for a command's options.
 The Python SDK's spellings work too: "mesh-auth --clear" logs out, "mesh-auth --headless --force" logs in;
 long options may be abbreviated ("--head").`;
 
-const COMMANDS: Record<string, { usage: string; options: NonNullable<Parameters<typeof parseArgs>[0]>['options'] }> = {
+const COMMANDS: Record<
+  string,
+  { usage: string; options: NonNullable<Parameters<typeof parseArgs>[0]>['options']; positionals?: number }
+> = {
   login: {
     usage: `Usage: mesh-auth login [--port <port>] [--headless] [--no-browser] [--force] [--clear]
 
   --port <port>   Callback port on localhost (registered in Auth0; default 8000 or AUTH0_CALLBACK_PORT)
-  --headless      Log in with a device code (for machines without a browser); alias --device
-  --no-browser    Print the login URL instead of opening a browser
+  --headless      Log in with a device code even where a browser could open; alias --device.
+                  Without it, the device code is used when headless (SSH, a container, CI, no
+                  display, MESH_HEADLESS=true) and the browser otherwise
+  --no-browser    Print the login link instead of opening a browser
   --force         Log in even when already logged in
   --clear         Forget the stored tokens and stop, as "mesh-auth logout" (the Python SDK's spelling)`,
     options: {
@@ -58,6 +66,20 @@ const COMMANDS: Record<string, { usage: string; options: NonNullable<Parameters<
     options: {},
   },
   doctor: { usage: 'Usage: mesh-auth doctor [--json]\n\nExits 1 when a check fails.', options: { json: { type: 'boolean' } } },
+  'import-python': {
+    usage: `Usage: mesh-auth import-python [path] [--remove] [--force]
+
+Copies the login in the Python SDK's headless token file into mesh-sdk's own store, once.
+mesh-sdk never reads such a file by itself (a cloned repository could carry one); to share one
+file with a running Python program instead, set MESH_PYTHON_TOKEN_FILE=<path>.
+
+  path       The file. Default: MESH_PYTHON_TOKEN_FILE, else ./.mesh_token.json, else /tmp/.mesh_token.json
+  --remove   Delete the file afterwards (recommended: two copies of one rotating refresh token
+             spend each other; the Python SDK then logs in afresh)
+  --force    Replace a login mesh-sdk already holds`,
+    options: { remove: { type: 'boolean' }, force: { type: 'boolean' } },
+    positionals: 1,
+  },
 };
 
 const out = createOutput();
@@ -95,7 +117,10 @@ async function logout(): Promise<void> {
   out.err(out.ok(places.length ? `Logged out: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
 }
 
-const commands: Record<string, (values: Record<string, unknown>, signal: AbortSignal) => Promise<void>> = {
+const commands: Record<
+  string,
+  (values: Record<string, unknown>, signal: AbortSignal, positionals: readonly string[]) => Promise<void>
+> = {
   async login(values, signal) {
     // The Python SDK's `mesh-auth --clear` (auth_cli.py 1.5.4): clear the tokens and exit, whatever else is given.
     if (values.clear) return logout();
@@ -105,8 +130,9 @@ const commands: Record<string, (values: Record<string, unknown>, signal: AbortSi
       if (!Number.isInteger(port) || port < 1 || port > 65535)
         throw new UsageError(`--port needs a port number from 1 to 65535, not "${values.port}".`);
     }
-    const device = Boolean(values.headless || values.device);
-    const mesh = client({ ...(port ? { callbackPort: port } : {}), ...(device ? { headless: true } : {}) });
+    // The flags force the device flow; without them the headless verdict decides, as for login().
+    const forceDevice = Boolean(values.headless || values.device);
+    const mesh = client({ ...(port ? { callbackPort: port } : {}), ...(forceDevice ? { headless: true } : {}) });
     if (!values.force) {
       const status = await mesh.authStatus({ signal });
       if (status.loggedIn) {
@@ -114,7 +140,9 @@ const commands: Record<string, (values: Record<string, unknown>, signal: AbortSi
         return;
       }
     }
-    const profile = await mesh.login({ device, openBrowser: !values['no-browser'], signal }).finally(() => ui.stop());
+    const profile = await mesh
+      .login({ ...(forceDevice ? { device: true } : {}), ...(values['no-browser'] ? { openBrowser: false } : {}), signal })
+      .finally(() => ui.stop());
     out.err(out.ok(`Logged in as ${profile.email}. Tokens: ${mesh.describeTokenStore()}`));
   },
 
@@ -167,7 +195,43 @@ const commands: Record<string, (values: Record<string, unknown>, signal: AbortSi
     }
     if (checks.some((check) => !check.ok)) throw new Exit(EXIT.failure);
   },
+
+  async 'import-python'(values, signal, positionals) {
+    const mesh = client();
+    const path = positionals[0] ?? mesh.config.pythonTokenFile ?? (await firstExisting(pythonHeadlessTokenPaths()));
+    if (path === undefined) {
+      throw new UsageError(
+        'No Python SDK token file found (./.mesh_token.json, /tmp/.mesh_token.json): name it.',
+        COMMANDS['import-python']?.usage,
+      );
+    }
+    if (!values.force && (await mesh.authStatus({ signal })).loggedIn) {
+      out.err(out.fail(`mesh-sdk already holds a login (${mesh.describeTokenStore()}). Use --force to replace it.`));
+      throw new Exit(EXIT.failure);
+    }
+    const source = await mesh.importPythonTokens(path, { remove: Boolean(values.remove) });
+    const who = (await emailOf(mesh, signal)) ?? 'an account the backend did not name';
+    out.err(out.ok(`Imported the login of ${who} from ${source}. Tokens: ${mesh.describeTokenStore()}`));
+    if (values.remove) out.err(`  Removed ${source}.`);
+    else
+      out.err(
+        `  ${source} still holds the same refresh token: remove it, or the first SDK to refresh leaves the other's copy spent.`,
+      );
+  },
 };
+
+/** The first of `paths` that exists. */
+async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths)
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  return undefined;
+}
 
 await runCli(USAGE, async (signal) => {
   const argv = process.argv.slice(2);
@@ -179,16 +243,19 @@ await runCli(USAGE, async (signal) => {
   const longNames = [...Object.keys(spec.options ?? {}), 'help'];
   const args = expandAbbreviations(argv[0] === name ? argv.slice(1) : argv, longNames, spec.usage);
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args,
       options: { ...spec.options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: (spec.positionals ?? 0) > 0,
     }));
   } catch (error) {
     throw new UsageError((error as Error).message, spec.usage);
   }
+  if (positionals.length > (spec.positionals ?? 0))
+    throw new UsageError(`Unexpected argument "${positionals.at(-1)}".`, spec.usage);
   if (values.help) return out.out(spec.usage);
-  await (commands[name] as (typeof commands)[string])(values, signal);
+  await (commands[name] as (typeof commands)[string])(values, signal, positionals);
 });

@@ -2,16 +2,16 @@
  * The interactive login: Auth0 brokered by the backend (backend-contract.md v2, part C). On a
  * desktop, a loopback callback with a 256-bit `state` (openid-client's helpers), PKCE S256 only
  * when the backend advertises `pkce` (the deployed one does not forward a verifier, and a dropped
- * challenge makes Auth0 refuse the code), the browser opened for the user, the code exchanged by
- * the backend. When headless or asked: the device flow, straight to Auth0 with the backend's
+ * challenge makes Auth0 refuse the code), the browser sent to the authorization URL through a
+ * one-time local start link (never the URL itself: its `state` must stay off command lines), the
+ * code exchanged by the backend. When headless or asked: the device flow, straight to Auth0 with the backend's
  * device application (or through the backend when it advertises `device_flow`).
  */
 import type { Dispatcher } from 'undici';
 import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend-auth.js';
 import type { SkewClock } from '../auth/clock.js';
 import type { HeadlessVerdict } from '../auth/headless.js';
-import { envInstructions } from '../auth/stores/env-render.js';
-import { DEVICE_FLOW_SOURCE } from '../auth/token-manager.js';
+import { BROWSER_SOURCE, DEVICE_FLOW_SOURCE } from '../auth/rotation.js';
 import { type TokenReply, tokenSetFromReply } from '../auth/token-set.js';
 import type { TokenSet } from '../auth/token-store.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -20,6 +20,7 @@ import { type Auth0Settings, resolveAuth0Settings, resolveDeviceSettings } from 
 import { auth0DeviceTransport, backendDeviceTransport, type DeviceVerification, deviceLogin } from './device-login.js';
 import { startLoopbackListener } from './loopback-listener.js';
 import { readProcVersion, remoteOrWsl } from './remote-session.js';
+import { openWithSystemBrowser } from './system-browser.js';
 
 export type { DeviceVerification };
 export { remoteOrWsl };
@@ -37,13 +38,23 @@ export interface LoginOptions {
 }
 
 export interface AuthFlowCallbacks {
-  /** Shown the authorization URL (always, browser or not). Default: a line on stderr. */
+  /**
+   * Shown the login link (always, browser or not): a one-time `http://localhost:<port>/start/...`
+   * link that leads to the authorization URL; opened a second time, it stops the login.
+   * Default: lines on stderr.
+   */
   onAuthUrl?: (url: string, browserOpened: boolean) => void;
   /** Shown the device code and URLs. Default: lines on stderr. */
   onVerification?: (verification: DeviceVerification) => void;
-  /** After a headless login: the env-var instructions. Default: printed on stderr. */
+  /**
+   * After a headless login: the tokens, and how to take the login elsewhere (the commands that
+   * print or write the variables; never the secrets themselves). Default: the text on stderr.
+   */
   onHeadlessTokens?: (tokens: TokenSet, instructions: string) => void;
-  /** Opens a URL in the user's browser. Default: the `open` package. */
+  /**
+   * Opens the login link in the user's browser; rejects when it could not (the link is then
+   * shown as "open this URL"). Default: the `open` package, not tried on Linux without a display.
+   */
   openBrowser?: (url: string) => Promise<void>;
 }
 
@@ -74,18 +85,38 @@ export interface FlowResult {
 }
 
 const LOGIN_TIMEOUT_MS = 5 * 60_000;
+/** A custom opener that has not failed within this counts as opened (the default one answers within 1.5 s). */
 const OPENER_BOUND_MS = 3000;
+/**
+ * How long a code is held back after the start link's first fetch when the link went to an
+ * opener (start-link.ts): time for the browser to fetch it, so that a program that read the link
+ * on the opener's command line and fetched it first is caught by the browser's second fetch.
+ */
+const START_LINK_HOLD_MS = 3000;
+
+/**
+ * After a headless login: where the variables for a server come from. Not the tokens: a
+ * terminal's output ends up in scrollback, CI logs and shared screens, so secrets are printed
+ * only when asked for.
+ */
+const HEADLESS_INSTRUCTIONS = [
+  'To use this login on a server, in CI or on a platform whose disk does not persist:',
+  '  npx mesh-auth print-tokens      prints the tokens as export lines (keep them secret)',
+  '  npx mesh-env -o .env            writes them to a .env file only you can read',
+  '  npx mesh-env --api-key <name>   writes an API key for one deployment: the form for servers',
+].join('\n');
 
 const stderr = (text: string) => process.stderr.write(`${text}\n`);
 
-async function openWithSystemBrowser(url: string): Promise<void> {
-  const { default: open } = await import('open');
-  const child = await open(url);
-  // `open` resolves once the opener started; a missing opener shows up as an error event.
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    setTimeout(resolve, 200);
-  });
+/** The default `onAuthUrl`: the link on stderr, and over SSH or WSL a word on why no browser opened. */
+function showLink(link: string, browserOpened: boolean, remote: string | undefined): void {
+  stderr(
+    browserOpened
+      ? `Opened your browser to log in to Mesh. If it did not open, visit:\n${link}`
+      : `To log in to Mesh, open:\n${link}`,
+  );
+  if (remote)
+    stderr(`(This looks like ${remote}: open the URL on this machine's display, or log in with \`npx mesh-auth --headless\`.)`);
 }
 
 export class AuthFlow {
@@ -108,10 +139,12 @@ export class AuthFlow {
       : await this.#loopback(options);
     const tokens = tokenSetFromReply(reply, this.#options.clock.nowSeconds());
     // The Python SDK's mark: these tokens refresh as the device application (client_type "device").
-    if (useDevice) tokens.auth_source = DEVICE_FLOW_SOURCE;
+    // A browser login is marked too (Python reads anything but `device_flow` as web): a set without
+    // a mark is then one the Python SDK rewrote, which a refused refresh tries as the other app.
+    tokens.auth_source = useDevice ? DEVICE_FLOW_SOURCE : BROWSER_SOURCE;
     if (this.#options.headless.headless) {
       const show = this.#options.onHeadlessTokens ?? ((_t, text) => stderr(text));
-      show(tokens, envInstructions(tokens));
+      show(tokens, HEADLESS_INSTRUCTIONS);
     }
     return { tokens, callback };
   }
@@ -131,6 +164,21 @@ export class AuthFlow {
       ? backendDeviceTransport(backendAuth)
       : auth0DeviceTransport(await resolveDeviceSettings(config, backendAuth, signal), dispatcher);
     return deviceLogin({ transport, onVerification, signal });
+  }
+
+  /** Opens the link; true when a browser is on its way, false when the opener failed. */
+  async #openBrowser(link: string, env: Readonly<Record<string, string | undefined>>): Promise<boolean> {
+    const opener = this.#options.openBrowser ?? ((url: string) => openWithSystemBrowser(url, env));
+    const opening = opener(link).then(
+      () => true,
+      (error: Error) => {
+        this.#logger.debug(`Could not open a browser: ${error.message}`);
+        return false;
+      },
+    );
+    // A custom opener that waits for the whole page (not just the launch) must not hold up the
+    // login: one that has not failed within the bound has launched something.
+    return Promise.race([opening, new Promise<boolean>((resolve) => setTimeout(resolve, OPENER_BOUND_MS, true).unref())]);
   }
 
   async #authorizationUrl(settings: Auth0Settings, body: GetAuthUrlBody, signal?: AbortSignal): Promise<string> {
@@ -166,48 +214,25 @@ export class AuthFlow {
     const pkce = (await backendAuth.capabilities(options.signal)).has('pkce');
     const verifier = pkce ? oauth.randomPKCECodeVerifier() : undefined;
     const challenge = verifier ? await oauth.calculatePKCECodeChallenge(verifier) : undefined;
+    const remote = remoteOrWsl(env, this.#options.procVersion ?? readProcVersion);
+    const tryOpener = (options.openBrowser ?? !this.#options.headless.headless) && !remote;
     const listener = await startLoopbackListener({
       port: options.port ?? config.callbackPort,
       state,
       timeoutMs: options.timeoutMs ?? LOGIN_TIMEOUT_MS,
+      // Only a link handed to an opener was on a command line other users can read.
+      holdMs: tryOpener ? START_LINK_HOLD_MS : 0,
       signal: options.signal,
     });
     let closed = false;
     try {
       const body: GetAuthUrlBody = { redirect_uri: listener.redirectUri, scope: settings.scope, state };
       if (challenge) Object.assign(body, { code_challenge: challenge, code_challenge_method: 'S256' });
-      const url = await this.#authorizationUrl(settings, body, options.signal);
-      const remote = remoteOrWsl(env, this.#options.procVersion ?? readProcVersion);
-      let opened = false;
-      if ((options.openBrowser ?? !this.#options.headless.headless) && !remote) {
-        const opening = (this.#options.openBrowser ?? openWithSystemBrowser)(url).then(
-          () => true,
-          (error: Error) => {
-            this.#logger.debug(`Could not open a browser: ${error.message}`);
-            return false;
-          },
-        );
-        // An opener that waits for the whole page (not just the launch) must not hold up the
-        // listener: after a short bound, assume the browser is on its way.
-        opened = await Promise.race([
-          opening,
-          new Promise<boolean>((resolve) => setTimeout(resolve, OPENER_BOUND_MS, true).unref()),
-        ]);
-      }
-      const show =
-        this.#options.onAuthUrl ??
-        ((shown: string, browserOpened: boolean) => {
-          stderr(
-            browserOpened
-              ? `Opened your browser to log in to Mesh. If it did not open, visit:\n${shown}`
-              : `To log in to Mesh, open:\n${shown}`,
-          );
-          if (remote)
-            stderr(
-              `(This looks like ${remote}: open the URL on this machine's display, or log in with \`npx mesh-auth --headless\`.)`,
-            );
-        });
-      show(url, opened);
+      // The authorization URL (with the state) goes to the listener only; everyone else gets the start link.
+      const link = listener.startLink(await this.#authorizationUrl(settings, body, options.signal));
+      const opened = tryOpener && (await this.#openBrowser(link, env));
+      const show = this.#options.onAuthUrl ?? ((shown: string, browserOpened: boolean) => showLink(shown, browserOpened, remote));
+      show(link, opened);
       const code = await listener.code;
       const arrivedAt = performance.now();
       try {

@@ -25,11 +25,13 @@ import { ErrorCode } from '../errors/codes.js';
 import {
   AbortError,
   LoginError,
+  MeshError,
   NetworkError,
   ResponseValidationError,
   ServerError,
   TimeoutError,
 } from '../errors/mesh-error.js';
+import { readBodyText } from '../http/reply-body.js';
 import { sleep } from '../http/sleep.js';
 import { jsonOrUndefined } from '../internal/json-text.js';
 import { SDK_VERSION } from '../version.js';
@@ -61,6 +63,7 @@ export interface DeviceLoginOptions {
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const SLOW_DOWN_STEP_MS = 5_000; // RFC 8628 §3.5
 const REQUEST_TIMEOUT_MS = 30_000; // 30 s per request to Auth0
+const MAX_REPLY_BYTES = 1024 * 1024; // 1 MiB
 /** Consecutive failed polls (network, 5xx) tolerated before giving up: the code outlives a blip. */
 const MAX_TRANSIENT_FAILURES = 3;
 
@@ -83,6 +86,7 @@ async function postForm(
   form: Record<string, string>,
   signal?: AbortSignal,
 ): Promise<FormReply> {
+  const startedAt = Date.now();
   try {
     const response = await request(url, {
       method: 'POST',
@@ -97,9 +101,17 @@ async function postForm(
       headersTimeout: REQUEST_TIMEOUT_MS,
       bodyTimeout: REQUEST_TIMEOUT_MS,
     });
-    return { status: response.statusCode, json: jsonOrUndefined(await response.body.text()) };
+    // An OAuth reply is a few hundred bytes: read at most 1 MiB, by the same deadline.
+    const text = await readBodyText(response.body, {
+      maxBytes: MAX_REPLY_BYTES,
+      remainingMs: REQUEST_TIMEOUT_MS - (Date.now() - startedAt),
+      what: `POST ${new URL(url).origin}${new URL(url).pathname}`,
+      details: { status: response.statusCode },
+    });
+    return { status: response.statusCode, json: jsonOrUndefined(text) };
   } catch (error) {
     if (signal?.aborted) throw new AbortError('The device login was cancelled.', { cause: error });
+    if (error instanceof MeshError) throw error; // an oversized or overdue reply, said as such
     const code = (error as { code?: string }).code;
     const origin = new URL(url).origin;
     if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {

@@ -1,15 +1,18 @@
 // The built bins against the local stack: output, exit codes and files (modes included). Logins
 // go through --no-browser and --headless, with real Chromium following what the CLI printed.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
+import { type RecordingOpener, recordingOpener } from '../flow/recording-opener.js';
+import { registeredTokens } from '../helpers/backend-login.js';
 import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../helpers/dbus.js';
+import { pythonTokenFile } from '../helpers/python-format.js';
 import { useStack } from '../helpers/stack.js';
 
 const installed = chromiumInstalled();
@@ -44,7 +47,7 @@ describe('mesh-auth and mesh-env, without a login', () => {
     expect([version.code, version.stdout.trim()]).toEqual([0, '0.1.0']);
   });
 
-  it.each(['login', 'logout', 'status', 'token', 'print-tokens', 'doctor'])(
+  it.each(['login', 'logout', 'status', 'token', 'print-tokens', 'doctor', 'import-python'])(
     'mesh-auth %s --help shows its usage',
     async (command) => {
       const result = await runBin('mesh-auth', [command, '--help'], env);
@@ -94,6 +97,22 @@ describe('mesh-auth and mesh-env, without a login', () => {
   });
 });
 
+/** The login link the CLI prints: the listener's one-time start link. */
+const START_LINK = /http:\/\/localhost:\d+\/start\/[A-Za-z0-9_-]{43}/;
+
+/** Neither token of the stored set appears in `output`, and the output says where to get them. */
+async function expectNoSecrets(tokenFile: string, output: string): Promise<void> {
+  const stored = JSON.parse(await readFile(tokenFile, 'utf8'));
+  for (const secret of [stored.access_token, stored.refresh_token]) {
+    expect(secret).toEqual(expect.any(String));
+    expect(output).not.toContain(secret);
+  }
+  expect(output).not.toMatch(/MESH_(ACCESS|REFRESH)_TOKEN=/);
+  expect(output).toContain('npx mesh-auth print-tokens');
+  expect(output).toContain('npx mesh-env -o .env');
+  expect(output).toContain('npx mesh-env --api-key <name>');
+}
+
 describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', () => {
   let browser: Browser;
   let page: Page;
@@ -125,6 +144,18 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     await browser?.close();
   });
 
+  /** Runs mesh-auth with `args`, approves its device code in a fresh browser profile (no provider session), and waits for it. */
+  async function deviceLogin(args: string[], withEnv: NodeJS.ProcessEnv) {
+    const child = startBin('mesh-auth', args, withEnv);
+    const result = finished(child);
+    const url = await waitForStderr(child, /http:\/\/127\.0\.0\.1:\d+\/activate\?user_code=\S+/);
+    const fresh = await loopbackContext(browser);
+    await approveDevice(await fresh.newPage(), url);
+    const done = await result;
+    await fresh.close();
+    return done;
+  }
+
   it('status says not logged in (exit 1); token says what to run (exit 4, nothing on stdout)', async () => {
     const status = await runBin('mesh-auth', ['status'], env);
     expect([status.code, status.stderr]).toEqual([1, expect.stringContaining('Not logged in')]);
@@ -134,10 +165,10 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(token.stderr).toMatch(/npx mesh-auth/);
   });
 
-  it('login --no-browser prints the URL; a browser following it completes the login', async () => {
+  it('login --no-browser prints the one-time login link; a browser following it completes the login', async () => {
     const child = startBin('mesh-auth', ['login', '--no-browser', '--port', String(port)], env);
     const result = finished(child);
-    const url = await waitForStderr(child, /http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+/);
+    const url = await waitForStderr(child, START_LINK);
     await logInWithBrowser(page, url, { login: 'cli-user@example.test' });
     const { code, stderr } = await result;
     expect(code).toBe(0);
@@ -318,26 +349,133 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect((await runBin('mesh-auth', ['status'], env)).code).toBe(1);
   });
 
-  it('login --headless prints the device code; approving it in the browser logs in and prints the env lines', async () => {
-    const child = startBin('mesh-auth', ['login', '--headless'], env);
-    const result = finished(child);
-    const url = await waitForStderr(child, /http:\/\/127\.0\.0\.1:\d+\/activate\?user_code=\S+/);
-    // A fresh browser profile: no provider session from the earlier login.
-    const fresh = await loopbackContext(browser);
-    await approveDevice(await fresh.newPage(), url);
-    const { code, stderr } = await result;
-    await fresh.close();
+  it('login --headless prints the device code; approving it logs in and says how to get the variables, never printing a token', async () => {
+    const { code, stdout, stderr } = await deviceLogin(['login', '--headless'], env);
     expect(code).toBe(0);
     expect(stderr).toMatch(/enter the code: \S+/);
-    expect(stderr).toMatch(/export MESH_ACCESS_TOKEN=\S+/);
     // Whose email the profile shows is the backend's business (the device application's access
     // token may carry no email claim); the CLI's is to say who the profile says logged in.
     expect(stderr).toMatch(/Logged in as \S+@\S+\. Tokens: file /);
+    // Regression: the export lines (the refresh token included) went to stderr unasked.
+    await expectNoSecrets(tokenFile(), stdout + stderr);
   }, 30_000);
 
   it('mesh-auth --clear (the Python SDK spelling) logs out, whatever else is given', async () => {
     const result = await runBin('mesh-auth', ['--clear', '--headless'], env);
     expect([result.code, result.stderr]).toEqual([0, expect.stringContaining(`removed the tokens from file ${tokenFile()}`)]);
     expect((await runBin('mesh-auth', ['status'], env)).code).toBe(1);
+  });
+
+  // Regression: without --headless the CLI asked for a browser login whatever the verdict, and
+  // over SSH or in a container waited for a callback that could not come.
+  it.each([
+    ['MESH_HEADLESS=true', { MESH_HEADLESS: 'true' }],
+    ['no display and MESH_HEADLESS unset', { MESH_HEADLESS: undefined }],
+  ])(
+    'mesh-auth with %s and no flag logs in with a device code, and prints no token',
+    async (_name, headless) => {
+      const own = { ...env, ...headless, MESH_TOKEN_DIR: await mkdtemp(join(tmpdir(), 'mesh-cli-headless-')) };
+      expect(own).not.toHaveProperty('DISPLAY');
+      const { code, stdout, stderr } = await deviceLogin([], own);
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/enter the code: \S+/);
+      expect(stderr).not.toMatch(/Opened your browser|\/start\//);
+      expect(stderr).toMatch(/Logged in as \S+@\S+\. Tokens: file /);
+      await expectNoSecrets(join(own.MESH_TOKEN_DIR, 'token.json'), stdout + stderr);
+    },
+    30_000,
+  );
+
+  describe('the browser opener (xdg-open, with a stand-in browser)', () => {
+    /** Runs `mesh-auth login` with the stand-in; returns what it printed, the link and what reached xdg-open. */
+    async function loginWith(opener: RecordingOpener) {
+      const own = { ...env, ...opener.env, MESH_TOKEN_DIR: await mkdtemp(join(tmpdir(), 'mesh-cli-opener-')) };
+      const child = startBin('mesh-auth', ['login', '--port', String(port)], own);
+      const result = finished(child);
+      const link = await waitForStderr(child, START_LINK);
+      const handed = await opener.opened();
+      // The person (or the stand-in's browser) follows the link: the login completes through it.
+      const context = await loopbackContext(browser);
+      await logInWithBrowser(await context.newPage(), link, { login: 'opener@example.test' });
+      const { code, stderr } = await result;
+      await context.close();
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/Logged in as opener@example\.test/);
+      return { stderr, link, handed };
+    }
+
+    it('with a display: xdg-open gets the one-time link, never the state; "Opened your browser"', async () => {
+      const { stderr, link, handed } = await loginWith(await recordingOpener({ display: true }));
+      expect(handed).toEqual([link]);
+      expect(link).not.toMatch(/state|\?/);
+      expect(stderr).toContain(`Opened your browser to log in to Mesh. If it did not open, visit:\n${link}\n`);
+    }, 30_000);
+
+    it('without a display: xdg-open is not even run, and the CLI says to open the link', async () => {
+      const { stderr, link, handed } = await loginWith(await recordingOpener({ display: false }));
+      expect(handed).toEqual([]);
+      expect(stderr).toContain(`To log in to Mesh, open this URL in a browser:\n${link}\n`);
+      expect(stderr).not.toMatch(/Opened your browser/);
+    }, 30_000);
+
+    it('when xdg-open fails (exits non-zero after a moment): not claimed as opened', async () => {
+      const { stderr, link, handed } = await loginWith(await recordingOpener({ display: true, exit: 1, delaySeconds: 0.3 }));
+      expect(handed.length).toBeGreaterThan(0);
+      for (const seen of handed) expect(seen).toBe(link);
+      expect(stderr).toContain(`To log in to Mesh, open this URL in a browser:\n${link}\n`);
+      expect(stderr).not.toMatch(/Opened your browser/);
+    }, 30_000);
+  });
+});
+
+// Issue 19 item 1: a Python SDK token file is never read unless named; `import-python` is the
+// explicit way to bring its login over, once.
+describe('mesh-auth import-python', () => {
+  const stack = useStack();
+  async function setup() {
+    const home = await mkdtemp(join(tmpdir(), 'mesh-import-'));
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      ...stack.env,
+      CI: 'true',
+      MESH_TOKEN_STORE: 'file',
+      MESH_TOKEN_DIR: join(home, '.mesh'),
+    };
+    const { tokens } = await registeredTokens(stack, { login: 'pythonista@example.test' });
+    const file = join(home, 'project', '.mesh_token.json');
+    await mkdir(join(home, 'project'));
+    await writeFile(file, pythonTokenFile(tokens), { mode: 0o600 });
+    return { home, env, file, project: join(home, 'project') };
+  }
+
+  it("copies the login into mesh-sdk's own store, says whose it is and that the file still holds it; --remove deletes it", async () => {
+    const { env, file, project, home } = await setup();
+    const first = await runBin('mesh-auth', ['import-python', file], env);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`Imported the login of pythonista@example.test from ${file}`);
+    expect(first.stderr).toMatch(/still holds the same refresh token/);
+    const status = await runBin('mesh-auth', ['status'], env);
+    expect([status.code, status.stderr]).toEqual([0, expect.stringContaining(`file ${join(home, '.mesh', 'token.json')}`)]);
+    // Already logged in: not replaced without --force. Then, from the project directory (the default path), --remove.
+    const again = await runBin('mesh-auth', ['import-python'], env, project);
+    expect([again.code, again.stderr]).toEqual([1, expect.stringMatching(/already holds a login.*--force/)]);
+    const moved = await runBin('mesh-auth', ['import-python', '--force', '--remove'], env, project);
+    expect([moved.code, moved.stderr]).toEqual([0, expect.stringContaining(`Removed ${file}`)]);
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a file for another deployment, a symbolic link, and a missing file, each saying why', async () => {
+    const { env, file, home } = await setup();
+    const elsewhere = await runBin('mesh-auth', ['import-python', file], { ...env, AUTH0_AUDIENCE: 'https://another.example' });
+    expect([elsewhere.code, elsewhere.stderr]).toEqual([1, expect.stringContaining('not for this Mesh deployment')]);
+    const link = join(home, 'link.json');
+    await symlink(file, link);
+    const linked = await runBin('mesh-auth', ['import-python', link], env);
+    expect([linked.code, linked.stderr]).toEqual([1, expect.stringContaining('symbolic link')]);
+    const missing = await runBin('mesh-auth', ['import-python', join(home, 'nothing.json')], env);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('There is no Python SDK token file')]);
+    const status = await runBin('mesh-auth', ['status'], env);
+    expect(status.code).toBe(1); // nothing was imported
   });
 });

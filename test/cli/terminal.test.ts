@@ -157,9 +157,9 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
     await browser?.close();
   });
 
-  it('mesh-auth login shows the URL and a spinner while it waits, then who logged in', async () => {
+  it('mesh-auth login shows the login link and a spinner while it waits, then who logged in', async () => {
     await terminal('login', env, [process.execPath, BIN['mesh-auth'], 'login', '--no-browser', '--port', String(port)]);
-    const [url] = await waitForScreen('login', /http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+/);
+    const [url] = await waitForScreen('login', /http:\/\/localhost:\d+\/start\/[A-Za-z0-9_-]{43}/);
     await waitForScreen('login', /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Waiting for the login in the browser/);
     const context = await loopbackContext(browser);
     await logInWithBrowser(await context.newPage(), url, { login: 'terminal@example.test' });

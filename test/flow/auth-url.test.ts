@@ -1,7 +1,9 @@
-// The browser login always shows its authorization URL, whether the browser opened, failed to
-// open, or was not tried (SSH, WSL): to `onAuthUrl` when given, else on stderr (read from a real
-// child process). The provider's login is driven over HTTP from the URL shown, so the URL shown
-// is proven to be the working one. Browser-free; the Chromium runs: browser-login.test.ts.
+// The browser login always shows its login link, whether the browser opened, failed to open, or
+// was not tried (SSH, WSL): to `onAuthUrl` when given, else on stderr (read from a real child
+// process). The link is the listener's one-time start link, never the authorization URL: its
+// state must stay off the opener's command line. The provider's login is driven over HTTP from
+// the link shown, so the link shown is proven to be the working one. Browser-free; the Chromium
+// runs: browser-login.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,16 +13,22 @@ import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
 import { useStack } from '../helpers/stack.js';
 import { flowFor, PLAIN_LINUX, WSL2_LINUX } from './flow-for.js';
+import { type RecordingOpener, recordingOpener } from './recording-opener.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHILD = resolve(import.meta.dirname, 'login-child.ts');
 const EXIT_BOUND_MS = 1500;
 
+/** The start link of the listener on `port`: no query, so no state. */
+const startLink = (port: number) => new RegExp(`^http://localhost:${port}/start/[A-Za-z0-9_-]{43}$`);
+
 interface Case {
   name: string;
   env: Record<string, string>;
   procVersion: string;
-  opener: 'ok' | 'fail';
+  opener: 'ok' | 'fail' | 'system';
+  /** For the system opener (xdg-open with a stand-in browser): a display or not, and how the browser exits. */
+  system?: { display: boolean; exit?: number; delaySeconds?: number };
   /** Whether the browser is tried at all. */
   tried: boolean;
   /** What the flow reports: the browser opened. */
@@ -74,11 +82,47 @@ const CASES: Case[] = [
   },
 ];
 
-describe('the authorization URL is always shown', () => {
+// The default opener, for real: the `open` package's xdg-open, which starts $BROWSER. Linux only.
+const SYSTEM_CASES: Case[] =
+  process.platform !== 'linux'
+    ? []
+    : [
+        {
+          // Regression: xdg-open ran anyway (and found a text browser, or nothing) and the login said "Opened your browser".
+          name: 'the system opener without a display: not even tried',
+          env: {},
+          procVersion: PLAIN_LINUX,
+          opener: 'system',
+          system: { display: false },
+          tried: false,
+          opened: false,
+        },
+        {
+          // Regression: an opener still running after 200 ms counted as a browser, whatever its exit code.
+          name: 'the system opener fails (xdg-open exits non-zero after a moment)',
+          env: {},
+          procVersion: PLAIN_LINUX,
+          opener: 'system',
+          system: { display: true, exit: 1, delaySeconds: 0.3 },
+          tried: true,
+          opened: false,
+        },
+        {
+          name: 'the system opener succeeds (xdg-open exits 0)',
+          env: {},
+          procVersion: PLAIN_LINUX,
+          opener: 'system',
+          system: { display: true, exit: 0 },
+          tried: true,
+          opened: true,
+        },
+      ];
+
+describe('the login link is always shown', () => {
   const ports: number[] = [];
   let home: string;
   const stack = useStack(async () => {
-    for (let i = 0; i < CASES.length * 2; i++) ports.push(await freePort());
+    for (let i = 0; i < CASES.length * 2 + SYSTEM_CASES.length; i++) ports.push(await freePort());
     return { callbackPorts: ports };
   });
 
@@ -86,7 +130,7 @@ describe('the authorization URL is always shown', () => {
     home = await mkdtemp(join(tmpdir(), 'mesh-auth-url-'));
   });
 
-  /** Logs in at the provider from the URL shown, as the person would; the callback reaches the listener. Returns the final page's text. */
+  /** Logs in at the provider from the link shown, as the person would; the callback reaches the listener. Returns the final page's text. */
   async function completeLogin(url: string, port: number): Promise<string> {
     const callback = await loginOverHttp(url, `http://localhost:${port}/callback`);
     // Follows the listener's 302 to /done: the page the browser would show.
@@ -120,7 +164,7 @@ describe('the authorization URL is always shown', () => {
       }
       expect(shown).toHaveLength(1);
       const [url, opened] = shown[0] as [string, boolean];
-      expect(new URL(url).searchParams.get('redirect_uri')).toBe(`http://localhost:${port}/callback`);
+      expect(url).toMatch(startLink(port));
       expect(opened).toBe(c.opened);
       expect(openedUrls).toEqual(c.tried ? [url] : []);
       expect(await page).toMatch(/Logged in to Mesh/);
@@ -128,7 +172,7 @@ describe('the authorization URL is always shown', () => {
   });
 
   describe('by the default UI, on stderr', () => {
-    function startChild(c: Case, port: number): ChildProcess {
+    function startChild(c: Case, port: number, opener: RecordingOpener | undefined): ChildProcess {
       return spawn(process.execPath, ['--import', 'tsx', CHILD, c.opener], {
         cwd: ROOT,
         // Only what the case means: none of this machine's own SSH_*/WSL_* variables.
@@ -139,24 +183,26 @@ describe('the authorization URL is always shown', () => {
           AUTH0_CALLBACK_PORT: String(port),
           MESH_CHILD_PROC_VERSION: c.procVersion,
           ...c.env,
+          ...opener?.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     }
 
-    it.each(CASES)('$name', async (c) => {
+    it.each([...CASES, ...SYSTEM_CASES])('$name', async (c) => {
       const port = ports.shift() as number;
-      const child = startChild(c, port);
+      const opener = c.system ? await recordingOpener(c.system) : undefined;
+      const child = startChild(c, port, opener);
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (chunk) => {
         stdout += chunk;
       });
       const exited = new Promise<number | null>((resolveExit) => child.once('close', resolveExit));
-      const urlPattern = new RegExp(`^${stack.auth0.domain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/authorize\\?\\S+$`, 'm');
+      const urlPattern = new RegExp(`^http://localhost:${port}/start/\\S+$`, 'm');
       try {
         const url = await new Promise<string>((resolveUrl, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no authorization URL on stderr within 20 s; got: ${stderr}`)), 20_000);
+          const timer = setTimeout(() => reject(new Error(`no login link on stderr within 20 s; got: ${stderr}`)), 20_000);
           void exited.then((code) => {
             clearTimeout(timer);
             reject(new Error(`the login process ended (${code}) before showing a URL; stdout: ${stdout}; stderr: ${stderr}`));
@@ -170,7 +216,8 @@ describe('the authorization URL is always shown', () => {
             }
           });
         });
-        // The URL on stderr is the one that logs in.
+        // The link on stderr is the one that logs in.
+        expect(url).toMatch(startLink(port));
         expect(await completeLogin(url, port)).toMatch(/Logged in to Mesh/);
         // Done once the browser has its page: no timer of the listener's holds the script open
         // (a 30 s one did, then the 2 s grace for a page already served).
@@ -191,7 +238,14 @@ describe('the authorization URL is always shown', () => {
         expect(stderr).toContain(intro);
         if (c.note) expect(stderr).toMatch(c.note);
         else expect(stderr).not.toMatch(/This looks like/);
-        expect(stdout.includes(`OPENED ${url}\n`)).toBe(c.tried && c.opener === 'ok');
+        if (opener) {
+          // What reached xdg-open's command line: the start link only (retried once by xdg-open after a failure).
+          const handed = await opener.opened();
+          expect(handed.length > 0).toBe(c.tried);
+          for (const seen of handed) expect(seen).toBe(url);
+        } else {
+          expect(stdout.includes(`OPENED ${url}\n`)).toBe(c.tried && c.opener === 'ok');
+        }
       } finally {
         child.kill();
       }

@@ -1,13 +1,14 @@
 // The browser login, proven in real Chromium against the real provider and backend: loopback
-// callback, state, PKCE exactly when the backend advertises it, denial, forgery, time bound, port
-// in use, stray requests. (The device flow: device-login.test.ts.)
+// callback, the one-time start link (the state never reaches the opener), state, PKCE exactly when
+// the backend advertises it, denial, forgery, a stolen start link, time bound, port in use, stray
+// requests. (The device flow: device-login.test.ts.)
 import * as diagnostics from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Request as BrowserRequest, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
@@ -60,18 +61,21 @@ describe.skipIf(!installed)('login in a real browser', () => {
   });
 
   const tokenFile = () => join(directory, 'token.json');
-  /** Logs in through the browser and answers the authorization URL the flow opened. */
+  /**
+   * Logs in through the browser and answers the authorization URL: where the browser went from
+   * the start link the flow opened (the only place the URL, and its state, ever appear).
+   */
   async function loginSeeingUrl(): Promise<URL> {
-    let seen: URL | undefined;
+    let authorize: Promise<BrowserRequest> | undefined;
     await client({
       loginUi: {
         openBrowser: async (url) => {
-          seen = new URL(url);
+          authorize = page.waitForRequest((request) => request.redirectedFrom()?.url() === url);
           void logInWithBrowser(page, url);
         },
       },
     }).login();
-    return seen as URL;
+    return new URL((await (authorize as Promise<BrowserRequest>)).url());
   }
   function client(options: MeshClientOptions = {}): MeshClient {
     return new MeshClient({
@@ -107,6 +111,61 @@ describe.skipIf(!installed)('login in a real browser', () => {
     expect(events[0]).toMatchObject({ method: 'browser', exchangeMs: expect.any(Number) });
     expect(events[0]?.callbackToStoredMs).toBeGreaterThanOrEqual(events[0]?.exchangeMs as number);
     expect(JSON.stringify(events)).not.toContain(stored.access_token);
+  });
+
+  it('hands the opener a one-time start link without the state; Chromium follows it to the authorization URL and logs in', async () => {
+    const handed: string[] = [];
+    let authorize: Promise<BrowserRequest> | undefined;
+    const mesh = client({
+      loginUi: {
+        openBrowser: async (url) => {
+          handed.push(url);
+          authorize = page.waitForRequest((request) => request.redirectedFrom()?.url() === url);
+          void logInWithBrowser(page, url);
+        },
+      },
+    });
+    await mesh.login();
+    // What an opener gets ends up on a command line (`xdg-open <url>`) that any local user can read.
+    expect(handed).toHaveLength(1);
+    const link = new URL(handed[0] as string);
+    expect(`${link.origin}${link.pathname}`).toMatch(new RegExp(`^http://localhost:${port}/start/[A-Za-z0-9_-]{43}$`));
+    expect(link.search).toBe('');
+    // The state appears only in the redirect the browser followed, and the login completed.
+    const state = new URL((await (authorize as Promise<BrowserRequest>)).url()).searchParams.get('state');
+    expect(state).toEqual(expect.any(String));
+    expect(handed[0]).not.toContain(state);
+    expect(JSON.parse(await readFile(tokenFile(), 'utf8')).access_token).toEqual(expect.any(String));
+    await expect.poll(() => page.textContent('h1')).toBe('Logged in to Mesh');
+  });
+
+  it('another program that fetches the start link first and sends its own code: the login stops ("opened twice") and never completes as that user', async () => {
+    const exchanges = stack.backend.counters.exchanges;
+    const mesh = client({
+      loginUi: {
+        openBrowser: async (url) => {
+          // The other program read the link on the opener's command line: it takes the state from
+          // the redirect, logs in as itself and sends its code with that state, before the browser.
+          const redirect = await fetch(url, { redirect: 'manual' });
+          const authorizationUrl = redirect.headers.get('location') as string;
+          const callback = await loginOverHttp(authorizationUrl, `http://localhost:${port}/callback`, {
+            login: 'mallory@example.test',
+          });
+          expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+          expect((await fetch(callback, { redirect: 'manual' })).status).toBe(302);
+          // Then the browser the link was meant for.
+          void page.goto(url);
+        },
+      },
+    });
+    const error = await mesh.login().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'LoginError' });
+    expect((error as Error).message).toMatch(/login link was opened twice.*another program on this machine may be interfering/);
+    // The other program's code never reached the backend; nothing is stored.
+    expect(stack.backend.counters.exchanges).toBe(exchanges);
+    expect(existsSync(tokenFile())).toBe(false);
+    await expect.poll(() => page.textContent('h1')).toBe('Mesh login did not complete');
+    expect(await page.textContent('body')).toMatch(/opened twice/);
   });
 
   it('against the deployed dialect: state of 256 bits, the loopback redirect URI, no PKCE anywhere; the login succeeds', async () => {

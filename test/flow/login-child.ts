@@ -1,7 +1,8 @@
 /**
  * A process that runs the browser login with the default UI (no `onAuthUrl`: lines on stderr),
  * so that auth-url.test.ts reads what a user would see. argv[2]: the browser opener, `ok` (says
- * `OPENED <url>` on stdout) or `fail` (throws, as a missing xdg-open does). The environment the
+ * `OPENED <url>` on stdout), `fail` (throws, as a missing xdg-open does) or `system` (the default
+ * opener: the `open` package and xdg-open, with $BROWSER from recording-opener.ts). The environment the
  * flow sees is this process's: the stack's variables, AUTH0_CALLBACK_PORT, SSH and WSL variables as the
  * case sets them; MESH_CHILD_PROC_VERSION stands in for /proc/version. Ends with `LOGGED_IN` or
  * `FAILED <name> <code>` on stdout.
@@ -16,12 +17,14 @@ const { flow, close } = flowFor(
     callbackPort: Number(process.env.AUTH0_CALLBACK_PORT),
     procVersion: process.env.MESH_CHILD_PROC_VERSION,
   },
-  {
-    openBrowser: async (url) => {
-      if (mode === 'fail') throw new Error('xdg-open: no method available');
-      process.stdout.write(`OPENED ${url}\n`);
-    },
-  },
+  mode === 'system'
+    ? {}
+    : {
+        openBrowser: async (url) => {
+          if (mode === 'fail') throw new Error('xdg-open: no method available');
+          process.stdout.write(`OPENED ${url}\n`);
+        },
+      },
 );
 try {
   const { tokens } = await flow.login({ timeoutMs: 20_000 });
