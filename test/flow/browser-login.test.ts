@@ -39,7 +39,8 @@ describe.skipIf(!installed)('login in a real browser', () => {
   let directory: string;
   const ports: number[] = [];
   const stack = useStack(async () => {
-    for (let i = 0; i < 16; i++) ports.push(await freePort());
+    // One registered callback port per test (more than there are tests: a test with none would fall back to 8000).
+    for (let i = 0; i < 40; i++) ports.push(await freePort());
     return { callbackPorts: ports };
   });
 
@@ -50,7 +51,9 @@ describe.skipIf(!installed)('login in a real browser', () => {
     await browser?.close();
   });
   beforeEach(async () => {
-    port = ports.shift() as number;
+    const next = ports.shift();
+    if (next === undefined) throw new Error('browser-login.test.ts: out of callback ports; raise the count above');
+    port = next;
     directory = await mkdtemp(join(tmpdir(), 'mesh-login-'));
     context = await loopbackContext(browser);
     page = await context.newPage();

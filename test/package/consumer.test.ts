@@ -215,6 +215,17 @@ describe('the published package', () => {
     const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: project });
     expect(stdout).not.toMatch(/oidc-provider|vitest|tsup|tsx|biome/);
   });
+
+  it('runs no install script of its own, and installing it asks a consumer to approve none', async () => {
+    const packageDir = join(project, 'node_modules', 'mesh-sdk');
+    const manifest = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    for (const hook of ['preinstall', 'install', 'postinstall', 'prepare'])
+      expect(manifest.scripts?.[hook], hook).toBeUndefined();
+    // A binding.gyp would make npm run `node-gyp rebuild` as an implicit install script.
+    await expect(readFile(join(packageDir, 'binding.gyp'))).rejects.toThrow(/ENOENT/);
+    const { stdout } = await run('npm', ['install-scripts', 'ls'], { cwd: project });
+    expect(stdout).toMatch(/No packages with unreviewed install scripts/);
+  });
 });
 
 // Issue 12, defect 1, as a user meets it: a script using the published package on a desktop (the
