@@ -6,6 +6,7 @@ import { SkewClock } from '../../src/auth/clock.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/auth/token-manager.js';
 import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
 import { HttpClient } from '../../src/http/http-client.js';
+import { jwtExpiry } from '../../src/internal/jwt.js';
 import { loginTokens } from './backend-login.js';
 
 /** The SDK's BackendAuth for a stack (its own HttpClient and clock). */
@@ -31,7 +32,9 @@ export async function storedTokens(stack: Stack, login = 'alice@example.test'): 
     access_token: reply.access_token,
     refresh_token: reply.refresh_token,
     token_type: 'Bearer',
-    expires_at: Math.floor(Date.now() / 1000) + reply.expires_in,
+    // As a load returns it: the earlier of the reply's lifetime and the JWT's exp (a second boundary
+    // between issue and now would otherwise put expires_at one second past exp).
+    expires_at: Math.min(Math.floor(Date.now() / 1000) + reply.expires_in, jwtExpiry(reply.access_token) ?? Infinity),
   };
 }
 
