@@ -1,7 +1,7 @@
 // Packs mesh-sdk as npm would publish it, installs the tarball into a fresh project, and uses it
 // from ESM `import` and CommonJS `require`, with the types checked by tsc as a consumer's would be.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,15 @@ import { storedTokens } from '../helpers/token-manager.js';
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 let project: string;
+/** What `npm pack --json` said of the tarball: sizes in bytes. */
+interface Packed {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+  files: Array<{ path: string; size: number; mode: number }>;
+}
+let packed: Packed;
 const stack = useStack();
 /** The consumer's environment: the local stack, and an API key so no login is needed. */
 let consumerEnv: NodeJS.ProcessEnv;
@@ -65,21 +74,17 @@ beforeAll(async () => {
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,
   });
-  const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  expect(packed?.files.map((f) => f.path).every((path) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))).toBe(true);
+  [packed] = JSON.parse(stdout) as [Packed];
+  // One line in every run, so that a jump in the package's weight is seen (npm's kB: 1000 bytes).
+  const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+  console.log(`tarball: ${kB(packed.size)} packed, ${kB(packed.unpackedSize)} unpacked, ${packed.entryCount} files`);
+  expect(packed.files.map((f) => f.path).every((path) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))).toBe(true);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
   const typesNode = JSON.parse(await readFile(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'))
     .version as string;
   await run(
     'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      join(project, packed?.filename as string),
-      `@types/node@${typesNode}`,
-    ],
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', join(project, packed.filename), `@types/node@${typesNode}`],
     {
       cwd: project,
     },
@@ -101,6 +106,21 @@ async function typecheck(): Promise<void> {
 }
 
 describe('the published package', () => {
+  it('ships no source maps, and bins that share the library chunks instead of bundling it again', () => {
+    const paths = packed.files.map((f) => f.path);
+    expect(paths.filter((path) => path.endsWith('.map'))).toEqual([]);
+    expect(paths.some((path) => /^dist\/chunk-[\w-]+\.js$/.test(path))).toBe(true);
+    // Measured with the shared chunks: mesh-auth.js 22.3 kB, mesh-env.js 4.1 kB; each bundling the
+    // library was 280-300 kB. 40 kB leaves mesh-auth's own code (argument parsing, doctor) room to
+    // grow by more than half, and still fails at once if a bin inlines the library again.
+    for (const bin of ['dist/cli/mesh-auth.js', 'dist/cli/mesh-env.js']) {
+      const file = packed.files.find((f) => f.path === bin);
+      expect(file, bin).toBeDefined();
+      expect(file?.size, bin).toBeLessThan(40_000);
+      expect(file?.mode, `${bin} is executable`).toBe(0o755);
+    }
+  });
+
   it('works from ESM import, with types', async () => {
     await writeFile(join(project, 'esm.mts'), ESM_CONSUMER);
     await typecheck();
@@ -178,11 +198,18 @@ describe('the published package', () => {
     // npm installed nothing of it for the consumer, so any import of it at load would fail here.
     const { stdout: tree } = await run('npm', ['ls', '--all', '--parseable'], { cwd: project });
     expect(tree).not.toMatch(/node_modules[\\/](redis|@redis)\b/);
-    // The bundle reaches it through a dynamic import only (and bundles none of node-redis).
-    for (const file of ['index.js', 'index.cjs']) {
-      const code = await readFile(join(project, 'node_modules', 'mesh-sdk', 'dist', file), 'utf8');
-      expect(code, file).toMatch(/import\(["']redis["']\)/);
-      expect(code, file).not.toMatch(/from ["']redis["']|require\(["']redis["']\)|@redis\/client/);
+    // The bundle reaches it through a dynamic import only (and bundles none of node-redis). The ESM
+    // build is index.js, the bins and the chunks they share; the CommonJS build is index.cjs alone.
+    const dist = join(project, 'node_modules', 'mesh-sdk', 'dist');
+    const builds = {
+      esm: (await readdir(dist, { recursive: true })).filter((file) => file.endsWith('.js')),
+      cjs: ['index.cjs'],
+    };
+    for (const [format, files] of Object.entries(builds)) {
+      const code = await Promise.all(files.map((file) => readFile(join(dist, file), 'utf8')));
+      expect(code.join('\n'), format).toMatch(/import\(["']redis["']\)/);
+      for (const [i, file] of files.entries())
+        expect(code[i], file).not.toMatch(/from ["']redis["']|require\(["']redis["']\)|@redis\/client/);
     }
     // Importing the package and building the store load nothing; the first use says what to install.
     const script = [
