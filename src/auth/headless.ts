@@ -12,6 +12,7 @@ import {
   probeEnvironment,
 } from '../internal/environment.js';
 
+/** What `detectHeadless` decides: whether this environment is headless (device login, file store) and why. */
 export interface HeadlessVerdict {
   headless: boolean;
   /** Why, for debug, status and doctor output, e.g. "GitHub Actions (GITHUB_ACTIONS is set)". */

@@ -35,7 +35,9 @@ export interface TokenSet {
 export interface TokenStore {
   /** The stored token set, or null when there is none. */
   load(): Promise<TokenSet | null>;
+  /** Stores `tokens` in place of any earlier set (after a login and after each refresh); rejects when it cannot. */
   save(tokens: TokenSet): Promise<void>;
+  /** Removes the stored tokens (logout): `load()` then answers null. */
   clear(): Promise<void>;
   /** Where the tokens live, for status output, e.g. "file ~/.mesh/token.json". */
   describe(): string;

@@ -14,6 +14,7 @@ import { JwksCache, JwksUnavailableError } from './jwks.js';
 /** Signing algorithms Auth0 uses for API access tokens; a token naming another is not Auth0's. */
 const ALGORITHMS = ['RS256', 'PS256'];
 
+/** A verdict on a token (`client.validateToken()`): valid or not, who judged it, and why. */
 export interface ValidationResult {
   valid: boolean;
   /** Who answered: the backend's `/auth/validate`, or this machine. */

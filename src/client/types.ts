@@ -8,6 +8,7 @@ export type ChatContentPart =
   | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } }
   | { type: string; [field: string]: unknown };
 
+/** One message of a conversation: who speaks, and what they say. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   /** Text, or an array of parts (e.g. text and images), sent as given. */
@@ -32,6 +33,7 @@ export interface ChatOptions extends RequestOptions {
   maxTokens?: number;
 }
 
+/** The tokens a chat consumed, as the backend reports them. */
 export interface ChatUsage {
   promptTokens: number;
   completionTokens: number;
@@ -58,6 +60,7 @@ export interface ChatStreamResult {
   usage: ChatUsage | undefined;
 }
 
+/** An existing Mesh API key as a listing describes it, without the key itself (the deployed backend offers no listing: `listApiKeys` rejects). */
 export interface ApiKeyInfo {
   id: string;
   name: string;
@@ -98,5 +101,6 @@ export interface AuthStatus {
 
 /** Supplies bearer tokens from elsewhere (a vault, your own OAuth code). */
 export interface TokenProvider {
+  /** The bearer token for the next request; asked again once after a 401, and the request is sent again if the token differs. */
   getAccessToken(): Promise<string>;
 }

@@ -165,9 +165,13 @@ export interface ConfigOptions {
  * methods exist; the store itself is used by the auth layer.
  */
 export interface CustomTokenStore {
+  /** The stored token set, or null when there is none (`TokenStore.load`). */
   load(): Promise<unknown>;
+  /** Stores a token set in place of any earlier one (`TokenStore.save`). */
   save(tokens: never): Promise<void>;
+  /** Removes the stored tokens (`TokenStore.clear`). */
   clear(): Promise<void>;
+  /** Where the tokens live, for status output (`TokenStore.describe`). */
   describe(): string;
 }
 

@@ -162,6 +162,7 @@ export const modelValue: ValueParser<string> = {
 };
 
 export const TOKEN_STORE_KINDS = ['auto', 'keychain', 'file', 'env', 'memory'] as const;
+/** A built-in token store by name, as `tokenStore` or `MESH_TOKEN_STORE` takes it (the other form is a Redis URL). */
 export type TokenStoreKind = (typeof TOKEN_STORE_KINDS)[number];
 
 export const tokenStoreKindValue: ValueParser<TokenStoreKind> = {

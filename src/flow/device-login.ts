@@ -38,6 +38,7 @@ import { SDK_VERSION } from '../version.js';
 import type { Auth0Settings } from './auth0-settings.js';
 import { oauthDescription, oauthErrorWord, oauthLoginError } from './oauth-login-error.js';
 
+/** What the person needs to approve a device login: the URL to visit, the code to enter there, and how long it lives. */
 export interface DeviceVerification {
   verificationUri: string;
   verificationUriComplete: string | undefined;

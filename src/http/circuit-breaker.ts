@@ -8,6 +8,7 @@ export interface CircuitBreakerOptions {
   threshold?: number;
   /** How long it stays open, ms. @default 30_000 */
   cooldownMs?: number;
+  /** The clock, epoch ms (tests). @default Date.now */
   now?: () => number;
 }
 

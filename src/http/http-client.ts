@@ -33,6 +33,7 @@ import {
 } from './retry-policy.js';
 import { sleep } from './sleep.js';
 
+/** A reply's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers; each absent when not sent. */
 export interface RateLimitInfo {
   limit?: number;
   remaining?: number;

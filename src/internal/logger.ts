@@ -3,7 +3,9 @@ import { oneLine } from './safe-text.js';
 
 /** Where debug and warning lines go. The default writes to stderr; every line is redacted first. */
 export interface Logger {
+  /** A debug line, redacted and on one line; sent only when `debug` is on. */
   debug(message: string): void;
+  /** A warning line, redacted and on one line. */
   warn(message: string): void;
 }
 

@@ -9,6 +9,7 @@ import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { parseStoredTokenSet, TokenSetFormatError } from '../token-set.js';
 import type { TokenSet, TokenStore } from '../token-store.js';
 
+/** Options of `EnvStore`: the environment to read and where a refreshed set goes. */
 export interface EnvStoreOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Called with every token set saved in this process, e.g. to push new values to a secrets manager. */
@@ -57,6 +58,10 @@ export class EnvStore implements TokenStore {
     }
   }
 
+  /**
+   * Keeps the set in memory for this process (its environment cannot be changed), hands it to
+   * `onTokensRefreshed`, and warns once that `MESH_REFRESH_TOKEN` needs updating before the next deploy.
+   */
   async save(tokens: TokenSet): Promise<void> {
     this.#inMemory = { ...tokens };
     this.#cleared = false;
@@ -68,6 +73,7 @@ export class EnvStore implements TokenStore {
     this.#onTokensRefreshed?.({ ...tokens });
   }
 
+  /** Forgets the tokens for this process: `load()` then answers null even though the `MESH_*` variables are still set. */
   async clear(): Promise<void> {
     this.#inMemory = null;
     this.#cleared = true;

@@ -27,6 +27,7 @@ const DIRECTORY_MODE = 0o700;
 /** A token set is a few kilobytes; anything near this is not one. */
 export const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
+/** Options of `FileStore`: the directory of `token.json` and whether a git work tree is refused. */
 export interface FileStoreOptions {
   /** Directory holding token.json. @default ~/.mesh */
   directory?: string;
@@ -95,6 +96,10 @@ export class FileStore implements TokenStore {
     return leftover ?? tokens;
   }
 
+  /**
+   * Writes the set to `token.json` atomically with mode 0600 (directory 0700), in the format the
+   * Python SDK shares. @throws TokenStoreError naming the path when it cannot be written.
+   */
   async save(tokens: TokenSet): Promise<void> {
     try {
       await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
@@ -121,6 +126,7 @@ export class FileStore implements TokenStore {
     );
   }
 
+  /** Deletes `token.json` (already gone is fine). @throws TokenStoreError naming the path when it cannot be removed. */
   async clear(): Promise<void> {
     await unlink(this.path).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw fileStoreError('Removing the tokens in', this.path, error);

@@ -26,6 +26,7 @@ const MAX_SECRET_CHARS = 64 * 1024;
 /** At most 64 KiB in entries of at least 1200 characters: a header claiming more is not ours. */
 const MAX_CHUNKS = 64;
 
+/** Options of `KeychainStore`: the keychain slot (service and account), its sharing with the Python SDK, and the platform's limits. */
 export interface KeychainStoreOptions {
   /** Keychain account: one per backend, so that a local stack never overwrites real tokens. */
   account: string;
@@ -169,6 +170,7 @@ export class KeychainStore implements TokenStore {
     if (previous?.mesh_chunk_set !== header.mesh_chunk_set) await this.#deleteChunks(previous);
   }
 
+  /** Deletes the entry, and the parts of a split set, from the keychain. @throws KeychainError when the keychain fails. */
   async clear(): Promise<void> {
     const previous = parseHeader(await this.#get(this.#account));
     await this.#call(() => this.#backend.delete(this.#account), 'Deleting from the keychain failed');

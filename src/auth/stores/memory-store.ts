@@ -19,10 +19,12 @@ export class MemoryStore implements TokenStore {
     return this.#tokens ? { ...this.#tokens } : null;
   }
 
+  /** Keeps a copy of the set in this process. */
   async save(tokens: TokenSet): Promise<void> {
     this.#tokens = { ...tokens };
   }
 
+  /** Forgets the set: `load()` then answers null. */
   async clear(): Promise<void> {
     this.#tokens = null;
   }

@@ -17,8 +17,10 @@ import type { RedisCommands } from '../redis-lock.js';
  * or closes it beyond connecting it once if it is not open yet.
  */
 export interface RedisClientLike {
+  /** Sends one raw command (e.g. `['GET', key]`) and answers Redis's reply, as node-redis's `sendCommand` does. */
   sendCommand(args: string[]): Promise<unknown>;
   readonly isOpen?: boolean;
+  /** Opens the connection; called (within `connectTimeoutMs`) only when `isOpen` is false. */
   connect?(): Promise<unknown>;
 }
 

@@ -41,6 +41,7 @@ export function defaultRedisKey(apiUrl: string, audience: string): string {
   return REDIS_KEY_PREFIX + createHash('sha256').update(`${apiUrl}\n${audience}`).digest('hex').slice(0, 16);
 }
 
+/** Options of `redisTokenStore`: where Redis is, the key, the sealing key, seeding, and the bounds on each wait. */
 export interface RedisTokenStoreOptions {
   /** `redis://[user:password@]host:port/db` or `rediss://...` (TLS). Either this or `client`. */
   url?: string;
@@ -138,7 +139,11 @@ function isSealed(value: unknown): value is SealedData {
   return isObject(value) && ['kid', 'iv', 'tag', 'data'].every((field) => typeof value[field] === 'string');
 }
 
-/** The store returned by `redisTokenStore`. */
+/**
+ * The store returned by `redisTokenStore`. Its `save` writes by compare-and-set on the version last
+ * read (a newer set written meanwhile makes it throw `TokenStoreConflictError` and write nothing);
+ * its `clear` deletes the key.
+ */
 export interface RedisTokenStore extends TokenStore {
   /** The fleet-wide refresh lock (`<key>:lock`); the token manager takes it around a refresh. */
   readonly lock: TokenLock;
