@@ -130,9 +130,17 @@ const envBroken: Setup = async () => ({
 const desktop = (bus: () => PrivateBus | undefined, withTokens: 'keychain' | 'file' | 'none'): Setup => {
   return async (home) => {
     const busEnv = bus()?.env ?? {};
-    const keychain = new KeychainStore({ account: keychainAccountFor(stack.apiUrl), env: busEnv, timeoutMs: 500 });
+    // Setting up a working keychain must not time out on a loaded machine (a clear that gave up
+    // silently left the previous case's tokens behind); only the hung bus (the 'file' case) may.
+    const keychain = new KeychainStore({
+      account: keychainAccountFor(stack.apiUrl),
+      env: busEnv,
+      timeoutMs: withTokens === 'file' ? 500 : 10_000,
+    });
     if (withTokens === 'keychain') await keychain.save(await freshTokens());
-    else await keychain.clear().catch(() => {}); // the bus is shared between cases (a hung one just times out)
+    else if (withTokens === 'none')
+      await keychain.clear(); // the bus is shared between cases
+    else await keychain.clear().catch(() => {}); // a hung bus just times out
     if (withTokens === 'file') await new FileStore({ directory: join(home, '.mesh') }).save(await freshTokens());
     return {
       MESH_HEADLESS: 'false',

@@ -194,7 +194,7 @@ describe('mesh-auth status with the Redis store', () => {
     await seedStore(tokens);
     const line = `Tokens: redis ${redactedUrl()} key ${key}`;
     const logged = await meshAuth(['status'], envFor({ NO_COLOR: '1' }));
-    expect(logged.code).toBe(0);
+    expect(logged.code, logged.stderr).toBe(0);
     expect(logged.stderr).toContain('Logged in as');
     expect(logged.stderr).toContain(line);
     await raw.del(key);
