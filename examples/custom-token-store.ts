@@ -1,5 +1,7 @@
 // A custom token store: keep the token set wherever you like (here: a JSON file of your choosing).
-// Any object with load, save, clear and describe will do.
+// Any object with load, save, clear and describe will do. `npx mesh-auth` fills the SDK's own
+// stores, not this one: at a terminal the first call logs in and saves here; elsewhere the call
+// fails with a ReauthenticationRequiredError saying so, until the file holds a token set.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { MeshClient, type TokenSet, type TokenStore } from 'mesh-sdk';
 

@@ -39,7 +39,15 @@ export type {
 } from './client/types.js';
 export type { Auth0Options, ConfigInput, ConfigOptions, CustomTokenStore, Logger } from './config/options.js';
 export type { RedisUrl, TokenStoreKind } from './config/parsers.js';
-export { type ConfigSource, type ResolvedConfig, resolveConfig } from './config/resolve.js';
+export {
+  type ConfigProblem,
+  type ConfigReport,
+  type ConfigSource,
+  defaultModelFor,
+  inspectConfig,
+  type ResolvedConfig,
+  resolveConfig,
+} from './config/resolve.js';
 export { ErrorCode } from './errors/codes.js';
 export {
   AbortError,

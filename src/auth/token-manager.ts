@@ -37,6 +37,8 @@ export interface TokenManagerOptions {
   /** The interactive login, when a person can answer it (TTY, not headless). */
   login?: LoginSeam;
   logger?: InternalLogger;
+  /** What to do when no login can happen here. @default REAUTH_HINT (the CLI's login fills the default stores) */
+  reauthHint?: string;
 }
 
 export interface GetTokenOptions {
@@ -92,6 +94,7 @@ export class TokenManager {
   readonly #lock: TokenLock | undefined;
   readonly #login: LoginSeam | undefined;
   readonly #logger: InternalLogger;
+  readonly #reauthHint: string;
   #cached: Cached | undefined;
   #loaded = false;
   #pending: Promise<TokenSet> | undefined;
@@ -112,6 +115,7 @@ export class TokenManager {
     this.#lock = options.lock;
     this.#login = options.login;
     this.#logger = options.logger ?? silentLogger;
+    this.#reauthHint = options.reauthHint ?? REAUTH_HINT;
   }
 
   /** Where tokens are kept, for status output. */
@@ -418,6 +422,6 @@ export class TokenManager {
     }
     // A background refresh keeps the token it could not replace: it is good until it expires.
     if (!options.background) this.#cached = undefined;
-    throw new ReauthenticationRequiredError(`Mesh needs you to log in again: ${why}.`, { hint: REAUTH_HINT, cause });
+    throw new ReauthenticationRequiredError(`Mesh needs you to log in again: ${why}.`, { hint: this.#reauthHint, cause });
   }
 }

@@ -25,7 +25,8 @@ const USAGE = `Usage: mesh-env [-o <path>] [-f] [--api-key [<name>]]
 Writes Mesh credentials to a .env file (mode 600), logging in first if needed.
 
   -o, --output <path>   Where to write (default: .env)
-  -f, --force           Overwrite without asking
+  -f, --force           Overwrite without asking, and write into a git work tree that does
+                        not ignore the file (refused without it)
   --api-key [<name>]    Write a new Mesh API key (MESH_API_KEY) for one deployment instead of
                         tokens: the recommended form for servers and fleets
   -h, --help, --version`;
@@ -62,6 +63,16 @@ await runCli(USAGE, async (signal) => {
   if (values.version) return out.out(SDK_VERSION);
   if (positionals.length > (values['api-key'] ? 1 : 0)) throw new UsageError(`Unexpected argument "${positionals.at(-1)}".`);
   const path = resolve(values.output);
+  // Refused before any login or key is made: a commit could publish the file (docs/security.md).
+  const exposed = (await gitExposure(path)) === 'tracked';
+  if (exposed && !values.force) {
+    out.err(
+      out.fail(
+        `${path} is inside a git work tree and not ignored: a commit could publish it. Add it to .gitignore, or pass -f to write it anyway.`,
+      ),
+    );
+    throw new Exit(EXIT.failure);
+  }
 
   if (existsSync(path) && !values.force) {
     if (!process.stdin.isTTY) {
@@ -95,7 +106,7 @@ await runCli(USAGE, async (signal) => {
   await writeSecretFile(path, content);
   out.err(out.ok(`Wrote ${path} (mode 600).`));
   if (!values['api-key']) out.err(ROTATION_WARNING);
-  if ((await gitExposure(path)) === 'tracked') {
+  if (exposed) {
     out.err(out.fail(`${path} is inside a git work tree and not ignored: add it to .gitignore before committing anything.`));
   }
 });

@@ -116,6 +116,14 @@ export function validatorFor(
 }
 
 /** Which credentials the options name: at most one of apiKey, authToken and tokenProvider. */
+/** The reauthentication hint for a token store of the caller's own, which `npx mesh-auth` never fills. */
+function customStoreHint(store: string): string {
+  return (
+    `Your token store (${store}) holds no usable login, and \`npx mesh-auth\` does not fill it: ` +
+    'log in through this client at a terminal (`await client.login()` saves to your store), or save a token set into it yourself.'
+  );
+}
+
 function givenCredentials(options: MeshClientOptions, config: ResolvedConfig): Credentials | undefined {
   const explicit = [options.apiKey, options.authToken, options.tokenProvider].filter((value) => value !== undefined);
   if (explicit.length > 1) {
@@ -199,6 +207,8 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
     refreshAheadSeconds: config.refreshAheadSeconds,
     autoRefresh: config.autoRefresh,
     logger,
+    // `npx mesh-auth` fills the SDK's own stores, never a store of yours.
+    reauthHint: typeof config.tokenStore === 'object' ? customStoreHint(selection.store.describe()) : undefined,
   });
   const credentials = managedCredentials(manager);
   const api = new ApiCaller({ http, credentials, validator, logger, capabilities });

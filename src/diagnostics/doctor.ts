@@ -233,8 +233,23 @@ async function auth0Check(probes: Probes, domain: string): Promise<Check> {
       };
 }
 
-/** The keychain check of the store itself (write, read back, delete), on the configuration's slot. */
-async function keychainCheck(config: ResolvedConfig, input: DoctorInput): Promise<Check> {
+/** Why the configuration never uses the keychain, or undefined when it does (`auto` on a desktop, `keychain`). */
+function keychainUnused(config: ResolvedConfig, env: Env): string | undefined {
+  if (typeof config.tokenStore === 'object') return 'the client is given its own token store';
+  if (config.tokenStore === 'keychain') return undefined;
+  if (config.tokenStore !== 'auto')
+    return `MESH_TOKEN_STORE=${config.tokenStore === 'redis' ? 'a Redis URL' : config.tokenStore}`;
+  const headless = detectHeadless(config.headless, { env });
+  return headless.headless ? `headless (${headless.reason}): tokens go to the file` : undefined;
+}
+
+/**
+ * The keychain check of the store itself (write, read back, delete), on the configuration's slot.
+ * A keychain the configuration does not use is not a failure: it is reported as not in use.
+ */
+async function keychainCheck(config: ResolvedConfig, input: DoctorInput, env: Env): Promise<Check> {
+  const unused = keychainUnused(config, env);
+  if (unused) return { name: 'keychain', ok: true, detail: `not in use: ${unused}` };
   const store = new KeychainStore({ ...keychainSlotFor(config), ...input.keychain });
   try {
     await store.check(input.signal);
@@ -246,8 +261,9 @@ async function keychainCheck(config: ResolvedConfig, input: DoctorInput): Promis
       ok: false,
       detail: `unavailable: ${(error as Error).message}`,
       recommendation:
-        (error as MeshError).hint ??
-        'Tokens are kept in ~/.mesh/token.json (mode 0600) instead; set MESH_TOKEN_STORE=file to say so.',
+        config.tokenStore === 'keychain'
+          ? (error as MeshError).hint
+          : `${(error as MeshError).hint} Meanwhile tokens are kept in ~/.mesh/token.json (mode 0600); set MESH_TOKEN_STORE=file to say so.`,
     };
   } finally {
     store.close();
@@ -300,7 +316,7 @@ async function tokenChecks(client: MeshClient, signal: AbortSignal | undefined):
         name: 'api-call',
         ok: false,
         detail: `listKeys failed: ${(error as Error).message}`,
-        recommendation: (error as MeshError).hint ?? 'Run `npx mesh-auth doctor --json` and quote the request id when reporting.',
+        recommendation: (error as MeshError).hint ?? 'Quote the request id when reporting it.',
       });
     }
   }
@@ -335,7 +351,7 @@ export async function diagnose(input: DoctorInput): Promise<Check[]> {
         configurationCheck(config, env),
         await apiCheck(probes, config.apiUrl),
         await auth0Check(probes, config.auth0.domain),
-        await keychainCheck(config, input),
+        await keychainCheck(config, input, env),
         ...(config.tokenStore === 'redis' ? [await tokenStoreCheck(config, env)] : []),
         await validateEndpointCheck(probes, config.apiUrl),
         ...(await tokenChecks(makeClient(clientOptions()), input.signal)),
@@ -353,7 +369,7 @@ export async function diagnose(input: DoctorInput): Promise<Check[]> {
     const auth0Blocked = blocking('auth0.domain');
     checks.push(apiBlocked.length ? skipped('api', apiBlocked) : await apiCheck(probes, config.apiUrl));
     checks.push(auth0Blocked.length ? skipped('auth0', auth0Blocked) : await auth0Check(probes, config.auth0.domain));
-    checks.push(await keychainCheck(config, input));
+    checks.push(await keychainCheck(config, input, env));
     const storeBlocked = blocking('tokenStore', 'tokenStoreKey', 'tokenSealingKey', 'apiUrl', 'auth0.audience');
     const meantRedis =
       config.tokenStore === 'redis' ||

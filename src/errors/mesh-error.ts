@@ -1,6 +1,7 @@
 import { redact } from '../internal/redact.js';
 import { oneLine } from '../internal/safe-text.js';
 import { ErrorCode } from './codes.js';
+import { DEFAULT_HINTS } from './hints.js';
 
 /** Redacted and on one line: an error's text may quote a server, which may quote a secret or a control character. */
 function safe(text: string): string {
@@ -37,7 +38,8 @@ export interface MeshErrorDetails {
  */
 export class MeshError extends Error {
   readonly code: ErrorCode;
-  readonly hint: string | undefined;
+  /** What to do next: always set (the code's advice when the raiser had nothing more specific). */
+  readonly hint: string;
   readonly status: number | undefined;
   readonly requestId: string | undefined;
   /** The backend's own error code (its `error` field), when it sent one. Ours is `code`. */
@@ -49,7 +51,8 @@ export class MeshError extends Error {
     super(safe(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = details.code ?? (new.target as typeof MeshError).defaultCode;
-    this.hint = details.hint === undefined ? undefined : safe(details.hint);
+    // Every error says what to do next: the raiser's own advice, else the code's (errors/hints.ts).
+    this.hint = safe(details.hint ?? DEFAULT_HINTS[this.code]);
     this.status = details.status;
     this.requestId = details.requestId === undefined ? undefined : oneLine(details.requestId);
     this.serverCode = details.serverCode === undefined ? undefined : safe(details.serverCode);

@@ -25,6 +25,7 @@ import { openWithSystemBrowser } from './system-browser.js';
 export type { DeviceVerification };
 export { remoteOrWsl };
 
+/** Options of `client.login()`: device or browser flow, the callback port, how long to wait, cancellation. */
 export interface LoginOptions {
   /** Use the device flow even with a display. @default headless */
   device?: boolean;
@@ -37,6 +38,7 @@ export interface LoginOptions {
   signal?: AbortSignal;
 }
 
+/** How a login talks to the person (the `loginUi` option): the link or device code shown, the browser opener, a headless login's follow-up. */
 export interface AuthFlowCallbacks {
   /**
    * Shown the login link (always, browser or not): a one-time `http://localhost:<port>/start/...`
@@ -84,7 +86,7 @@ export interface FlowResult {
   callback: CallbackTimings | undefined;
 }
 
-const LOGIN_TIMEOUT_MS = 5 * 60_000;
+export const LOGIN_TIMEOUT_MS = 5 * 60_000;
 /** A custom opener that has not failed within this counts as opened (the default one answers within 1.5 s). */
 const OPENER_BOUND_MS = 3000;
 /**

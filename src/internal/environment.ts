@@ -86,6 +86,16 @@ const HOSTING_SIGNALS: readonly NamedSignal[] = [
 const SSH_VARIABLES = ['SSH_CONNECTION', 'SSH_TTY'] as const;
 const CONTAINER_FILES = ['/.dockerenv', '/run/.containerenv'] as const;
 const CONTAINER_CGROUP = /docker|kubepods|containerd|lxc|libpod/;
+/** Every variable and file the headless verdict looks at (docs/authentication.md lists each). */
+export const HEADLESS_SIGNALS: readonly string[] = [
+  ...CI_SIGNALS.map((signal) => signal.variable),
+  ...HOSTING_SIGNALS.map((signal) => signal.variable),
+  ...CONTAINER_FILES,
+  '/proc/1/cgroup',
+  ...SSH_VARIABLES,
+  'DISPLAY',
+  'WAYLAND_DISPLAY',
+];
 const READ_VARIABLES = [
   ...CI_SIGNALS.map((signal) => signal.variable),
   ...HOSTING_SIGNALS.map((signal) => signal.variable),

@@ -1,6 +1,7 @@
 // The built bins against the local stack: output, exit codes and files (modes included). Logins
 // go through --no-browser and --headless, with real Chromium following what the CLI printed.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,7 +231,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     });
 
     it('every check passes: exit 0 (--json and text)', async () => {
-      const withKeyring = { ...env, DBUS_SESSION_BUS_ADDRESS: keyring.address };
+      const withKeyring = { ...env, MESH_TOKEN_STORE: 'auto', DBUS_SESSION_BUS_ADDRESS: keyring.address };
       const { code, checks } = await doctor(withKeyring);
       expect(checks.map((check) => [check.name, check.ok])).toEqual([
         ['configuration', true],
@@ -249,7 +250,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     });
 
     it('the keychain alone fails (a bus without a Secret Service): exit 1 (--json and text)', async () => {
-      const withoutKeyring = { ...env, DBUS_SESSION_BUS_ADDRESS: bare.address };
+      const withoutKeyring = { ...env, MESH_TOKEN_STORE: 'auto', DBUS_SESSION_BUS_ADDRESS: bare.address };
       const { code, checks } = await doctor(withoutKeyring);
       expect(checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['keychain']);
       expect(checks.find((check) => check.name === 'keychain')).toMatchObject({
@@ -260,6 +261,13 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
       const text = await runBin('mesh-auth', ['doctor'], withoutKeyring);
       expect(text.code).toBe(1);
       expect(text.stderr).toMatch(/^✗ keychain: unavailable: /m);
+    });
+
+    it("after troubleshooting.md's advice (MESH_TOKEN_STORE=file), the same machine comes out clean: exit 0", async () => {
+      const text = await runBin('mesh-auth', ['doctor'], { ...env, DBUS_SESSION_BUS_ADDRESS: bare.address });
+      expect(text.stderr).toMatch(/^✓ keychain: not in use: MESH_TOKEN_STORE=file$/m);
+      expect(text.stderr).not.toContain('✗');
+      expect(text.code).toBe(0);
     });
   });
 
@@ -332,11 +340,18 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     expect(profile.status).toBe(200);
   });
 
-  it('mesh-env warns when the file is in a git work tree and not ignored, and not when ignored', async () => {
+  it('mesh-env refuses a file in a git work tree that does not ignore it (before logging in), writes it with -f and a warning, and writes an ignored one', async () => {
     const repo = await mkdtemp(join(tmpdir(), 'mesh-repo-'));
     execFileSync('git', ['init', '-q'], { cwd: repo });
-    const exposed = await runBin('mesh-env', ['-o', join(repo, '.env')], env);
-    expect(exposed.stderr).toMatch(/inside a git work tree and not ignored/);
+    const refused = await runBin('mesh-env', ['-o', join(repo, '.env')], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /inside a git work tree and not ignored: a commit could publish it\. Add it to \.gitignore, or pass -f/,
+    );
+    expect(existsSync(join(repo, '.env'))).toBe(false);
+    const forced = await runBin('mesh-env', ['-f', '-o', join(repo, '.env')], env);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toMatch(/not ignored: add it to \.gitignore before committing anything/);
     await writeFile(join(repo, '.gitignore'), '.env\n');
     const ignored = await runBin('mesh-env', ['-f', '-o', join(repo, '.env')], env);
     expect(ignored.code).toBe(0);

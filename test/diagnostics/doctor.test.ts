@@ -144,7 +144,7 @@ describe.skipIf(!keychainToolsInstalled())('doctor keychain check: the store own
     const slot = new KeychainStore({ ...keychainSlotFor(config), env: keyring.env });
     try {
       await slot.save(tokens);
-      const checks = await diagnose(doctorInput({ MESH_TOKEN_STORE: 'memory' }, { keychain: { env: keyring.env } }));
+      const checks = await diagnose(doctorInput({ MESH_TOKEN_STORE: 'keychain' }, { keychain: { env: keyring.env } }));
       expect(byName(checks).keychain).toEqual({ name: 'keychain', ok: true, detail: 'the OS keychain works' });
       // Compared as a yes/no: a failing diff would print the tokens into the log.
       expect(isDeepStrictEqual(await slot.load(), tokens), 'the slot holds the tokens it held before').toBe(true);
@@ -155,11 +155,33 @@ describe.skipIf(!keychainToolsInstalled())('doctor keychain check: the store own
   });
 
   it('a bus without a Secret Service fails the keychain check with the likely cause', async () => {
-    const checks = await diagnose(doctorInput({ MESH_TOKEN_STORE: 'memory' }, { keychain: { env: bare.env } }));
+    const checks = await diagnose(doctorInput({ MESH_TOKEN_STORE: 'keychain' }, { keychain: { env: bare.env } }));
     expect(byName(checks).keychain).toMatchObject({
       ok: false,
       detail: expect.stringMatching(/^unavailable: /),
       recommendation: expect.stringMatching(/Secret Service/),
+    });
+  });
+
+  // Following troubleshooting.md's advice (MESH_TOKEN_STORE=file on a machine without a keychain)
+  // must leave a clean doctor: a keychain the configuration never uses is not a failure.
+  it.each([
+    [{ MESH_TOKEN_STORE: 'file' }, 'not in use: MESH_TOKEN_STORE=file'],
+    [{ MESH_TOKEN_STORE: 'auto', CI: 'true' }, 'not in use: headless (CI (CI is set)): tokens go to the file'],
+  ])('a keychain the configuration does not use (%o) passes as not in use, even on a bus without one', async (env, detail) => {
+    const checks = await diagnose(doctorInput(env, { keychain: { env: bare.env } }));
+    expect(byName(checks).keychain).toEqual({ name: 'keychain', ok: true, detail });
+  });
+
+  it('under auto on a desktop, a missing keychain fails the check and says where the tokens go meanwhile', async () => {
+    const checks = await diagnose(
+      doctorInput({ MESH_TOKEN_STORE: 'auto', MESH_HEADLESS: 'false' }, { keychain: { env: bare.env } }),
+    );
+    expect(byName(checks).keychain).toMatchObject({
+      ok: false,
+      recommendation: expect.stringMatching(
+        /Meanwhile tokens are kept in ~\/\.mesh\/token\.json \(mode 0600\); set MESH_TOKEN_STORE=file/,
+      ),
     });
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approveDeviceOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
 import type { ProviderSettings } from '../../dev/provider/provider.js';
+import { DEFAULT_HINTS } from '../../src/errors/hints.js';
 import { DEFAULT_SCOPE } from '../../src/flow/auth0-settings.js';
 import { auth0DeviceTransport, type DeviceTransport, deviceLogin } from '../../src/flow/device-login.js';
 import { type LoopbackListener, startLoopbackListener } from '../../src/flow/loopback-listener.js';
@@ -47,19 +48,49 @@ function codeComments(): Map<string, string> {
   return comments;
 }
 
-/** The rows of the "Error codes" table: code -> class column. */
-function documentedCodes(): Map<string, string> {
+/** The rows of the "Error codes" table: code -> cells (code, class, meaning, what to do). */
+function documentedRows(): Map<string, string[]> {
   const page = readFileSync(join(ROOT, 'docs/troubleshooting.md'), 'utf8');
   const section = page.split(/^## Error codes$/m)[1]?.split(/^## /m)[0];
   if (!section) throw new Error('docs/troubleshooting.md has no "## Error codes" section');
-  const rows = new Map<string, string>();
+  const rows = new Map<string, string[]>();
   for (const line of section.split('\n')) {
     const cells = line.split('|').map((cell) => cell.trim());
     const code = /^`([^`]+)`$/.exec(cells[1] ?? '')?.[1];
-    if (code) rows.set(code, cells[2] ?? '');
+    if (code) rows.set(code, cells.slice(1, 5));
   }
   return rows;
 }
+
+/** The rows of the "Error codes" table: code -> class column. */
+function documentedCodes(): Map<string, string> {
+  return new Map([...documentedRows()].map(([code, cells]) => [code, cells[1] ?? '']));
+}
+
+describe('hints', () => {
+  it('every code has a default hint, and the table\'s "what to do" is that hint word for word', () => {
+    const rows = documentedRows();
+    for (const code of CODES) {
+      const hint = DEFAULT_HINTS[code as ErrorCode];
+      expect(hint, code).toMatch(/\S.{10,}/);
+      expect(rows.get(code)?.[3]?.replaceAll('`', ''), code).toBe(hint.replaceAll('`', ''));
+    }
+  });
+
+  it('every exported error class, raised without a hint, still says what to do', () => {
+    const classes = Object.values(sdk).filter(
+      (value): value is typeof MeshError =>
+        value === MeshError || (typeof value === 'function' && value.prototype instanceof MeshError),
+    );
+    expect(classes.length).toBeGreaterThan(15);
+    for (const ErrorClass of classes) {
+      const error = new (ErrorClass as new (message: string, details: object) => MeshError)('something failed', {});
+      expect(error.hint, ErrorClass.name).toBe(DEFAULT_HINTS[error.code]);
+    }
+    // A raiser's own advice wins over the code's.
+    expect(new MeshError('x', { code: 'timeout', hint: 'Raise timeout to 90 s.' }).hint).toBe('Raise timeout to 90 s.');
+  });
+});
 
 describe('ErrorCode', () => {
   it('has unique snake_case values under UPPER_SNAKE keys', () => {

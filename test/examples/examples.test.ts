@@ -91,6 +91,18 @@ describe('examples', () => {
     expect(out).toBe(`store: my store (${path})\n10 - 3 = 7\n`);
   });
 
+  it('custom-token-store, empty, in a script: the error says mesh-auth does not fill that store, and how to', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'mesh-custom-store-')), 'tokens.json');
+    const failed = await example('custom-token-store.ts', { EXAMPLE_STORE_PATH: path, MESH_TOKEN_STORE: '', CI: 'true' }).then(
+      () => undefined,
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(failed).toContain(
+      `Your token store (my store (${path})) holds no usable login, and \`npx mesh-auth\` does not fill it`,
+    );
+    expect(failed).toContain('await client.login()');
+  });
+
   it('custom-token-provider', async () => {
     const { access_token } = await storedTokens(stack, 'provider@example.test');
     expect(await example('custom-token-provider.ts', { EXAMPLE_ACCESS_TOKEN: access_token, MESH_TOKEN_STORE: '' })).toBe(
