@@ -153,7 +153,8 @@ describe.skipIf(!installed)('falling back to the file store when the keychain fa
         const started = Date.now();
         await layered.save(TOKENS);
         const elapsed = Date.now() - started;
-        expect(elapsed).toBeLessThan(3500);
+        // The 3 s bound, with slack for a loaded CI machine; an unbounded wait is D-Bus's 25 s.
+        expect(elapsed).toBeLessThan(6000);
         expect(await file.load()).toEqual(TOKENS);
         expect(await layered.load()).toEqual(TOKENS);
         expect(layered.describe()).toMatch(/^file .*keychain unavailable/);
