@@ -11,6 +11,9 @@ const common = {
   treeshake: true,
   // import.meta.url in the CommonJS build (the keychain store resolves its native binding with it).
   shims: true,
+  // An optional dependency (tsup leaves only dependencies and peers out of the bundle): imported
+  // at run time by the first image that needs scaling, never bundled.
+  external: ['sharp'],
 } satisfies Options;
 
 // dist/ is emptied by the build script (`rm -rf dist && tsup`): two configs building at once must not clean each other.

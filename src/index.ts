@@ -19,7 +19,17 @@ export type { TokenSet, TokenStore } from './auth/token-store.js';
 export { TokenStoreConflictError } from './auth/token-store-conflict.js';
 export type { ValidationResult } from './auth/validator.js';
 export { LOGIN_CHANNEL, type LoginEvent } from './client/assemble.js';
-export { chat, chatStream, generateApiKey, getDefaultClient, getKey, listKeys, storeKey } from './client/default-client.js';
+export {
+  chat,
+  chatStream,
+  generateApiKey,
+  generateImage,
+  getDefaultClient,
+  getKey,
+  listKeys,
+  storeKey,
+} from './client/default-client.js';
+export type { GeneratedImage, GenerateImageOptions, ImageInput } from './client/images/types.js';
 export { MeshClient } from './client/mesh-client.js';
 export type { MeshClientOptions } from './client/options.js';
 export type {
@@ -55,6 +65,7 @@ export {
   BadRequestError,
   CircuitOpenError,
   ConfigError,
+  ImageInputError,
   KeychainError,
   LoginError,
   MeshError,

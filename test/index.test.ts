@@ -51,6 +51,7 @@ const ERROR_CLASSES = [
   'AuthenticationError',
   'ReauthenticationRequiredError',
   'LoginError',
+  'ImageInputError',
   'NetworkError',
   'TimeoutError',
   'AbortError',

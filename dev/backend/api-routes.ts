@@ -1,9 +1,10 @@
 /** The API of backend-contract.md v2 part A: chat (plain and SSE), stored keys, API keys. */
 import { randomBytes } from 'node:crypto';
 import { recordSecrets } from '../canaries.js';
-import { answer, type ChatMessage, deltas } from './chat-responder.js';
+import { answer, type ChatMessage, deltas, providerFor } from './chat-responder.js';
 import type { Backend, Principal, Route, RouteRequest } from './context.js';
-import { cutConnection, fields, HttpError, type Reply, requireString, sleep } from './http.js';
+import { cutConnection, fields, HttpError, IMAGE_BODY_BYTES, type Reply, requireString, sleep } from './http.js';
+import { checkGenerationConfig, checkLayouts, imageProvider, type Layout, visionMessage } from './vision.js';
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
 export const CHAT_PATHS = { mesh: '/v1/mesh/chat', completions: '/api/v1/chat/completions' } as const;
@@ -18,21 +19,8 @@ interface ChatRequest {
   provider?: string;
   maxTokens?: number;
   stream: boolean;
-}
-
-/** The text of a message's `content`: a string, or an array of parts whose text parts count (images are skipped). */
-function textOf(content: unknown, index: number): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((part, j) => {
-        const p = fields(part);
-        if (typeof p.type !== 'string') throw invalid(`messages[${index}].content[${j}] needs a "type".`);
-        return p.type === 'text' && typeof p.text === 'string' ? p.text : '';
-      })
-      .join('');
-  }
-  throw invalid(`messages[${index}].content must be a string or an array of parts.`);
+  /** `"thinking": true` (a bare boolean; the Python client sends it only through `mesh.chat(thinking=...)`). */
+  thinking: boolean;
 }
 
 /** `null` means unset, as the Python client sends `temperature: null` and the like. */
@@ -41,29 +29,36 @@ const given = (value: unknown) => value !== undefined && value !== null;
 function parseChat(body: unknown): ChatRequest {
   const b = fields(body);
   if (!Array.isArray(b.messages) || b.messages.length === 0) throw invalid('messages must be a non-empty array.');
-  const messages = b.messages.map((m, i): ChatMessage => {
-    const message = fields(m);
-    if (!ROLES.has(message.role as string)) throw invalid(`messages[${i}].role must be system, user, assistant or tool.`);
-    return { role: message.role as ChatMessage['role'], content: textOf(message.content, i) };
-  });
   if (given(b.stream) && typeof b.stream !== 'boolean') throw invalid('stream must be a boolean.');
   const stream = b.stream === true;
   if (typeof b.model !== 'string' || b.model === '') throw invalid('model is required.');
   // A stream request carries no provider (the Python client's stream body has none).
   if (!stream && (typeof b.provider !== 'string' || b.provider === '')) throw invalid('provider is required.');
   if (given(b.provider) && typeof b.provider !== 'string') throw invalid('provider must be a string.');
+  const read = b.messages.map((m, i) => {
+    const message = fields(m);
+    if (!ROLES.has(message.role as string)) throw invalid(`messages[${i}].role must be system, user, assistant or tool.`);
+    return { role: message.role as ChatMessage['role'], ...visionMessage(message, i) };
+  });
+  const provider = typeof b.provider === 'string' ? b.provider : undefined;
+  const layouts = read.flatMap((m) => (m.layout === undefined ? [] : [m.layout])) as Layout[];
+  const imagesFor = imageProvider(provider, providerFor(b.model), layouts);
+  checkLayouts(read, imagesFor);
+  checkGenerationConfig(b, b.model, layouts.includes('google'));
   if (given(b.temperature) && (typeof b.temperature !== 'number' || b.temperature < 0 || b.temperature > 2)) {
     throw invalid('temperature must be a number from 0 to 2.');
   }
   if (given(b.max_tokens) && (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1)) {
     throw invalid('max_tokens must be a positive integer.');
   }
+  if (given(b.thinking) && typeof b.thinking !== 'boolean') throw invalid('thinking must be a boolean.');
   return {
-    messages,
+    messages: read.map(({ role, text, images }) => ({ role, content: text, images })),
     model: b.model,
-    provider: typeof b.provider === 'string' ? b.provider : undefined,
+    provider,
     maxTokens: given(b.max_tokens) ? (b.max_tokens as number) : undefined,
     stream,
+    thinking: b.thinking === true,
   };
 }
 
@@ -124,6 +119,7 @@ function chatRoute(path: string, which: 'mesh' | 'completions'): Route {
     pattern: path,
     auth: true,
     limited: true,
+    maxBodyBytes: IMAGE_BODY_BYTES,
     when: (backend) => backend.settings.chatPaths === 'both' || backend.settings.chatPaths === which,
     handler: async (request, backend) => {
       const user = backend.state.user(sub(request));
@@ -138,6 +134,8 @@ function chatRoute(path: string, which: 'mesh' | 'completions'): Route {
       if (user.credits <= 0) throw new HttpError(402, 'Insufficient credits.');
       user.credits -= 1;
       backend.counters.chats += 1;
+      backend.counters.chatImages += chat.messages.reduce((sum, m) => sum + (m.images?.length ?? 0), 0);
+      if (chat.thinking) backend.counters.thinkingChats += 1;
       const result = answer(chat.messages, chat.model, chat.provider, chat.maxTokens);
       const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
       if (chat.stream) {

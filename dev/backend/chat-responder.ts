@@ -1,11 +1,17 @@
 /**
  * The reference backend's chat: deterministic, no language model. Simple arithmetic is answered
- * ("What is 5 + 7?" -> "5 + 7 = 12"); anything else is echoed.
+ * ("What is 5 + 7?" -> "5 + 7 = 12"); anything else is echoed. Images in the last user message are
+ * described first ("I see 2 images (image/png 4x4, image/jpeg 10x10).") so that a client's test can
+ * tell that the bytes arrived whole, in order, and at the size it meant to send.
  */
+import type { ImageFacts } from './image-bytes.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
+  /** The text (of the text parts, when the content was an array). */
   content: string;
+  /** The images the message carried, in order. */
+  images?: ImageFacts[];
 }
 
 export interface ChatAnswer {
@@ -55,11 +61,20 @@ export function providerFor(model: string): string {
   return 'mesh';
 }
 
+/** "I see 1 image (image/png 4x4)." / "I see 2 images (image/png 4x4, image/jpeg 10x10)." */
+export function describeImages(images: readonly ImageFacts[]): string {
+  const list = images.map((i) => `${i.mediaType} ${i.width}x${i.height}`).join(', ');
+  return `I see ${images.length} image${images.length === 1 ? '' : 's'} (${list}).`;
+}
+
 const countTokens = (text: string) => (text.trim() === '' ? 0 : text.trim().split(/\s+/).length);
 
 export function answer(messages: ChatMessage[], model = DEFAULT_MODEL, provider?: string, maxTokens?: number): ChatAnswer {
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-  let content = reply(lastUser?.content ?? '');
+  const images = lastUser?.images ?? [];
+  const text = lastUser?.content ?? '';
+  let content =
+    images.length === 0 ? reply(text) : [describeImages(images), text.trim() === '' ? '' : reply(text)].join(' ').trimEnd();
   if (maxTokens !== undefined)
     content = content
       .split(/(?<=\s)/)

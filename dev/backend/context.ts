@@ -93,6 +93,24 @@ export interface BackendCounters {
   idempotencyKeys: Record<string, number>;
   /** `/auth/refresh-token` requests answered with an earlier reply (`idempotency_key`): the provider was not asked. */
   refreshReplays: number;
+  /**
+   * Requests whose JSON body had a top-level `null` field, per route (keyed as `requests`). The
+   * Python client sends them (`"thinking": null`) and the backend reads them as unset; mesh-sdk
+   * must send none, which a test asserts here.
+   */
+  nullFields: Record<string, number>;
+  /** Images received in chat messages (every message, every layout), in chats that were answered. */
+  chatImages: number;
+  /** Chats answered that asked `"thinking": true`. */
+  thinkingChats: number;
+  /** Images made by `POST /api/v1/images/generate` (n per request). */
+  imagesGenerated: number;
+  /** Images made by `POST /api/v1/images/vision` (edits, n per request). */
+  imagesEdited: number;
+  /** `GET /__dev/images/<id>.png` downloads answered (the `url` replies of the image routes). */
+  imageDownloads: number;
+  /** Those downloads that carried a credential (`Authorization`, `x-api-key` or a cookie): a client must send none. */
+  imageDownloadsWithCredentials: number;
 }
 
 export interface AuthorityInfo {
@@ -164,4 +182,6 @@ export interface Route {
   idempotencyCaller?: (body: unknown) => string;
   /** Called when a request is answered with an earlier reply (`idempotency_key`), e.g. to count it. */
   onReplay?: (backend: Backend) => void;
+  /** Largest JSON body accepted, bytes (413 over it). @default MAX_BODY_BYTES (1 MiB) */
+  maxBodyBytes?: number;
 }

@@ -39,17 +39,26 @@ export interface ErrorStyle {
 }
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The chat and image routes take bodies this large: five images of a few megabytes each, base64
+ * (the deployed server's limit is not evidenced; a real provider's is about 20 MB an image).
+ */
+export const IMAGE_BODY_BYTES = 32 * 1024 * 1024;
 
 export function newRequestId(): string {
   return `req_${randomBytes(12).toString('hex')}`;
 }
 
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Request body is over 1 MiB.');
+    if (size > limit) {
+      // The rest of the body is never read: close the connection, or the client would reuse a socket
+      // the server is about to drop (its next request failing with ECONNRESET).
+      throw new HttpError(413, `Request body is over ${limit / (1024 * 1024)} MiB.`, undefined, { connection: 'close' });
+    }
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -36,7 +36,9 @@ import {
   writeReply,
 } from './http.js';
 import { countIdempotencyKey, idempotencyScope, replayOf } from './idempotency.js';
+import { imageRoutes } from './images.js';
 import { BackendState } from './state.js';
+import { zkpRoutes } from './zkp-routes.js';
 
 export interface BackendOptions {
   authority: AuthorityInfo;
@@ -117,6 +119,13 @@ export function newCounters(): BackendCounters {
     requests: {},
     idempotencyKeys: {},
     refreshReplays: 0,
+    nullFields: {},
+    chatImages: 0,
+    thinkingChats: 0,
+    imagesGenerated: 0,
+    imagesEdited: 0,
+    imageDownloads: 0,
+    imageDownloadsWithCredentials: 0,
   };
 }
 
@@ -134,7 +143,7 @@ function compile(route: Route): CompiledRoute {
   return { ...route, regex: new RegExp(`^${source}$`), names };
 }
 
-const ROUTES = [...authRoutes, ...apiRoutes, ...devRoutes].map(compile);
+const ROUTES = [...authRoutes, ...apiRoutes, ...imageRoutes, ...zkpRoutes, ...devRoutes].map(compile);
 
 function match(backend: Backend, method: string, path: string) {
   let pathMatched = false;
@@ -268,7 +277,10 @@ export async function startBackend(options: BackendOptions): Promise<RunningBack
         const pathMatched = 'pathMatched' in found && found.pathMatched;
         throw pathMatched ? new HttpError(405, 'Method not allowed') : new HttpError(404, 'Not found');
       }
-      const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req);
+      const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req, route.maxBodyBytes);
+      if (body !== null && typeof body === 'object' && Object.values(body).includes(null)) {
+        backend.counters.nullFields[routeKey] = (backend.counters.nullFields[routeKey] ?? 0) + 1;
+      }
       let principal: Principal | undefined;
       if (route.auth) {
         principal = await backend.authenticate(req);

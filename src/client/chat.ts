@@ -46,15 +46,22 @@ export function chatBody(
   defaults: ChatDefaults,
   stream: boolean,
 ): Record<string, unknown> {
-  const model =
-    options.model ?? (options.provider === undefined ? defaults.defaultModel : defaults.modelFor(options.provider.toLowerCase()));
-  const provider = options.provider ?? inferProvider(model) ?? defaults.defaultProvider;
+  const { model, provider } = chatTarget(options, defaults);
   const body: Record<string, unknown> = stream ? { model } : { model, provider };
   body.messages = toMessages(input);
   if (options.temperature !== undefined) body.temperature = options.temperature;
   if (options.maxTokens !== undefined) body.max_tokens = options.maxTokens;
+  // A bare `true` when asked, nothing otherwise (never `false` or `null`): backend-contract.md part A.
+  if (options.thinking === true) body.thinking = true;
   if (stream) body.stream = true;
   return body;
+}
+
+/** The model and provider a chat names (a stream's body leaves the provider out, but its images are laid out for it). */
+export function chatTarget(options: ChatOptions, defaults: ChatDefaults): { model: string; provider: string } {
+  const model =
+    options.model ?? (options.provider === undefined ? defaults.defaultModel : defaults.modelFor(options.provider.toLowerCase()));
+  return { model, provider: options.provider ?? inferProvider(model) ?? defaults.defaultProvider };
 }
 
 export function usageOf(

@@ -3,6 +3,8 @@
  * all configuration from the environment. They are async so that a configuration error arrives
  * as a rejected promise, like every other failure.
  */
+
+import type { GeneratedImage, GenerateImageOptions } from './images/types.js';
 import type { MeshClient as MeshClientType } from './mesh-client.js';
 import { MeshClient } from './mesh-client.js';
 import type { ChatMessage, ChatOptions, ChatResponse, ChatStreamResult, CreatedApiKey, RequestOptions } from './types.js';
@@ -46,4 +48,9 @@ export async function getKey(name: string, options?: RequestOptions): Promise<st
 /** @example const { key } = await generateApiKey('render-production'); */
 export async function generateApiKey(name?: string, options?: RequestOptions): Promise<CreatedApiKey> {
   return getDefaultClient().generateApiKey(name, options);
+}
+
+/** @example const [image] = await generateImage('A lighthouse at dawn', { saveTo: './lighthouse.png' }); */
+export async function generateImage(prompt: string, options?: GenerateImageOptions): Promise<GeneratedImage[]> {
+  return getDefaultClient().generateImage(prompt, options);
 }

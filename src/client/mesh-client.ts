@@ -1,14 +1,17 @@
+import type { Dispatcher } from 'undici';
 import type { TokenSet } from '../auth/token-store.js';
 import type { ValidationResult } from '../auth/validator.js';
 import { defaultModelFor, type ResolvedConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
 import type { LoginOptions } from '../flow/auth-flow.js';
 import type { RateLimitInfo } from '../http/http-client.js';
+import type { InternalLogger } from '../internal/logger.js';
 import { ApiKeys, defaultApiKeyName, unsupported } from './api-keys.js';
 import { assembleClient, type ClientParts, type LoginSession } from './assemble.js';
 import { readAuthStatus } from './auth-status.js';
-import { CHAT_PATHS, type ChatDefaults, chatBody, chatResponseOf } from './chat.js';
+import { CHAT_PATHS, type ChatDefaults, chatBody, chatResponseOf, chatTarget } from './chat.js';
 import { readChatStream } from './chat-stream.js';
+import type { GeneratedImage, GenerateImageOptions, ImageInput } from './images/types.js';
 import type { MeshClientOptions } from './options.js';
 import { PathMemory, sendWithFallback } from './path-fallback.js';
 import { importPythonTokens, type PythonImportOptions } from './python-import.js';
@@ -62,7 +65,11 @@ export class MeshClient {
    * @example const { content } = await client.chat('What is 5 + 7?');
    */
   async chat(input: string | ChatMessage[], options: ChatOptions = {}): Promise<ChatResponse> {
-    const body = chatBody(input, options, this.#chatDefaults(), false);
+    // Without images the body is built at once: no await, no image code loaded.
+    const body =
+      options.images === undefined
+        ? chatBody(input, options, this.#chatDefaults(), false)
+        : await this.#chatBodyWithImages(input, options, false);
     const response = await sendWithFallback(
       this.#parts.api,
       this.#chatPaths,
@@ -80,7 +87,10 @@ export class MeshClient {
    * @example for await (const delta of client.chatStream('Tell me a story')) process.stdout.write(delta);
    */
   async *chatStream(input: string | ChatMessage[], options: ChatOptions = {}): AsyncGenerator<string, ChatStreamResult> {
-    const body = chatBody(input, options, this.#chatDefaults(), true);
+    const body =
+      options.images === undefined
+        ? chatBody(input, options, this.#chatDefaults(), true)
+        : await this.#chatBodyWithImages(input, options, true);
     const response = await this.#parts.api.send(
       { method: 'POST', path: this.#chatPaths.first, body, stream: true, ...requestOf(options) },
       'Chat stream',
@@ -101,6 +111,46 @@ export class MeshClient {
     };
   }
 
+  /** The chat body with its images read and laid out; the image code is loaded by the first chat with images. */
+  async #chatBodyWithImages(
+    input: string | ChatMessage[],
+    options: ChatOptions,
+    stream: boolean,
+  ): Promise<Record<string, unknown>> {
+    const defaults = this.#chatDefaults();
+    const { chatBodyWithImages } = await import('./images/chat-images.js');
+    return chatBodyWithImages(
+      chatBody(input, options, defaults, stream),
+      { provider: chatTarget(options, defaults).provider, modelNamed: options.model !== undefined },
+      options.images as ImageInput | ImageInput[],
+      { ...this.#imageIo(), timeout: options.timeout ?? this.config.timeout, signal: options.signal },
+    );
+  }
+
+  /** Downloads go through the client's dispatcher (proxies apply), never with its credentials. */
+  #imageIo(): { dispatcher: Dispatcher; logger: InternalLogger } {
+    return { dispatcher: this.#parts.http.dispatcher, logger: this.#parts.logger };
+  }
+
+  /**
+   * Generates images from a prompt (`POST /api/v1/images/generate`), or edits `image` with it
+   * (`/api/v1/images/vision`). Defaults: provider `openai` with `dall-e-3`, google with
+   * `gemini-2.0-flash-exp-image-generation`. Waits up to 180 s per attempt by default, and is not
+   * retried after it may have been processed (a generation costs credits). With `saveTo`, the
+   * images are written there (a URL reply downloaded without any Mesh credential) and `path` is set.
+   * @example const [image] = await client.generateImage('A lighthouse at dawn', { size: '1024x1024' });
+   * @example await client.generateImage('Make it night', { image: './lighthouse.png', saveTo: './night.png' });
+   */
+  async generateImage(prompt: string, options: GenerateImageOptions = {}): Promise<GeneratedImage[]> {
+    const { generateImages } = await import('./images/generate.js');
+    return generateImages(prompt, options, {
+      ...this.#imageIo(),
+      api: this.#parts.api,
+      defaultProvider: this.config.defaultProvider,
+      timeout: this.config.timeout,
+    });
+  }
+
   /** Names of the stored provider keys. */
   async listKeys(options: RequestOptions = {}): Promise<string[]> {
     return new StoredKeys(this.#parts.api).list(requestOf(options));
@@ -114,6 +164,31 @@ export class MeshClient {
   /** A stored key's value. @throws NotFoundError when there is no key of that name. */
   async getKey(name: string, options: RequestOptions = {}): Promise<string> {
     return new StoredKeys(this.#parts.api).get(name, requestOf(options));
+  }
+
+  /**
+   * Stores a commitment to `value` as `name` (the backend's ZKP key storage); the value never
+   * leaves this machine. The commitment is an unsalted hash of the name and value: anyone who
+   * reads it can test guesses, so use it for high-entropy values (docs/client.md "ZKP key storage").
+   * @example const { commitment } = await client.storeKeyZkp('signing_key', secret);
+   */
+  async storeKeyZkp(
+    name: string,
+    value: string,
+    options: RequestOptions = {},
+  ): Promise<{ commitment: string; storagePath: string }> {
+    const { ZkpKeys } = await import('./zkp.js'); // loaded by the first ZKP call, not at import
+    return new ZkpKeys(this.#parts.api).store(name, value, requestOf(options));
+  }
+
+  /**
+   * Whether `value` is the one stored with `storeKeyZkp(name, value)`: false for another value.
+   * @throws NotFoundError when nothing is stored as `name`.
+   * @example if (!(await client.verifyKey('signing_key', secret))) throw new Error('not the stored key');
+   */
+  async verifyKey(name: string, value: string, options: RequestOptions = {}): Promise<boolean> {
+    const { ZkpKeys } = await import('./zkp.js');
+    return new ZkpKeys(this.#parts.api).verify(name, value, requestOf(options));
   }
 
   /**

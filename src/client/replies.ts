@@ -88,6 +88,10 @@ export const profileReply: Reply<Output<'profileSchema'>> = {
 /** Chat replies come in three shapes with transforms: the schema reads them (a chat takes seconds; zod's load does not show). */
 export const chatReply: Reply<Output<'chatSchema'>> = { schema: 'chatSchema' };
 export const createdApiKeyReply: Reply<Output<'createdApiKeySchema'>> = { schema: 'createdApiKeySchema' };
+/** Image replies: a generation takes seconds, so the schema alone reads them. */
+export const imagesReply: Reply<Output<'imagesSchema'>> = { schema: 'imagesSchema' };
+/** The ZKP routes' replies: rare calls, read by the schema alone. */
+export const zkpReply: Reply<Output<'zkpSchema'>> = { schema: 'zkpSchema' };
 
 /** `usage` as the schema's `usageSchema.nullable().optional().catch(undefined)` reads it. */
 function usageOrNothing(value: unknown): Output<'chatChunkSchema'>['usage'] {

@@ -71,6 +71,34 @@ export function zodSchemas(z: typeof Z) {
     key: z.string().optional(),
   });
   const listKeysSchema = z.looseObject({ keys: z.array(z.string()) });
+  /** The ZKP routes' replies (zkp_client.py 1.5.5): each reads the one field it needs. */
+  const zkpSchema = z.looseObject({
+    success: z.boolean().optional(),
+    challenge: z.string().optional(),
+    commitment: z.string().optional(),
+    verified: z.boolean().optional(),
+  });
+
+  /**
+   * Image generation and editing (client.py 1.5.6 `image` reads `data[].url` or `data[].b64_json`):
+   * each item has one of them; `b64_json` is standard, padded base64.
+   */
+  const imagesSchema = z.looseObject({
+    data: z
+      .array(
+        z
+          .looseObject({
+            url: z.url({ protocol: /^https?$/ }).optional(),
+            b64_json: z
+              .string()
+              .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+              .refine((text) => text.length % 4 === 0 && text.length > 0)
+              .optional(),
+          })
+          .refine((item) => item.url !== undefined || item.b64_json !== undefined, 'each image needs url or b64_json'),
+      )
+      .min(1),
+  });
 
   const keyObject = z.looseObject({
     api_key: z.string().startsWith('mesh_'),
@@ -95,7 +123,9 @@ export function zodSchemas(z: typeof Z) {
     storeKeySchema,
     getKeySchema,
     listKeysSchema,
+    zkpSchema,
     createdApiKeySchema,
+    imagesSchema,
   };
 }
 

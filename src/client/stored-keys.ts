@@ -3,6 +3,7 @@
  * keys"): per `userId` (the profile's `id`), each name stored as `<userId>_<name>`.
  */
 import { NotFoundError, ResponseValidationError } from '../errors/mesh-error.js';
+import type { HttpResponse } from '../http/http-client.js';
 import { errorFromResponse, serverWords } from '../http/response-errors.js';
 import type { ApiCaller, ApiRequest } from './api-caller.js';
 import { getKeyReply, listKeysReply, storeKeyReply } from './replies.js';
@@ -36,22 +37,10 @@ export class StoredKeys {
       what,
     );
     if (data.success === false) {
-      const words = serverWords(response.json);
-      throw new NotFoundError(`${what}: there is no key of that name.`, {
-        status: response.status,
-        requestId: response.requestId ?? words.requestId,
-        serverCode: words.code,
-        serverMessage: words.message,
-        hint: 'List the stored names with listKeys(); store it with storeKey(name, value).',
-      });
+      throw keyNotFound(what, response, 'List the stored names with listKeys(); store it with storeKey(name, value).');
     }
     const value = data.keyValue ?? data.key;
-    if (value === undefined) {
-      throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} without the key's value.`, {
-        status: response.status,
-        requestId: response.requestId,
-      });
-    }
+    if (value === undefined) throw replyLacks(what, response, "the key's value");
     return value;
   }
 
@@ -73,6 +62,26 @@ export class StoredKeys {
     const prefix = `${userId}_`;
     return data.keys.map((name) => (name.startsWith(prefix) ? name.slice(prefix.length) : name));
   }
+}
+
+/** A missing key answered 200 `{"success": false}` (a 404 is translated where all statuses are). */
+export function keyNotFound(what: string, response: HttpResponse, hint: string): NotFoundError {
+  const words = serverWords(response.json);
+  return new NotFoundError(`${what}: there is no key of that name.`, {
+    status: response.status,
+    requestId: response.requestId ?? words.requestId,
+    serverCode: words.code,
+    serverMessage: words.message,
+    hint,
+  });
+}
+
+/** A 2xx reply without the field the call is for. */
+export function replyLacks(what: string, response: HttpResponse, field: string): ResponseValidationError {
+  return new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} without ${field}.`, {
+    status: response.status,
+    requestId: response.requestId,
+  });
 }
 
 /** The last user's listKeys path (one user per client, as a rule): URLSearchParams once, not per call. */

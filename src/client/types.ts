@@ -24,6 +24,19 @@ export interface RequestOptions {
   maxRetries?: number;
 }
 
+/**
+ * An image for a chat or an edit.
+ * - a string: a file path, a `data:` URL (base64), or an `http(s)://` URL that the SDK downloads
+ *   itself (at most 32 MiB, through the client's dispatcher so proxies apply, never with a Mesh credential);
+ * - a `URL`: `file:` or `http(s):`, as above;
+ * - bytes: a `Uint8Array` (a `Buffer`), an `ArrayBuffer`, a `Blob`, or `{ data, mediaType }`.
+ *
+ * The media type is read from the bytes (JPEG, PNG, GIF or WebP); a stated one (a `data:` URL's,
+ * a Blob's `type`, `mediaType`) must agree with them.
+ * @example await client.chat('What is in this picture?', { images: ['./cat.jpg', 'https://example.com/dog.png'] });
+ */
+export type ImageInput = string | URL | Uint8Array | ArrayBuffer | Blob | { data: Uint8Array; mediaType?: string };
+
 export interface ChatOptions extends RequestOptions {
   /** @default the client's `defaultModel` (`gpt-4o`); with only `provider: 'anthropic'`, `claude-3-7-sonnet-20250219` */
   model?: string;
@@ -31,6 +44,15 @@ export interface ChatOptions extends RequestOptions {
   provider?: string;
   temperature?: number;
   maxTokens?: number;
+  /**
+   * Images for the last user message (at most 5): paths, `data:` or http(s) URLs, or bytes. Laid
+   * out as the provider expects; scaled down to 1.15 MP and 1568 px with the optional `sharp`.
+   * Without a `model`, a default that cannot see images becomes the provider's vision model.
+   * Read (and checked) before anything is sent: a bad image throws `ImageInputError`.
+   */
+  images?: ImageInput | ImageInput[];
+  /** Asks the model to think first: sends `"thinking": true`. Unset or false: nothing is sent. */
+  thinking?: boolean;
 }
 
 /** The tokens a chat consumed, as the backend reports them. */

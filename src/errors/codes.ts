@@ -181,6 +181,23 @@ export const ErrorCode = {
    */
   STREAM_IDLE_TIMEOUT: 'stream_idle_timeout',
   /**
+   * More images than a chat may carry (5, as the Python SDK allows), refused before anything was
+   * sent. Raised by `ImageInputError`. Send at most 5 images per message, or split the question.
+   */
+  IMAGE_TOO_MANY: 'image_too_many',
+  /**
+   * An image could not be read: a missing or unreadable file, an empty buffer, a malformed `data:`
+   * URL, or an http(s) URL that failed or was too large; nothing was sent. Raised by
+   * `ImageInputError`. Check the path or URL the message names.
+   */
+  IMAGE_UNREADABLE: 'image_unreadable',
+  /**
+   * An image whose bytes are not JPEG, PNG, GIF or WebP (the types the providers accept), or whose
+   * stated media type does not match its bytes; nothing was sent. Raised by `ImageInputError`.
+   * Convert it to one of those four types.
+   */
+  IMAGE_UNSUPPORTED_TYPE: 'image_unsupported_type',
+  /**
    * A `MeshError` constructed without a code. mesh-sdk itself never raises it (each error it throws
    * has a specific code); you meet it only on a `MeshError` your own code (a `tokenProvider`, a
    * custom store) created without one. Raised by `MeshError`. See its message.

@@ -41,5 +41,8 @@ export const DEFAULT_HINTS: Readonly<Record<ErrorCode, string>> = {
   redirect_refused: 'Check MESH_API_URL (set it to the redirect target if you trust it) and any proxy in between.',
   response_too_large: 'Check MESH_API_URL; raise maxResponseBytes if replies this large are expected.',
   stream_idle_timeout: 'Ask again; raise streamIdleTimeout for models that think long before answering.',
+  image_too_many: 'Send at most 5 images per message, or split the question.',
+  image_unreadable: 'Check the path or URL the message names.',
+  image_unsupported_type: 'Convert the image to JPEG, PNG, GIF or WebP.',
   mesh_error: 'See the message.',
 };

@@ -132,6 +132,11 @@ export class ResponseValidationError extends MeshError {
   static override defaultCode: ErrorCode = ErrorCode.INVALID_RESPONSE;
 }
 
+/** An image given to a chat or an image edit could not be used; nothing was sent. `code` says why. */
+export class ImageInputError extends MeshError {
+  static override defaultCode: ErrorCode = ErrorCode.IMAGE_UNREADABLE;
+}
+
 /** The OS keychain is missing, locked or not answering. */
 export class KeychainError extends MeshError {
   static override defaultCode: ErrorCode = ErrorCode.KEYCHAIN_UNAVAILABLE;

@@ -15,8 +15,8 @@ import { storedTokens } from '../helpers/token-manager.js';
 
 const CHILD = resolve(import.meta.dirname, 'cold-path-child.ts');
 
-/** Never loaded on the way to a first call: the login's, the shared store's, the keychain's, and zod. */
-const LAZY = ['openid-client', 'jose', 'open', 'redis', '@redis/client', '@napi-rs/keyring', 'zod'];
+/** Never loaded on the way to a first call: the login's, the shared store's, the keychain's, zod, and sharp (images only). */
+const LAZY = ['openid-client', 'jose', 'open', 'redis', '@redis/client', '@napi-rs/keyring', 'zod', 'sharp'];
 /** A chat reply (three shapes, with transforms) is read by its zod schema: loaded by the first chat reply, not before. */
 const LOADED_BY_REPLY: Record<string, string[]> = { listKeys: [], chat: ['zod'] };
 

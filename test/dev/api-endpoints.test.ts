@@ -6,6 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loginTokens, registeredTokens } from '../helpers/backend-login.js';
+import { dataUrlOf, pngBytes } from '../helpers/images.js';
+import { type RawCallOptions, rawCall } from '../helpers/raw-call.js';
 import { useStack } from '../helpers/stack.js';
 
 const stack = useStack({}, { resetAfterEach: true });
@@ -20,31 +22,11 @@ beforeAll(async () => {
 
 const settings = () => stack.backend.settings;
 
-interface CallOptions {
-  method?: string;
-  body?: unknown;
-  /** A bearer token (default: carol's), or null for none. */
-  credential?: string | null;
-  headers?: Record<string, string>;
-}
+type CallOptions = RawCallOptions;
 
-async function call(path: string, { method = 'GET', body, credential = token, headers = {} }: CallOptions = {}) {
-  const response = await fetch(`${stack.apiUrl}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(credential ? { authorization: `Bearer ${credential}` } : {}),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {}
-  return { status: response.status, json, text, headers: response.headers };
-}
+/** A request as a client makes it by hand; GET and carol's token by default. */
+const call = (path: string, options: CallOptions = {}) =>
+  rawCall(stack.apiUrl, path, { method: 'GET', credential: token, ...options });
 
 const PYTHON_BODY = { model: 'gpt-4o', provider: 'openai', temperature: null, max_tokens: null, thinking: null };
 const chat = (body: unknown, options: CallOptions & { path?: string } = {}) =>
@@ -76,13 +58,16 @@ describe('chat: POST /v1/mesh/chat and /api/v1/chat/completions', () => {
   });
 
   it('takes content as an array of text and image parts, and null as unset', async () => {
+    // Every layout and refusal of images: test/dev/images.test.ts.
     const parts = [
       { type: 'text', text: 'What is 6 * 7?' },
-      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+      { type: 'image_url', image_url: { url: dataUrlOf(pngBytes(2, 3), 'image/png'), detail: 'high' } },
     ];
     const { status, json } = await ask(parts);
     expect(status).toBe(200);
-    expect((json.choices as Array<{ message: { content: string } }>)[0]?.message.content).toBe('6 * 7 = 42');
+    expect((json.choices as Array<{ message: { content: string } }>)[0]?.message.content).toBe(
+      'I see 1 image (image/png 2x3). 6 * 7 = 42',
+    );
   });
 
   it('echoes what it cannot compute, keeps the model it was given and honours max_tokens', async () => {

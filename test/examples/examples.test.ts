@@ -43,6 +43,9 @@ describe('examples', () => {
         'headless-env-tokens.ts',
         'keys.ts',
         'streaming-chat.ts',
+        'vision-chat.ts',
+        'generate-image.ts',
+        'zkp-keys.ts',
       ].sort(),
     );
   });
@@ -62,6 +65,36 @@ describe('examples', () => {
     expect(out).toContain('value: sk-example-123');
     expect(out).toContain('missing: getKey says not_found');
     expect(out).toContain('deleteKey: unsupported_by_backend');
+  });
+
+  it('zkp-keys', async () => {
+    const out = await example('zkp-keys.ts');
+    expect(out).toMatch(/^stored: commitment [0-9a-f]{12}\.\.\. as \S+_example_signing_key\n/);
+    expect(out).toContain('the stored value verifies: true');
+    expect(out).toContain('another value verifies: false');
+    expect(out).toContain('never stored: verifyKey says not_found');
+  });
+
+  it('vision-chat', async () => {
+    expect(await example('vision-chat.ts')).toBe(
+      [
+        'I see 1 image (image/png 3x2). Echo: What is in this picture?',
+        'model gpt-4o (openai)',
+        'I see 1 image (image/png 3x2). Echo: Describe it in one line.',
+        'refused: image_unsupported_type',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('generate-image', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'mesh-example-images-'));
+    const out = await example('generate-image.ts', { EXAMPLE_OUTPUT_DIR: folder });
+    const lines = out.split('\n');
+    expect(lines[0]).toBe(`saved ${join(folder, 'lighthouse.png')} (image/png)`);
+    expect(lines[1]).toMatch(/^edited: \S+night\.png \(\d+ base64 characters\)$/);
+    expect(lines[1]).toContain(join(folder, 'night.png'));
+    expect(lines.slice(2)).toEqual(['']);
   });
 
   it('headless-env-tokens', async () => {
