@@ -15,7 +15,7 @@ import { type Stack, type StackOptions, startStack } from '../../dev/stack.js';
 export type StackOptionsSource = StackOptions | (() => StackOptions | Promise<StackOptions>);
 
 export interface UseStackOptions {
-  /** `stack.backend.reset()` after each test: settings as started, faults and counters cleared. */
+  /** `stack.backend.reset()` after each test: settings as started, faults cleared (counters are kept: measure differences). */
   resetAfterEach?: boolean;
 }
 
