@@ -11,7 +11,14 @@ mkdir -p "$dir"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/mesh-canary-XXXXXX")"
 export MESH_CANARY_FILE="$dir/secrets.txt" DEBUG='mesh*' TMPDIR="$tmp"
 : > "$MESH_CANARY_FILE"
-npx vitest run --reporter=dot --reporter=json --outputFile.json="$dir/vitest.json" > "$dir/output.log" 2>&1
+# CANARY_NODE_VERSION=24 runs it on that Node (the npm registry's node package); CI does, so the
+# canary run is its Node 24 run too.
+if [ -n "${CANARY_NODE_VERSION:-}" ]; then
+  runner=(npx -y "node@$CANARY_NODE_VERSION" node_modules/vitest/vitest.mjs)
+else
+  runner=(npx vitest)
+fi
+"${runner[@]}" run --reporter=dot --reporter=json --outputFile.json="$dir/vitest.json" > "$dir/output.log" 2>&1
 tests=$?
 node scripts/test-summary.mjs "$dir/vitest.json" > /dev/null || tests=1
 node scripts/canary-scan.mjs "$MESH_CANARY_FILE" "$dir/output.log" "$tmp"
