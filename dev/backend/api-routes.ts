@@ -9,7 +9,7 @@ import { checkGenerationConfig, checkLayouts, imageProvider, type Layout, vision
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
 export const CHAT_PATHS = { mesh: '/v1/mesh/chat', completions: '/api/v1/chat/completions' } as const;
 
-function invalid(message: string): HttpError {
+export function invalid(message: string): HttpError {
   return new HttpError(400, message);
 }
 
@@ -150,9 +150,16 @@ function chatRoute(path: string, which: 'mesh' | 'completions'): Route {
 const sub = (r: RouteRequest) => (r.principal as Principal).sub;
 const notFound = () => new HttpError(404, 'Not found');
 
-/** The `userId` a key route names must be the caller's own profile id. */
-function ownUserId(request: RouteRequest, userId: string): void {
+/** The `userId` a key route names must be the caller's own profile id; returns it. */
+export function ownUserId(request: RouteRequest, userId: string): string {
   if (userId !== sub(request)) throw new HttpError(403, 'userId does not match the authenticated user.');
+  return userId;
+}
+
+/** A missing key (or ZKP commitment): 404, or 200 `{success: false}` per `missingKeyStatus` (ambiguity 5). */
+export function missingKey(backend: Backend) {
+  if (backend.settings.missingKeyStatus === 200) return { status: 200, body: { success: false, error: 'Key not found' } };
+  throw new HttpError(404, 'Key not found');
 }
 
 function apiKeyRoute(path: string, which: 'mesh' | 'api'): Route {
@@ -208,10 +215,7 @@ export const apiRoutes: Route[] = [
       if (userId === '' || keyName === '') throw invalid('userId and keyName are required.');
       ownUserId(request, userId);
       const value = backend.state.user(userId).keys.get(keyName);
-      if (value === undefined) {
-        if (backend.settings.missingKeyStatus === 200) return { status: 200, body: { success: false, error: 'Key not found' } };
-        throw new HttpError(404, 'Key not found');
-      }
+      if (value === undefined) return missingKey(backend);
       return { status: 200, body: { success: true, [backend.settings.getKeyField]: value } };
     },
   },

@@ -11,7 +11,8 @@
  * gives) is what rejects a wrong value.
  */
 import { randomBytes } from 'node:crypto';
-import type { Backend, Principal, Route, RouteRequest } from './context.js';
+import { missingKey, ownUserId } from './api-routes.js';
+import type { Route, RouteRequest } from './context.js';
 import { HttpError, requireString } from './http.js';
 import type { BackendState } from './state.js';
 
@@ -50,20 +51,15 @@ export function zkpDataOf(state: BackendState, userId: string): ZkpUserData {
   return data;
 }
 
+/** A 400 carrying the OAuth-style code the ZKP routes answer with. */
 const invalid = (message: string) => new HttpError(400, message, 'invalid_request');
-const sub = (request: RouteRequest) => (request.principal as Principal).sub;
 
 /** `userId` and `keyName` of a query, both required; the userId must be the caller's own. */
 function queryOf(request: RouteRequest): { userId: string; keyName: string } {
   const userId = request.url.searchParams.get('userId') ?? '';
   const keyName = request.url.searchParams.get('keyName') ?? '';
   if (userId === '' || keyName === '') throw invalid('userId and keyName are required.');
-  return { userId: own(request, userId), keyName: storedName(userId, keyName) };
-}
-
-function own(request: RouteRequest, userId: string): string {
-  if (userId !== sub(request)) throw new HttpError(403, 'userId does not match the authenticated user.');
-  return userId;
+  return { userId: ownUserId(request, userId), keyName: storedName(userId, keyName) };
 }
 
 /** Key names are `<userId>_<name>` (the clients prefix them): anything else is refused. */
@@ -99,12 +95,6 @@ function issueChallenge(data: ZkpUserData): string {
   return challenge;
 }
 
-/** A missing commitment answers as a missing key does (`missingKeyStatus`, ambiguity 5). */
-function missing(backend: Backend) {
-  if (backend.settings.missingKeyStatus === 200) return { status: 200, body: { success: false, error: 'Key not found' } };
-  throw new HttpError(404, 'Key not found');
-}
-
 export const zkpRoutes: Route[] = [
   {
     method: 'POST',
@@ -112,7 +102,7 @@ export const zkpRoutes: Route[] = [
     auth: true,
     limited: true,
     handler: async (request, backend) => {
-      const userId = own(request, requireString(request.body, 'userId'));
+      const userId = ownUserId(request, requireString(request.body, 'userId'));
       const keyName = storedName(userId, requireString(request.body, 'keyName'));
       const commitment = hex64(request.body, 'commitment');
       zkpDataOf(backend.state, userId).commitments.set(keyName, commitment);
@@ -141,7 +131,7 @@ export const zkpRoutes: Route[] = [
     handler: async (request, backend) => {
       const { userId, keyName } = queryOf(request);
       const commitment = zkpDataOf(backend.state, userId).commitments.get(keyName);
-      if (commitment === undefined) return missing(backend);
+      if (commitment === undefined) return missingKey(backend);
       return { status: 200, body: { success: true, commitment } };
     },
   },
@@ -151,13 +141,13 @@ export const zkpRoutes: Route[] = [
     auth: true,
     limited: true,
     handler: async (request, backend) => {
-      const userId = own(request, requireString(request.body, 'userId'));
+      const userId = ownUserId(request, requireString(request.body, 'userId'));
       const keyName = storedName(userId, requireString(request.body, 'keyName'));
       const challenge = requireString(request.body, 'challenge');
       hex64(request.body, 'proof'); // its form is all a server can check of it
       const data = zkpDataOf(backend.state, userId);
       if (!takeChallenge(data, challenge)) throw invalid('Unknown, used or expired challenge: ask getChallenge for a new one.');
-      if (!data.commitments.has(keyName)) return missing(backend);
+      if (!data.commitments.has(keyName)) return missingKey(backend);
       // All a server can know (the module comment): a fresh challenge, a stored commitment, a
       // well-formed proof. Whether the proof came from the right value, it cannot tell.
       return { status: 200, body: { success: true, verified: true } };
