@@ -1,6 +1,6 @@
 // The whole public API of mesh-sdk. Names here are binding: add, don't rename. No logic here.
-export type { HeadlessVerdict } from './auth/headless.js';
-export { SealedRecordError } from './auth/seal.js';
+
+export type { HeldLock, TokenLock } from './auth/locks/token-lock.js';
 export { EnvStore, type EnvStoreOptions } from './auth/stores/env-store.js';
 export { FileStore, type FileStoreOptions } from './auth/stores/file-store.js';
 export { KeychainStore, type KeychainStoreOptions } from './auth/stores/keychain-store.js';
@@ -14,10 +14,10 @@ export {
   redisTokenStore,
   TokenStoreRecordError,
 } from './auth/stores/redis-store.js';
-export type { HeldLock, TokenLock } from './auth/token-lock.js';
-export type { TokenSet, TokenStore } from './auth/token-store.js';
-export { TokenStoreConflictError } from './auth/token-store-conflict.js';
-export type { ValidationResult } from './auth/validator.js';
+export { SealedRecordError } from './auth/stores/seal.js';
+export type { TokenSet, TokenStore } from './auth/stores/token-store.js';
+export { TokenStoreConflictError } from './auth/stores/token-store-conflict.js';
+export type { ValidationResult } from './auth/tokens/validator.js';
 export { LOGIN_CHANNEL, type LoginEvent } from './client/assemble.js';
 export {
   chat,
@@ -84,4 +84,5 @@ export {
 } from './errors/mesh-error.js';
 export type { AuthFlowCallbacks, DeviceVerification, LoginOptions } from './flow/auth-flow.js';
 export type { CircuitBreakerOptions } from './http/circuit-breaker.js';
+export type { HeadlessVerdict } from './internal/headless.js';
 export { redact } from './internal/redact.js';

@@ -6,10 +6,11 @@
  * the backend advertises `idempotency_key`; status -> error; body -> zod.
  */
 import { randomUUID } from 'node:crypto';
-import type { TokenValidator } from '../auth/validator.js';
+import type { TokenValidator } from '../auth/tokens/validator.js';
 import { AbortError, AuthenticationError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse, RateLimitInfo } from '../http/http-client.js';
 import { errorFromResponse } from '../http/response-errors.js';
+import { untilAborted } from '../http/waiting.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import type { Credentials } from './credentials.js';
 import { parseReply, profileReply, type Reply } from './replies.js';
@@ -38,26 +39,6 @@ const NO_CAPABILITIES: ReadonlySet<string> = new Set();
 /** Where the backend answers 404 to a bad credential (it hides these routes from strangers). */
 function hidesFromStrangers(path: string): boolean {
   return path.startsWith('/api/v1/') || path.startsWith('/v1/mesh/') || path === PROFILE_PATH;
-}
-
-/** Waits for a shared promise with this caller's own signal: one caller giving up fails no other. */
-function waitFor<T>(shared: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
-  if (!signal) return shared;
-  if (signal.aborted) return Promise.reject(new AbortError(`${what} was aborted.`));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortError(`${what} was aborted.`));
-    signal.addEventListener('abort', onAbort, { once: true });
-    shared.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 export class ApiCaller {
@@ -214,7 +195,7 @@ export class ApiCaller {
         },
       );
     }
-    return waitFor(this.#profile, signal, 'Reading the profile');
+    return untilAborted(this.#profile, signal, 'Reading the profile was aborted.');
   }
 
   /**

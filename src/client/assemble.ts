@@ -8,19 +8,19 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
-import { BackendAuth } from '../auth/backend-auth.js';
-import { SkewClock } from '../auth/clock.js';
-import { createTokenStore, type TokenStoreDependencies } from '../auth/create-token-store.js';
-import { type HeadlessVerdict, isInteractive } from '../auth/headless.js';
-import { JwksCache } from '../auth/jwks.js';
-import { TokenManager } from '../auth/token-manager.js';
-import type { TokenSet, TokenStore } from '../auth/token-store.js';
-import { TokenValidator } from '../auth/validator.js';
+import { BackendAuth } from '../auth/backend/backend-auth.js';
+import { createTokenStore, type TokenStoreDependencies } from '../auth/stores/create-token-store.js';
+import type { TokenSet, TokenStore } from '../auth/stores/token-store.js';
+import { SkewClock } from '../auth/tokens/clock.js';
+import { JwksCache } from '../auth/tokens/jwks.js';
+import { TokenManager } from '../auth/tokens/token-manager.js';
+import { TokenValidator } from '../auth/tokens/validator.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
 import type { AuthFlow, LoginOptions } from '../flow/auth-flow.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
 import { HttpClient } from '../http/http-client.js';
+import { type HeadlessVerdict, isInteractive } from '../internal/headless.js';
 import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
 import { type Credentials, managedCredentials, providedCredentials, staticCredentials } from './credentials.js';

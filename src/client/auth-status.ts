@@ -1,6 +1,6 @@
 /** What `client.authStatus()` reports: never starts a login; a missing or refused token is "not logged in". */
-import type { TokenManager } from '../auth/token-manager.js';
-import type { ValidationResult } from '../auth/validator.js';
+import type { TokenManager } from '../auth/tokens/token-manager.js';
+import type { ValidationResult } from '../auth/tokens/validator.js';
 import { ReauthenticationRequiredError } from '../errors/mesh-error.js';
 import type { Credentials } from './credentials.js';
 import type { AuthStatus } from './types.js';

@@ -2,7 +2,7 @@
  * Where credentials come from: the TokenManager (login, refresh), a static API key or token, or
  * the user's TokenProvider. One shape, so the call flow asks only which headers to send.
  */
-import type { TokenManager } from '../auth/token-manager.js';
+import type { TokenManager } from '../auth/tokens/token-manager.js';
 import type { TokenProvider } from './types.js';
 
 export interface Credentials {

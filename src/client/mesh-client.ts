@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
-import type { TokenSet } from '../auth/token-store.js';
-import type { ValidationResult } from '../auth/validator.js';
+import type { TokenSet } from '../auth/stores/token-store.js';
+import type { ValidationResult } from '../auth/tokens/validator.js';
 import { defaultModelFor, type ResolvedConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
 import type { LoginOptions } from '../flow/auth-flow.js';

@@ -1,7 +1,7 @@
 // The public options of MeshClient: the data settings of config/options.ts plus the objects a
 // client is wired with. They live here, above every layer they name, so config stays the ground floor.
 import type { Dispatcher } from 'undici';
-import type { TokenStore } from '../auth/token-store.js';
+import type { TokenStore } from '../auth/stores/token-store.js';
 import type { ConfigOptions } from '../config/options.js';
 import type { TokenStoreKind } from '../config/parsers.js';
 import type { AuthFlowCallbacks } from '../flow/auth-flow.js';

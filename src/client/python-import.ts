@@ -7,13 +7,13 @@
  */
 import { unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isDefaultDeployment } from '../auth/create-token-store.js';
+import { isDefaultDeployment } from '../auth/stores/create-token-store.js';
 import { fileStoreError } from '../auth/stores/file-errors.js';
 import { MAX_TOKEN_FILE_BYTES } from '../auth/stores/file-store.js';
 import { isForDeployment } from '../auth/stores/python-token-file.js';
-import type { TokenManager } from '../auth/token-manager.js';
-import { parseStoredTokenJson, TokenSetFormatError } from '../auth/token-set.js';
-import type { TokenSet } from '../auth/token-store.js';
+import type { TokenSet } from '../auth/stores/token-store.js';
+import type { TokenManager } from '../auth/tokens/token-manager.js';
+import { parseStoredTokenJson, TokenSetFormatError } from '../auth/tokens/token-set.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ErrorCode } from '../errors/codes.js';
 import { TokenStoreError } from '../errors/mesh-error.js';

@@ -116,7 +116,7 @@ export interface AuthStatus {
   subject?: string;
   /** Epoch seconds. */
   expiresAt?: number;
-  validation?: import('../auth/validator.js').ValidationResult;
+  validation?: import('../auth/tokens/validator.js').ValidationResult;
   /** Why not logged in. */
   reason?: string;
 }

@@ -4,8 +4,8 @@
  * to refresh). A JWT goes to `/auth/validate` or the local checks (signature included); a Mesh API
  * key never goes to `/auth/validate` (contract v2 part A): whether the profile answers to it says.
  */
-import type { TokenManager } from '../auth/token-manager.js';
-import { isMeshApiKey, type TokenValidator, type ValidationResult } from '../auth/validator.js';
+import type { TokenManager } from '../auth/tokens/token-manager.js';
+import { isMeshApiKey, type TokenValidator, type ValidationResult } from '../auth/tokens/validator.js';
 import { NetworkError } from '../errors/mesh-error.js';
 import type { HttpClient } from '../http/http-client.js';
 import { PROFILE_PATH } from './api-caller.js';

@@ -160,7 +160,7 @@ export interface ConfigOptions {
 }
 
 /**
- * A token store as config sees it: the shape of the SDK's `TokenStore` (auth/token-store.ts),
+ * A token store as config sees it: the shape of the SDK's `TokenStore` (auth/stores/token-store.ts),
  * declared here because config sits below auth. `resolveConfig` checks only that the four
  * methods exist; the store itself is used by the auth layer.
  */

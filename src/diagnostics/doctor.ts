@@ -12,8 +12,7 @@
  * id) without opening the tokens.
  */
 import type { Dispatcher } from 'undici';
-import { keychainSlotFor, redisStoreFor } from '../auth/create-token-store.js';
-import { detectHeadless } from '../auth/headless.js';
+import { keychainSlotFor, redisStoreFor } from '../auth/stores/create-token-store.js';
 import { KeychainStore, type KeychainStoreOptions } from '../auth/stores/keychain-store.js';
 import type { MeshClient } from '../client/mesh-client.js';
 import type { MeshClientOptions } from '../client/options.js';
@@ -23,6 +22,7 @@ import { type ConfigProblem, inspectConfig, type ResolvedConfig } from '../confi
 import { AbortError, ConfigError, type MeshError } from '../errors/mesh-error.js';
 import { HttpClient } from '../http/http-client.js';
 import { errorCode } from '../http/retry-policy.js';
+import { detectHeadless } from '../internal/headless.js';
 
 export interface Check {
   name: string;

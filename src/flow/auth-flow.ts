@@ -8,13 +8,13 @@
  * device application (or through the backend when it advertises `device_flow`).
  */
 import type { Dispatcher } from 'undici';
-import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend-auth.js';
-import type { SkewClock } from '../auth/clock.js';
-import type { HeadlessVerdict } from '../auth/headless.js';
-import { BROWSER_SOURCE, DEVICE_FLOW_SOURCE } from '../auth/rotation.js';
-import { type TokenReply, tokenSetFromReply } from '../auth/token-set.js';
-import type { TokenSet } from '../auth/token-store.js';
+import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend/backend-auth.js';
+import type { TokenSet } from '../auth/stores/token-store.js';
+import type { SkewClock } from '../auth/tokens/clock.js';
+import { BROWSER_SOURCE, DEVICE_FLOW_SOURCE } from '../auth/tokens/rotation.js';
+import { type TokenReply, tokenSetFromReply } from '../auth/tokens/token-set.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import type { HeadlessVerdict } from '../internal/headless.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { type Auth0Settings, resolveAuth0Settings, resolveDeviceSettings } from './auth0-settings.js';
 import { auth0DeviceTransport, backendDeviceTransport, type DeviceVerification, deviceLogin } from './device-login.js';

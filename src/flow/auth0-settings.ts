@@ -5,7 +5,7 @@
  * flow always takes its client id from `GET /auth/config?flow=device`: the deployed tenant grants
  * the device flow to a second (native) application only.
  */
-import type { BackendAuth, BackendAuthConfig } from '../auth/backend-auth.js';
+import type { BackendAuth, BackendAuthConfig } from '../auth/backend/backend-auth.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { DEFAULT_API_URL } from '../config/settings.js';
 import { ErrorCode } from '../errors/codes.js';

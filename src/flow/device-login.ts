@@ -19,8 +19,8 @@ import {
   type DevicePoll,
   deviceAuthorizationSchema,
   oauthErrorSchema,
-} from '../auth/backend-auth.js';
-import { type TokenReply, tokenReplySchema } from '../auth/token-set.js';
+} from '../auth/backend/backend-auth.js';
+import { type TokenReply, tokenReplySchema } from '../auth/tokens/token-set.js';
 import { ErrorCode } from '../errors/codes.js';
 import {
   AbortError,
@@ -32,7 +32,7 @@ import {
   TimeoutError,
 } from '../errors/mesh-error.js';
 import { readBodyText } from '../http/reply-body.js';
-import { sleep } from '../http/sleep.js';
+import { sleep } from '../http/waiting.js';
 import { jsonOrUndefined } from '../internal/json-text.js';
 import { SDK_VERSION } from '../version.js';
 import type { Auth0Settings } from './auth0-settings.js';

@@ -31,7 +31,7 @@ import {
   type RetryContext,
   retryDelayMs,
 } from './retry-policy.js';
-import { sleep } from './sleep.js';
+import { sleep } from './waiting.js';
 
 /** A reply's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers; each absent when not sent. */
 export interface RateLimitInfo {

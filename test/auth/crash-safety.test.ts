@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HoldingProxy, startHoldingProxy } from '../../dev/middlemen.js';
 import { type RedisServer, redisServerBinary, startRedis } from '../../dev/redis.js';
-import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
+import type { TokenSet, TokenStore } from '../../src/auth/stores/token-store.js';
 import { runCrashChild, startCrashChild, storeOf } from '../helpers/crash.js';
 import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
 import { useStack } from '../helpers/stack.js';

@@ -6,13 +6,13 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTokenStore } from '../../src/auth/create-token-store.js';
-import { KeychainClient } from '../../src/auth/keychain/keychain-client.js';
+import { createTokenStore } from '../../src/auth/stores/create-token-store.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
+import { KeychainClient } from '../../src/auth/stores/keychain/keychain-client.js';
 import type { LayeredStore } from '../../src/auth/stores/layered-store.js';
 import { PythonTokenFile, pythonHeadlessTokenPaths } from '../../src/auth/stores/python-token-file.js';
-import { tokenSetFromReply } from '../../src/auth/token-set.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
+import type { TokenSet } from '../../src/auth/stores/token-store.js';
+import { tokenSetFromReply } from '../../src/auth/tokens/token-set.js';
 import { assembleClient } from '../../src/client/assemble.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { deviceFlowTokens, loginTokens } from '../helpers/backend-login.js';

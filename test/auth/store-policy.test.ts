@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTokenStore, keychainAccountFor, keychainSlotFor } from '../../src/auth/create-token-store.js';
-import { detectHeadless } from '../../src/auth/headless.js';
+import { createTokenStore, keychainAccountFor, keychainSlotFor } from '../../src/auth/stores/create-token-store.js';
 import { EnvStore } from '../../src/auth/stores/env-store.js';
 import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
 import { LayeredStore } from '../../src/auth/stores/layered-store.js';
 import { MemoryStore } from '../../src/auth/stores/memory-store.js';
 import { resolveConfig } from '../../src/config/resolve.js';
+import { detectHeadless } from '../../src/internal/headless.js';
 
 let directory: string;
 beforeEach(async () => {

@@ -4,7 +4,7 @@
 // tests whose outcome depends on `idempotency_key` set the capabilities themselves.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../dev/backend/faults.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
+import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { postJson } from '../helpers/backend-login.js';
 import { clientWithTokens } from '../helpers/client.js';

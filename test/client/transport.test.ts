@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
 import { FileStore } from '../../src/auth/stores/file-store.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
+import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshError } from '../../src/errors/mesh-error.js';
 import { HttpClient } from '../../src/http/http-client.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import type { TokenSet } from '../../src/auth/token-store.js';
+import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { AbortError } from '../../src/errors/mesh-error.js';
 import { loginTokens } from '../helpers/backend-login.js';

@@ -5,7 +5,7 @@
  * prints the refresh token it got as JSON.
  */
 import { existsSync } from 'node:fs';
-import { createTokenStore } from '../../src/auth/create-token-store.js';
+import { createTokenStore } from '../../src/auth/stores/create-token-store.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 
 const config = resolveConfig({ env: process.env });

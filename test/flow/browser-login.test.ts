@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Request as BrowserRequest, Page } from 'p
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
-import { SkewClock } from '../../src/auth/clock.js';
+import { SkewClock } from '../../src/auth/tokens/clock.js';
 import { LOGIN_CHANNEL, type LoginEvent } from '../../src/client/assemble.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';

@@ -10,7 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { approveDeviceOverHttp } from '../../dev/login-driver.js';
 import type { ProviderSettings } from '../../dev/provider/provider.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
+import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
 import type { DeviceVerification } from '../../src/flow/device-login.js';

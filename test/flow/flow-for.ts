@@ -3,8 +3,8 @@
  * flow sees (env + /proc/version) given explicitly: the SSH/WSL decision then never depends on
  * where the tests run.
  */
-import { BackendAuth } from '../../src/auth/backend-auth.js';
-import { SkewClock } from '../../src/auth/clock.js';
+import { BackendAuth } from '../../src/auth/backend/backend-auth.js';
+import { SkewClock } from '../../src/auth/tokens/clock.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { AuthFlow, type AuthFlowCallbacks } from '../../src/flow/auth-flow.js';
 import { HttpClient } from '../../src/http/http-client.js';

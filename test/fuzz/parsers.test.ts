@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EnvStore } from '../../src/auth/stores/env-store.js';
-import { parseStoredTokenJson, TokenSetFormatError } from '../../src/auth/token-set.js';
+import { parseStoredTokenJson, TokenSetFormatError } from '../../src/auth/tokens/token-set.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ConfigError } from '../../src/errors/mesh-error.js';
 import { interpretCallback } from '../../src/flow/loopback-listener.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
+import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
 import { storedTokens } from './token-manager.js';

@@ -6,8 +6,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { createTokenStore } from '../../src/auth/create-token-store.js';
-import type { TokenStore } from '../../src/auth/token-store.js';
+import { createTokenStore } from '../../src/auth/stores/create-token-store.js';
+import type { TokenStore } from '../../src/auth/stores/token-store.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 
 const CHILD = resolve(import.meta.dirname, '../auth/crash-child.ts');

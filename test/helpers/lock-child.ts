@@ -4,7 +4,7 @@
  * - `loop`: MESH_LOCK_ROUNDS times takes the lock, proves nobody else is inside (an exclusive
  *   marker file beside it), stays a moment, leaves, releases; prints {"rounds", "overlaps"} as JSON.
  */
-import { RefreshLock } from '../../src/auth/refresh-lock.js';
+import { RefreshLock } from '../../src/auth/locks/refresh-lock.js';
 import { reportOverlaps } from './lock-overlaps.js';
 
 const path = process.env.MESH_LOCK_PATH as string;

@@ -1,6 +1,6 @@
 /** For child processes that hammer one TokenLock: how often two holders were inside at once. */
 import { open, unlink } from 'node:fs/promises';
-import type { TokenLock } from '../../src/auth/token-lock.js';
+import type { TokenLock } from '../../src/auth/locks/token-lock.js';
 
 /**
  * Takes `lock` `rounds` times; inside, creates `marker` exclusively (`wx`) and removes it. A marker

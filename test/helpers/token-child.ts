@@ -5,11 +5,11 @@
  * - `hold-lock`: takes the refresh lock, says "locked", and waits to be killed.
  */
 import { join } from 'node:path';
-import { BackendAuth } from '../../src/auth/backend-auth.js';
-import { SkewClock } from '../../src/auth/clock.js';
-import { RefreshLock } from '../../src/auth/refresh-lock.js';
+import { BackendAuth } from '../../src/auth/backend/backend-auth.js';
+import { RefreshLock } from '../../src/auth/locks/refresh-lock.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
-import { TokenManager } from '../../src/auth/token-manager.js';
+import { SkewClock } from '../../src/auth/tokens/clock.js';
+import { TokenManager } from '../../src/auth/tokens/token-manager.js';
 import { HttpClient } from '../../src/http/http-client.js';
 
 const directory = process.env.MESH_CHILD_DIR as string;

@@ -1,10 +1,10 @@
 /** Builds TokenManagers against a running local stack, as the SDK will wire them. */
 
 import type { Stack } from '../../dev/stack.js';
-import { BackendAuth } from '../../src/auth/backend-auth.js';
-import { SkewClock } from '../../src/auth/clock.js';
-import { TokenManager, type TokenManagerOptions } from '../../src/auth/token-manager.js';
-import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
+import { BackendAuth } from '../../src/auth/backend/backend-auth.js';
+import type { TokenSet, TokenStore } from '../../src/auth/stores/token-store.js';
+import { SkewClock } from '../../src/auth/tokens/clock.js';
+import { TokenManager, type TokenManagerOptions } from '../../src/auth/tokens/token-manager.js';
 import { HttpClient } from '../../src/http/http-client.js';
 import { jwtExpiry } from '../../src/internal/jwt.js';
 import { loginTokens } from './backend-login.js';

@@ -3,9 +3,10 @@
  * the memoized environment and the verdicts read from it. environment.test.ts starts it with
  * chosen variables, with pipes or inside a pseudo-terminal (`script`).
  */
-import { detectHeadless, isInteractive } from '../../src/auth/headless.js';
+
 import { remoteOrWsl } from '../../src/flow/remote-session.js';
 import { currentEnvironment } from '../../src/internal/environment.js';
+import { detectHeadless, isInteractive } from '../../src/internal/headless.js';
 
 const environment = currentEnvironment();
 process.stdout.write(

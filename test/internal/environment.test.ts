@@ -1,5 +1,5 @@
 // The one probe of the environment (src/internal/environment.ts) and the verdicts read from it
-// (src/auth/headless.ts): the Python SDK's signals (token_manager.py 1.5.4, auth.py 1.5.5) each
+// (src/internal/headless.ts): the Python SDK's signals (token_manager.py 1.5.4, auth.py 1.5.5) each
 // decide, the verdict names the one that did, CI is never interactive, and the process's files are
 // read once. Real processes: the probe with nothing injected, over pipes and in a pseudo-terminal.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { detectHeadless, type HeadlessProbe, isInteractive } from '../../src/auth/headless.js';
 import { ErrorCode, MeshClient, MeshError } from '../../src/index.js';
 import {
   createEnvironmentSource,
@@ -15,6 +14,7 @@ import {
   type EnvironmentInputs,
   probeEnvironment,
 } from '../../src/internal/environment.js';
+import { detectHeadless, type HeadlessProbe, isInteractive } from '../../src/internal/headless.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');

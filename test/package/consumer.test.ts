@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keychainAccountFor } from '../../src/auth/create-token-store.js';
+import { keychainAccountFor } from '../../src/auth/stores/create-token-store.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
 import { createApiKey } from '../helpers/api-key.js';

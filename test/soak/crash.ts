@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { type HoldingProxy, startHoldingProxy } from '../../dev/middlemen.js';
 import { type RedisServer, startRedis } from '../../dev/redis.js';
 import { type Stack, startStack } from '../../dev/stack.js';
-import type { TokenSet, TokenStore } from '../../src/auth/token-store.js';
+import type { TokenSet, TokenStore } from '../../src/auth/stores/token-store.js';
 import { type CrashOutcome, runCrashChild, startCrashChild, storeOf } from '../helpers/crash.js';
 import { type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
 import { storedTokens } from '../helpers/token-manager.js';

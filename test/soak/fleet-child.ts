@@ -17,9 +17,9 @@
 import { createHash } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import { createInterface } from 'node:readline';
+import type { TokenLock } from '../../src/auth/locks/token-lock.js';
 import { redisTokenStore } from '../../src/auth/stores/redis-store.js';
-import type { TokenLock } from '../../src/auth/token-lock.js';
-import type { TokenStore } from '../../src/auth/token-store.js';
+import type { TokenStore } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import { createLogger } from '../../src/internal/logger.js';
 

@@ -30,7 +30,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis } from '../../dev/redis.js';
 import { startStack } from '../../dev/stack.js';
-import { createTokenStore } from '../../src/auth/create-token-store.js';
+import { createTokenStore } from '../../src/auth/stores/create-token-store.js';
 import { defaultRedisKey, redisTokenStore } from '../../src/auth/stores/redis-store.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { rawRedis } from '../helpers/redis.js';

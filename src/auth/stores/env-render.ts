@@ -10,7 +10,7 @@
  * The text is printed for a person at a terminal or written to a 0600 file; never to a logger.
  */
 import { DEFAULT_API_URL } from '../../config/settings.js';
-import type { TokenSet } from '../token-store.js';
+import type { TokenSet } from './token-store.js';
 
 export const ROTATION_WARNING =
   'The refresh token rotates: copying it into several deployments logs all of them out at the first refresh ' +

@@ -6,8 +6,8 @@
  * write these variables are rendered beside this reader, in env-render.ts.
  */
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
-import { parseStoredTokenSet, TokenSetFormatError } from '../token-set.js';
-import type { TokenSet, TokenStore } from '../token-store.js';
+import { parseStoredTokenSet, TokenSetFormatError } from '../tokens/token-set.js';
+import type { TokenSet, TokenStore } from './token-store.js';
 
 /** Options of `EnvStore`: the environment to read and where a refreshed set goes. */
 export interface EnvStoreOptions {

@@ -17,10 +17,10 @@ import { TokenStoreError } from '../../errors/mesh-error.js';
 import { gitExposure } from '../../internal/git-exposure.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { RefusedReadError, readSecretFile, writeSecretFile } from '../../internal/secret-file.js';
-import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../token-set.js';
-import type { TokenSet, TokenStore } from '../token-store.js';
+import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../tokens/token-set.js';
 import { fileStoreError } from './file-errors.js';
 import { removeDeadLeftovers, takeUpLeftover } from './leftovers.js';
+import type { TokenSet, TokenStore } from './token-store.js';
 
 export const TOKEN_FILE_NAME = 'token.json';
 const DIRECTORY_MODE = 0o700;

@@ -10,10 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { KeychainError } from '../../errors/mesh-error.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
-import { checkKeychain } from '../keychain/keychain-check.js';
-import { type KeychainBackend, type KeychainBinding, KeychainClient } from '../keychain/keychain-client.js';
-import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../token-set.js';
-import type { TokenSet, TokenStore } from '../token-store.js';
+import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../tokens/token-set.js';
+import { checkKeychain } from './keychain/keychain-check.js';
+import { type KeychainBackend, type KeychainBinding, KeychainClient } from './keychain/keychain-client.js';
+import type { TokenSet, TokenStore } from './token-store.js';
 
 export const KEYCHAIN_SERVICE = 'mesh-sdk';
 /** The Python SDK's keychain account (token_manager.py: `USERNAME = "default"`). */

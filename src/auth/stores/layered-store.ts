@@ -10,8 +10,8 @@
  */
 import { KeychainError } from '../../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
-import type { TokenSet, TokenStore } from '../token-store.js';
 import type { FileStore } from './file-store.js';
+import type { TokenSet, TokenStore } from './token-store.js';
 
 /** An import source: read only when the stores above hold nothing. */
 export type ImportSource = TokenStore & { readonly path: string };

@@ -19,10 +19,10 @@ import { readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { InternalLogger } from '../../internal/logger.js';
 import { readSecretFile } from '../../internal/secret-file.js';
-import { isAlive } from '../lock-file.js';
-import { intentOf } from '../refresh-intent.js';
-import { parseStoredTokenJson } from '../token-set.js';
-import type { TokenSet } from '../token-store.js';
+import { isAlive } from '../locks/lock-file.js';
+import { intentOf } from '../locks/refresh-intent.js';
+import { parseStoredTokenJson } from '../tokens/token-set.js';
+import type { TokenSet } from './token-store.js';
 
 const MAX_LEFTOVER_BYTES = 64 * 1024;
 

@@ -1,4 +1,4 @@
-import type { TokenSet, TokenStore } from '../token-store.js';
+import type { TokenSet, TokenStore } from './token-store.js';
 
 /**
  * Keeps tokens in this process only: for tests and short scripts.

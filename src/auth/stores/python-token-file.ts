@@ -16,10 +16,10 @@ import { join, sep } from 'node:path';
 import { decodeJwt } from '../../internal/jwt.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
 import { RefusedReadError, readSecretFile, writeSecretFile } from '../../internal/secret-file.js';
-import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../token-set.js';
-import type { TokenSet, TokenStore } from '../token-store.js';
+import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../tokens/token-set.js';
 import { fileStoreError } from './file-errors.js';
 import { MAX_TOKEN_FILE_BYTES } from './file-store.js';
+import type { TokenSet, TokenStore } from './token-store.js';
 
 export const PYTHON_HEADLESS_FILE_NAME = '.mesh_token.json';
 

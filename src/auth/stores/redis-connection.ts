@@ -9,7 +9,7 @@
 import { ErrorCode } from '../../errors/codes.js';
 import { ConfigError, MeshError, NetworkError, TimeoutError } from '../../errors/mesh-error.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
-import type { RedisCommands } from '../redis-lock.js';
+import type { RedisCommands } from '../locks/redis-lock.js';
 
 /**
  * The part of a node-redis client (`createClient()` from the `redis` package, v5 or later) the

@@ -21,16 +21,16 @@ import { ErrorCode } from '../../errors/codes.js';
 import { ConfigError, MeshError } from '../../errors/mesh-error.js';
 import { isObject } from '../../internal/json-text.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
-import { RedisLock } from '../redis-lock.js';
-import { parseSealingKey, type SealedData, type SealingKey, seal, unseal } from '../seal.js';
-import type { TokenLock } from '../token-lock.js';
-import { parseStoredTokenSet, TokenSetFormatError, tokenSetJson } from '../token-set.js';
-import type { TokenSet, TokenStore } from '../token-store.js';
-import { TokenStoreConflictError } from '../token-store-conflict.js';
+import { RedisLock } from '../locks/redis-lock.js';
+import type { TokenLock } from '../locks/token-lock.js';
+import { parseStoredTokenSet, TokenSetFormatError, tokenSetJson } from '../tokens/token-set.js';
 import { type RedisClientLike, RedisConnection, type RedisModuleLike, RedisReplyError } from './redis-connection.js';
+import { parseSealingKey, type SealedData, type SealingKey, seal, unseal } from './seal.js';
+import type { TokenSet, TokenStore } from './token-store.js';
+import { TokenStoreConflictError } from './token-store-conflict.js';
 
-export { TokenStoreConflictError } from '../token-store-conflict.js';
 export type { RedisClientLike } from './redis-connection.js';
+export { TokenStoreConflictError } from './token-store-conflict.js';
 
 export const REDIS_KEY_PREFIX = 'mesh-sdk:tokens:';
 const RECORD_FORMAT = 1;

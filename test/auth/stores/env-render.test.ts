@@ -9,7 +9,7 @@ import {
   tokenEnvLines,
 } from '../../../src/auth/stores/env-render.js';
 import { EnvStore } from '../../../src/auth/stores/env-store.js';
-import type { TokenSet } from '../../../src/auth/token-store.js';
+import type { TokenSet } from '../../../src/auth/stores/token-store.js';
 import { resolveConfig } from '../../../src/config/resolve.js';
 import { DEFAULT_API_URL } from '../../../src/config/settings.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tokenEnvLines } from '../../../src/auth/stores/env-render.js';
 import { EnvStore } from '../../../src/auth/stores/env-store.js';
-import type { TokenSet } from '../../../src/auth/token-store.js';
+import type { TokenSet } from '../../../src/auth/stores/token-store.js';
 import { recordingLogger } from '../../helpers/logger.js';
 
 describe('EnvStore', () => {

@@ -21,9 +21,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RefreshLock } from '../../../src/auth/refresh-lock.js';
+import { RefreshLock } from '../../../src/auth/locks/refresh-lock.js';
 import { FileStore } from '../../../src/auth/stores/file-store.js';
-import type { TokenSet } from '../../../src/auth/token-store.js';
+import type { TokenSet } from '../../../src/auth/stores/token-store.js';
 import { type SecretFileSystem, writeSecretFile } from '../../../src/internal/secret-file.js';
 import { recordingLogger } from '../../helpers/logger.js';
 

@@ -8,7 +8,7 @@ import { FileStore } from '../../../src/auth/stores/file-store.js';
 import { KeychainStore } from '../../../src/auth/stores/keychain-store.js';
 import { LayeredStore } from '../../../src/auth/stores/layered-store.js';
 import { PythonTokenFile } from '../../../src/auth/stores/python-token-file.js';
-import type { TokenStore } from '../../../src/auth/token-store.js';
+import type { TokenStore } from '../../../src/auth/stores/token-store.js';
 
 let directory: string;
 beforeEach(async () => {

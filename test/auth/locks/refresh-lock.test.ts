@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RefreshLock, type RefreshLockOptions } from '../../src/auth/refresh-lock.js';
-import { AbortError, TimeoutError } from '../../src/errors/mesh-error.js';
+import { RefreshLock, type RefreshLockOptions } from '../../../src/auth/locks/refresh-lock.js';
+import { AbortError, TimeoutError } from '../../../src/errors/mesh-error.js';
 
 let directory: string;
 let path: string;
@@ -290,7 +290,7 @@ describe('waiting', () => {
 });
 
 describe('real processes', () => {
-  const CHILD = join(import.meta.dirname, '../helpers/lock-child.ts');
+  const CHILD = join(import.meta.dirname, '../../helpers/lock-child.ts');
   const start = (mode: 'hold' | 'loop') =>
     spawn(process.execPath, ['--import', 'tsx', CHILD, mode], {
       env: { ...process.env, MESH_LOCK_PATH: path, MESH_LOCK_ROUNDS: '25' },

@@ -4,7 +4,7 @@
  * a schema, without zod being loaded at import (docs/performance.md, "Cold start and first call").
  */
 
-import { isObject } from '../internal/json-text.js';
+import { isObject } from '../../internal/json-text.js';
 
 /** Why a value does not have the expected shape: names the field and what it held. */
 export class ReplyShapeError extends Error {

@@ -7,9 +7,9 @@
  * store), so its late save is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { AbortError, TimeoutError } from '../errors/mesh-error.js';
-import { sleep } from '../http/sleep.js';
-import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import { AbortError, TimeoutError } from '../../errors/mesh-error.js';
+import { sleep } from '../../http/waiting.js';
+import { type InternalLogger, silentLogger } from '../../internal/logger.js';
 import type { HeldLock, TokenLock } from './token-lock.js';
 
 /** What the lock needs from a Redis connection: one command, bounded, errors already typed. */

@@ -8,13 +8,13 @@
  * the crash soak, which kills a process at each of them.
  */
 import { channel } from 'node:diagnostics_channel';
-import { KeychainError, TokenStoreError } from '../errors/mesh-error.js';
-import type { InternalLogger } from '../internal/logger.js';
-import { type BackendAuth, refreshRefused } from './backend-auth.js';
-import { newIntent, type RefreshIntent, reusableIntent, withIntent, withoutIntent } from './refresh-intent.js';
+import { KeychainError, TokenStoreError } from '../../errors/mesh-error.js';
+import type { InternalLogger } from '../../internal/logger.js';
+import { type BackendAuth, refreshRefused } from '../backend/backend-auth.js';
+import { newIntent, type RefreshIntent, reusableIntent, withIntent, withoutIntent } from '../locks/refresh-intent.js';
+import type { TokenSet, TokenStore } from '../stores/token-store.js';
+import { TokenStoreConflictError } from '../stores/token-store-conflict.js';
 import { tokenSetFromReply } from './token-set.js';
-import type { TokenSet, TokenStore } from './token-store.js';
-import { TokenStoreConflictError } from './token-store-conflict.js';
 
 /** The Python SDK's mark on a token set that came from the device flow (auth.py 1.5.5). */
 export const DEVICE_FLOW_SOURCE = 'device_flow';

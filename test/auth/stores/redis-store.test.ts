@@ -5,20 +5,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis } from '../../dev/redis.js';
-import { SealedRecordError } from '../../src/auth/seal.js';
+import { type RedisServer, startRedis } from '../../../dev/redis.js';
 import {
   defaultRedisKey,
   type RedisTokenStoreOptions,
   redisTokenStore,
   TokenStoreConflictError,
   TokenStoreRecordError,
-} from '../../src/auth/stores/redis-store.js';
-import { extraFieldsOf, parseStoredTokenSet } from '../../src/auth/token-set.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
-import { ConfigError } from '../../src/errors/mesh-error.js';
-import { createLogger } from '../../src/internal/logger.js';
-import { childOutput, childSays, type RawRedis, rawRedis, redisChild } from '../helpers/redis.js';
+} from '../../../src/auth/stores/redis-store.js';
+import { SealedRecordError } from '../../../src/auth/stores/seal.js';
+import type { TokenSet } from '../../../src/auth/stores/token-store.js';
+import { extraFieldsOf, parseStoredTokenSet } from '../../../src/auth/tokens/token-set.js';
+import { ConfigError } from '../../../src/errors/mesh-error.js';
+import { createLogger } from '../../../src/internal/logger.js';
+import { childOutput, childSays, type RawRedis, rawRedis, redisChild } from '../../helpers/redis.js';
 
 const KEY_A = 'a'.repeat(64);
 const KEY_B = 'b'.repeat(64);

@@ -3,13 +3,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BackendAuth } from '../../src/auth/backend-auth.js';
-import { SkewClock } from '../../src/auth/clock.js';
-import { JwksCache } from '../../src/auth/jwks.js';
-import { TokenValidator } from '../../src/auth/validator.js';
-import { HttpClient } from '../../src/http/http-client.js';
-import { loginTokens } from '../helpers/backend-login.js';
-import { useStack } from '../helpers/stack.js';
+import { BackendAuth } from '../../../src/auth/backend/backend-auth.js';
+import { SkewClock } from '../../../src/auth/tokens/clock.js';
+import { JwksCache } from '../../../src/auth/tokens/jwks.js';
+import { TokenValidator } from '../../../src/auth/tokens/validator.js';
+import { HttpClient } from '../../../src/http/http-client.js';
+import { loginTokens } from '../../helpers/backend-login.js';
+import { useStack } from '../../helpers/stack.js';
 
 const stack = useStack({}, { resetAfterEach: true });
 let token: string;

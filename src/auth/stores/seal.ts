@@ -4,9 +4,9 @@
  * with the wrong key is told "wrong key" rather than "tampered", without the key ever being shown.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { ErrorCode } from '../errors/codes.js';
-import { ConfigError, MeshError } from '../errors/mesh-error.js';
-import { describeSecret } from '../internal/redact.js';
+import { ErrorCode } from '../../errors/codes.js';
+import { ConfigError, MeshError } from '../../errors/mesh-error.js';
+import { describeSecret } from '../../internal/redact.js';
 
 /** The sealed part of a record: every field base64 except `kid` (hex). */
 export interface SealedData {

@@ -1,4 +1,4 @@
-import type { TokenLock } from './token-lock.js';
+import type { TokenLock } from '../locks/token-lock.js';
 
 /**
  * A token set as stored on disk, in the keychain and in the environment: snake_case JSON, the

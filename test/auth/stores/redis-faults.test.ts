@@ -2,16 +2,16 @@
 // restarted with and without persistence, killed; and the token manager's fencing: a refresh whose
 // lock lease ran out is refused by compare-and-set, and the manager adopts the newer set.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../dev/ports.js';
-import { type RedisServer, startRedis } from '../../dev/redis.js';
-import { type Stack, startStack } from '../../dev/stack.js';
-import type { BackendAuth } from '../../src/auth/backend-auth.js';
-import { type RedisTokenStoreOptions, redisTokenStore } from '../../src/auth/stores/redis-store.js';
-import type { TokenSet } from '../../src/auth/token-store.js';
-import { NetworkError, TimeoutError } from '../../src/errors/mesh-error.js';
-import { recordingLogger } from '../helpers/logger.js';
-import { rawRedis } from '../helpers/redis.js';
-import { managerFor, storedTokens } from '../helpers/token-manager.js';
+import { freePort } from '../../../dev/ports.js';
+import { type RedisServer, startRedis } from '../../../dev/redis.js';
+import { type Stack, startStack } from '../../../dev/stack.js';
+import type { BackendAuth } from '../../../src/auth/backend/backend-auth.js';
+import { type RedisTokenStoreOptions, redisTokenStore } from '../../../src/auth/stores/redis-store.js';
+import type { TokenSet } from '../../../src/auth/stores/token-store.js';
+import { NetworkError, TimeoutError } from '../../../src/errors/mesh-error.js';
+import { recordingLogger } from '../../helpers/logger.js';
+import { rawRedis } from '../../helpers/redis.js';
+import { managerFor, storedTokens } from '../../helpers/token-manager.js';
 
 const quiet = { debugEnabled: false, debug() {}, warn() {}, warnOnce() {} };
 const opened: Array<{ close(): Promise<void> }> = [];

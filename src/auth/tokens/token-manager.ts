@@ -4,17 +4,17 @@
  * across processes (a lock file), the rotated refresh token persisted before the new access token
  * is handed out, and a clean seam for the interactive login.
  */
-import { KeychainError, ReauthenticationRequiredError } from '../errors/mesh-error.js';
-import { holdSignals } from '../internal/held-signals.js';
-import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import type { BackendAuth } from './backend-auth.js';
+import { KeychainError, ReauthenticationRequiredError } from '../../errors/mesh-error.js';
+import { untilAborted } from '../../http/waiting.js';
+import { holdSignals } from '../../internal/held-signals.js';
+import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import type { BackendAuth } from '../backend/backend-auth.js';
+import { intentOf } from '../locks/refresh-intent.js';
+import type { TokenLock } from '../locks/token-lock.js';
+import type { TokenSet, TokenStore } from '../stores/token-store.js';
+import { TokenStoreConflictError } from '../stores/token-store-conflict.js';
 import type { SkewClock } from './clock.js';
-import { intentOf } from './refresh-intent.js';
 import { rotate } from './rotation.js';
-import type { TokenLock } from './token-lock.js';
-import type { TokenSet, TokenStore } from './token-store.js';
-import { TokenStoreConflictError } from './token-store-conflict.js';
-import { untilAborted } from './until-aborted.js';
 
 export { clientTypeOf, DEVICE_FLOW_SOURCE } from './rotation.js';
 

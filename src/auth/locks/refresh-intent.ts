@@ -16,8 +16,8 @@
  * know, reads the set as before.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { extraFieldsOf, withExtraFields } from './token-set.js';
-import type { TokenSet } from './token-store.js';
+import type { TokenSet } from '../stores/token-store.js';
+import { extraFieldsOf, withExtraFields } from '../tokens/token-set.js';
 
 export const REFRESH_INTENT_FIELD = 'mesh_refresh_intent';
 

@@ -6,8 +6,8 @@
  * there (the deployed endpoint may not handle them: client.py 1.5.6): only its form is checked.
  */
 import type { errors } from 'jose';
-import { decodeJwt, JwtFormatError } from '../internal/jwt.js';
-import type { BackendAuth } from './backend-auth.js';
+import { decodeJwt, JwtFormatError } from '../../internal/jwt.js';
+import type { BackendAuth } from '../backend/backend-auth.js';
 import type { SkewClock } from './clock.js';
 import { JwksCache, JwksUnavailableError } from './jwks.js';
 

@@ -8,11 +8,11 @@
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
 import { type Dispatcher, request } from 'undici';
-import { ErrorCode } from '../errors/codes.js';
-import { MeshError } from '../errors/mesh-error.js';
-import { readBodyText } from '../http/reply-body.js';
-import { SDK_VERSION } from '../version.js';
-import { untilAborted } from './until-aborted.js';
+import { ErrorCode } from '../../errors/codes.js';
+import { MeshError } from '../../errors/mesh-error.js';
+import { readBodyText } from '../../http/reply-body.js';
+import { untilAborted } from '../../http/waiting.js';
+import { SDK_VERSION } from '../../version.js';
 
 export interface JwksOptions {
   /** e.g. `https://tenant.us.auth0.com/.well-known/jwks.json`. */

@@ -5,8 +5,8 @@
  * wrote (`auth_source`, `expires_in`, anything newer) must survive our rewrites.
  */
 
-import { isObject } from '../internal/json-text.js';
-import { jwtExpiry } from '../internal/jwt.js';
+import { isObject } from '../../internal/json-text.js';
+import { jwtExpiry } from '../../internal/jwt.js';
 import {
   isFiniteNumber,
   kindOf,
@@ -16,8 +16,8 @@ import {
   replyShape,
   requiredText,
   textOrUndefined,
-} from './reply-shape.js';
-import type { TokenSet } from './token-store.js';
+} from '../backend/reply-shape.js';
+import type { TokenSet } from '../stores/token-store.js';
 
 export class TokenSetFormatError extends Error {}
 

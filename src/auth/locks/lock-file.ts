@@ -5,7 +5,7 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { sleep } from '../http/sleep.js';
+import { sleep } from '../../http/waiting.js';
 
 /** What a holder writes into its lock file, right after creating it. */
 export interface LockOwner {

@@ -21,11 +21,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { ErrorCode } from '../errors/codes.js';
-import { AbortError, TimeoutError, TokenStoreError } from '../errors/mesh-error.js';
-import { sleep } from '../http/sleep.js';
+import { ErrorCode } from '../../errors/codes.js';
+import { AbortError, TimeoutError, TokenStoreError } from '../../errors/mesh-error.js';
+import { sleep } from '../../http/waiting.js';
+import { fileStoreError } from '../stores/file-errors.js';
 import { createExclusive, isStale, type LockOwner, type LockSnapshot, readLock, removeLockFile } from './lock-file.js';
-import { fileStoreError } from './stores/file-errors.js';
 import type { HeldLock, TokenLock } from './token-lock.js';
 
 export type { HeldLock, TokenLock } from './token-lock.js';

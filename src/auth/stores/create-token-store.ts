@@ -8,18 +8,18 @@
  * used by the composition root).
  */
 import { join, resolve } from 'node:path';
-import type { ResolvedConfig } from '../config/resolve.js';
-import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE, DEFAULT_AUTH0_CLIENT_ID, DEFAULT_AUTH0_DOMAIN } from '../config/settings.js';
-import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import { detectHeadless, type HeadlessVerdict } from './headless.js';
-import { RefreshLock } from './refresh-lock.js';
-import { EnvStore } from './stores/env-store.js';
-import { defaultTokenDirectory, FileStore, TOKEN_FILE_NAME } from './stores/file-store.js';
-import { KeychainStore, type KeychainStoreOptions, PYTHON_KEYCHAIN_ACCOUNT } from './stores/keychain-store.js';
-import { LayeredStore } from './stores/layered-store.js';
-import { MemoryStore } from './stores/memory-store.js';
-import { PythonTokenFile } from './stores/python-token-file.js';
-import { defaultRedisKey, type RedisTokenStore, redisTokenStore } from './stores/redis-store.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE, DEFAULT_AUTH0_CLIENT_ID, DEFAULT_AUTH0_DOMAIN } from '../../config/settings.js';
+import { detectHeadless, type HeadlessVerdict } from '../../internal/headless.js';
+import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import { RefreshLock } from '../locks/refresh-lock.js';
+import { EnvStore } from './env-store.js';
+import { defaultTokenDirectory, FileStore, TOKEN_FILE_NAME } from './file-store.js';
+import { KeychainStore, type KeychainStoreOptions, PYTHON_KEYCHAIN_ACCOUNT } from './keychain-store.js';
+import { LayeredStore } from './layered-store.js';
+import { MemoryStore } from './memory-store.js';
+import { PythonTokenFile } from './python-token-file.js';
+import { defaultRedisKey, type RedisTokenStore, redisTokenStore } from './redis-store.js';
 import type { TokenSet, TokenStore } from './token-store.js';
 
 export interface TokenStoreDependencies {

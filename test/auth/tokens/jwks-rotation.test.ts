@@ -2,12 +2,12 @@
 // key validates locally after exactly one JWKS re-fetch, counted at the provider; tokens of the
 // old key stay valid; the backend's word is not needed for any of it.
 import { describe, expect, it } from 'vitest';
-import { SkewClock } from '../../src/auth/clock.js';
-import { JwksCache } from '../../src/auth/jwks.js';
-import { TokenValidator } from '../../src/auth/validator.js';
-import { MeshClient } from '../../src/client/mesh-client.js';
-import { loginTokens } from '../helpers/backend-login.js';
-import { useStack } from '../helpers/stack.js';
+import { SkewClock } from '../../../src/auth/tokens/clock.js';
+import { JwksCache } from '../../../src/auth/tokens/jwks.js';
+import { TokenValidator } from '../../../src/auth/tokens/validator.js';
+import { MeshClient } from '../../../src/client/mesh-client.js';
+import { loginTokens } from '../../helpers/backend-login.js';
+import { useStack } from '../../helpers/stack.js';
 
 const stack = useStack({ provider: { spareSigningKey: true } });
 

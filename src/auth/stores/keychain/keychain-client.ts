@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { KeychainError } from '../../errors/mesh-error.js';
+import { KeychainError } from '../../../errors/mesh-error.js';
 import { KEYCHAIN_CHILD_SOURCE } from './keychain-child.js';
 
 export type KeychainOperation = 'get' | 'set' | 'delete';

@@ -1,5 +1,5 @@
-import { ErrorCode } from '../errors/codes.js';
-import { MeshError } from '../errors/mesh-error.js';
+import { ErrorCode } from '../../errors/codes.js';
+import { MeshError } from '../../errors/mesh-error.js';
 
 /**
  * Thrown by a store's `save` when the stored token set changed since this process read it: another

@@ -7,12 +7,14 @@
  * `errorFromResponse` makes of it.
  */
 import { randomUUID } from 'node:crypto';
-import { auth0DomainValue } from '../config/parsers.js';
-import { AbortError, MeshError, NetworkError, ResponseValidationError } from '../errors/mesh-error.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client.js';
-import { errorFromResponse } from '../http/response-errors.js';
-import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import type { SkewClock } from './clock.js';
+import { auth0DomainValue } from '../../config/parsers.js';
+import { AbortError, MeshError, NetworkError, ResponseValidationError } from '../../errors/mesh-error.js';
+import type { HttpClient, HttpRequest, HttpResponse } from '../../http/http-client.js';
+import { errorFromResponse } from '../../http/response-errors.js';
+import { untilAborted } from '../../http/waiting.js';
+import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import type { SkewClock } from '../tokens/clock.js';
+import { type TokenReply, tokenReplySchema } from '../tokens/token-set.js';
 import {
   isFiniteNumber,
   kindOf,
@@ -23,8 +25,6 @@ import {
   requiredText,
   textOrUndefined,
 } from './reply-shape.js';
-import { type TokenReply, tokenReplySchema } from './token-set.js';
-import { untilAborted } from './until-aborted.js';
 
 /** Which application `/auth/config` describes: the web login's, or the device flow's (`?flow=device`). */
 export type AuthFlowKind = 'web' | 'device';

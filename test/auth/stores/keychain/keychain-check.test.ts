@@ -3,10 +3,10 @@
 // buses where it cannot work.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeychainStore } from '../../../src/auth/stores/keychain-store.js';
-import type { TokenSet } from '../../../src/auth/token-store.js';
-import { AbortError, KeychainError } from '../../../src/errors/mesh-error.js';
-import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../../helpers/dbus.js';
+import { KeychainStore } from '../../../../src/auth/stores/keychain-store.js';
+import type { TokenSet } from '../../../../src/auth/stores/token-store.js';
+import { AbortError, KeychainError } from '../../../../src/errors/mesh-error.js';
+import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../../../helpers/dbus.js';
 
 const installed = keychainToolsInstalled();
 const TOKENS: TokenSet = { access_token: 'a.b.c', refresh_token: 'refresh-secret', expires_at: 2_000_000_000 };

@@ -6,7 +6,7 @@
  * store (`KeychainStore.check()`) and through it by `mesh-auth doctor`.
  */
 import { randomBytes } from 'node:crypto';
-import { AbortError, KeychainError } from '../../errors/mesh-error.js';
+import { AbortError, KeychainError } from '../../../errors/mesh-error.js';
 import { type KeychainBackend, likelyCause } from './keychain-client.js';
 
 function asKeychainError(error: unknown): KeychainError {

@@ -10,7 +10,7 @@ import {
   type EnvironmentVariables,
   isEnvironment,
   probeEnvironment,
-} from '../internal/environment.js';
+} from './environment.js';
 
 /** What `detectHeadless` decides: whether this environment is headless (device login, file store) and why. */
 export interface HeadlessVerdict {
