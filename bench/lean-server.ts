@@ -2,8 +2,8 @@
  * The fastest server we can write for the benchmarked route: plain `node:http`, fixed JSON bodies,
  * no auth checks, in its own process (so its work never shares the client's event loop). It
  * answers what `client.listKeys()` needs, in the deployed backend's shapes: `GET /auth/profile`
- * (`{"profile": {...}}`) and `GET /api/v1/listKeys?userId=...` (`{"keys": [...]}`), plus an
- * `/auth/config` without capabilities. Prints `LEAN_URL=http://127.0.0.1:<port>` when listening.
+ * (`{"profile": {...}}`), `GET /api/v1/listKeys?userId=...` (`{"keys": [...]}`) and
+ * `POST /v1/mesh/chat` (a fixed reply in the OpenAI shape), plus an `/auth/config` without capabilities. Prints `LEAN_URL=http://127.0.0.1:<port>` when listening.
  * Run: node bench/lean-server.ts (Node >= 22.6) or node --import tsx bench/lean-server.ts
  */
 import { createServer } from 'node:http';
@@ -16,10 +16,19 @@ const profile = Buffer.from(
 );
 const keys = Buffer.from(JSON.stringify({ keys: [`${LEAN_USER_ID}_openai`, `${LEAN_USER_ID}_anthropic`] }));
 const config = Buffer.from(JSON.stringify({ domain: 'http://127.0.0.1', client_id: 'lean', audience: 'lean' }));
+const chat = Buffer.from(
+  JSON.stringify({
+    id: 'chatcmpl-lean',
+    model: 'gpt-4o',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the lean server.' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 },
+  }),
+);
 const notFound = Buffer.from(JSON.stringify({ error: 'Not found' }));
 
 function bodyFor(url: string): Buffer | undefined {
   if (url.startsWith('/api/v1/listKeys?')) return keys;
+  if (url === '/v1/mesh/chat') return chat;
   if (url === '/auth/profile') return profile;
   if (url.startsWith('/auth/config')) return config;
   return undefined;
