@@ -1,7 +1,7 @@
 /**
  * Where the SDK's per-request cost sits, layer by layer, against the lean server at one
  * concurrency (BENCH_CONCURRENCY, default 64): raw undici with a static header; raw undici with the
- * SDK's headers; HttpClient.send; ApiCaller.send; ApiCaller.call (+ validation); client.listKeys().
+ * SDK's headers; HttpClient.send; the pipeline (ApiCaller.perform) without and with the reply check; client.listKeys().
  * Alternating 0.5 s slices, BENCH_ROUNDS rounds (default 5); each layer as a ratio to the raw floor.
  * Run: node --import tsx bench/hot-path-layers.ts
  */
@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { assembleClient } from '../src/client/assemble.js';
 import { MeshClient } from '../src/client/mesh-client.js';
-import { listKeysReply } from '../src/client/replies.js';
+import { LIST_KEYS } from '../src/client/operations.js';
 import { SDK_VERSION } from '../src/version.js';
 import { type Call, LEAN_TOKEN, LEAN_USER_ID, leanTokenDirectory, slice, startLeanServer } from './lean.js';
 
@@ -21,7 +21,10 @@ const directory = await leanTokenDirectory('mesh-bench-layers-');
 const env = { MESH_API_URL: url, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory };
 const client = new MeshClient({ env });
 const parts = assembleClient({ env });
-const path = `/api/v1/listKeys?userId=${LEAN_USER_ID}`;
+const query = `?userId=${LEAN_USER_ID}`;
+const path = `/api/v1/listKeys${query}`;
+/** The same operation without its reply check: the pipeline's own cost. */
+const unchecked = { ...LIST_KEYS, reply: undefined };
 const pool = new Agent({ connections: 64 });
 const userAgent = `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`;
 
@@ -42,8 +45,8 @@ const variants: Array<[string, Call]> = [
       ).body.json(),
   ],
   ['HttpClient.send', () => parts.http.send({ method: 'GET', path, token: LEAN_TOKEN })],
-  ['ApiCaller.send', () => parts.api.send({ method: 'GET', path }, 'Listing keys')],
-  ['ApiCaller.call', () => parts.api.call({ method: 'GET', path }, listKeysReply, 'Listing keys')],
+  ['ApiCaller.perform (no check)', () => parts.api.perform(unchecked, { query })],
+  ['ApiCaller.perform', () => parts.api.perform(LIST_KEYS, { query })],
   ['client.listKeys()', () => client.listKeys()],
 ];
 for (const [, call] of variants) for (let i = 0; i < 500; i++) await call();

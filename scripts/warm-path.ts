@@ -2,7 +2,9 @@
 // taken after a second one, lists every function that ran; their files are the rooms the call
 // entered. Against the lean bench server (no I/O but the call's own).
 //
-//   node --import tsx scripts/warm-path.ts [--json]
+//   node --import tsx scripts/warm-path.ts [--json] [--max N]
+//
+// Exits 1 when a warm call runs through more than N files (default 7, issue 22's bound).
 import { Session } from 'node:inspector/promises';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +33,9 @@ function ranIn(coverage: Coverage): Map<string, string[]> {
 
 const lean = await startLeanServer();
 const directory = await leanTokenDirectory('mesh-warm-path-');
-const client = new MeshClient({ env: { MESH_API_URL: lean.url, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory } });
+const client = new MeshClient({
+  env: { MESH_API_URL: lean.url, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory },
+});
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
@@ -52,6 +56,10 @@ await session.post('Profiler.stopPreciseCoverage');
 session.disconnect();
 lean.child.kill();
 
+const maxAt = process.argv.indexOf('--max');
+const max = maxAt === -1 ? 7 : Number(process.argv[maxAt + 1]);
+const over = Object.entries(report).filter(([, files]) => Object.keys(files).length > max);
+
 if (process.argv.includes('--json')) console.log(JSON.stringify(report));
 else {
   for (const [name, files] of Object.entries(report)) {
@@ -59,3 +67,5 @@ else {
     for (const [file, fns] of Object.entries(files)) console.log(`  ${file}: ${fns.join(', ')}`);
   }
 }
+for (const [name, files] of over) console.error(`warm ${name}() runs through ${Object.keys(files).length} files of src/, more than ${max}`);
+process.exit(over.length > 0 ? 1 : 0);

@@ -1,25 +1,43 @@
 /**
- * The call flow of every authenticated request (backend-contract.md part C): the credential's
- * headers, the user's profile fetched once per client (it registers the user and gives the
- * `userId`), a 404 believed only once the credential is known good (the deployed backend answers
- * 404 to a bad credential), else one refresh and one retry; an Idempotency-Key on POSTs only when
- * the backend advertises `idempotency_key`; status -> error; body -> zod.
+ * The request pipeline of every call to the backend's API (backend-contract.md part C), run the
+ * same way for each declared operation (operations.ts): the credential, the call sent at once
+ * (what it needs of the backend's profile and capabilities is known or read beside it:
+ * backend-facts.ts), a 404 believed only once the credential is known good (the deployed backend
+ * answers 404 to a bad credential), else one refresh and one retry; the operation's paths tried in
+ * order and the one that answered remembered; an Idempotency-Key on POSTs the backend honours;
+ * status -> error; body -> the reply's check (replies.ts); one trace per call when anything listens.
  */
 import { randomUUID } from 'node:crypto';
+import type { Credentials } from '../auth/credentials.js';
 import type { TokenValidator } from '../auth/tokens/validator.js';
-import { AbortError, AuthenticationError } from '../errors/mesh-error.js';
+import { AuthenticationError, NotFoundError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse, RateLimitInfo } from '../http/http-client.js';
 import { errorFromResponse } from '../http/response-errors.js';
-import { untilAborted } from '../http/waiting.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
-import type { Credentials } from './credentials.js';
-import { parseReply, profileReply, type Reply } from './replies.js';
-import type { Profile } from './types.js';
+import { OTEL_GLOBAL, requestChannel, startTrace, type Trace, type TraceStart } from '../internal/tracing.js';
+import { BackendFacts, mustReport } from './backend-facts.js';
+import { type Operation, PROFILE, PROFILE_PATH } from './operations.js';
+import { parseReply, toProfile } from './replies.js';
 
-export type ApiRequest = Omit<HttpRequest, 'token' | 'apiKey' | 'idempotencyKey'> & {
+/** One call of an operation: what varies from call to call. */
+export interface CallInput {
+  /** Appended to the operation's path as it is, e.g. `?userId=...` (already encoded). */
+  query?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Per-attempt bound, ms. @default the operation's, else the client's */
+  timeout?: number;
+  maxRetries?: number;
+  /** How errors name this call, when more precise than the operation's: `Storing key "openai"`. */
+  what?: string;
   /** The credential to send instead of asking the credentials for one (right after a login). */
   credential?: string;
-};
+  /** What the trace says of the request beyond its operation (a chat's model and settings). */
+  trace?: Pick<TraceStart, 'model' | 'provider' | 'temperature' | 'maxTokens'>;
+}
+
+/** One HTTP exchange of the pipeline: an operation's call on one of its paths. */
+type ApiRequest = Omit<HttpRequest, 'token' | 'apiKey' | 'idempotencyKey' | 'keyHonoured'> & { credential?: string };
 
 export interface ApiCallerOptions {
   http: HttpClient;
@@ -33,7 +51,6 @@ export interface ApiCallerOptions {
   capabilities?: () => Promise<ReadonlySet<string>>;
 }
 
-export const PROFILE_PATH = '/auth/profile';
 const NO_CAPABILITIES: ReadonlySet<string> = new Set();
 
 /** Where the backend answers 404 to a bad credential (it hides these routes from strangers). */
@@ -41,47 +58,110 @@ function hidesFromStrangers(path: string): boolean {
   return path.startsWith('/api/v1/') || path.startsWith('/v1/mesh/') || path === PROFILE_PATH;
 }
 
+/** What the pipeline reads of an operation (the reply's type aside). */
+type Route = Pick<Operation<unknown>, 'name' | 'method' | 'paths' | 'registerOn404' | 'stream' | 'timeout'>;
+
+/** The OpenTelemetry API's global registry, as tracing.ts reads it (a provider is registered under `trace`). */
+type OtelHolder = { [OTEL_GLOBAL]?: { trace?: unknown } };
+
 export class ApiCaller {
   readonly #http: HttpClient;
   readonly #credentials: Credentials;
   readonly #validator: TokenValidator;
   readonly #logger: InternalLogger;
-  readonly #capabilities: () => Promise<ReadonlySet<string>>;
-  /** The profile: fetched once per client (single flight), forgotten when the fetch fails. */
-  #profile: Promise<Profile> | undefined;
-  /**
-   * The profile `#profile` settled on, while it is still the current one: with it known, a call
-   * checks a field instead of awaiting a settled promise (no microtask turns per call).
-   */
-  #known: Profile | undefined;
-  /** The advertised extensions, once the capabilities promise settled (fetched once anyway). */
-  #advertised: ReadonlySet<string> | undefined;
-  /** The latest profile read and the credential it was read with. */
-  #lastRead: { credential: string; profile: Promise<Profile> } | undefined;
+  /** The backend's capabilities and the user's profile. */
+  readonly facts: BackendFacts;
   /** The rate-limit headers of the latest reply. */
   lastRateLimit: RateLimitInfo | undefined;
+  /** Per route with several paths (keyed by its paths, which a stream shares with its chat): the one that answered. */
+  readonly #answered = new Map<readonly string[], string>();
+  /** The host and port the traces name. */
+  readonly #server: { address: string; port: number | undefined };
 
   constructor(options: ApiCallerOptions) {
     this.#http = options.http;
     this.#credentials = options.credentials;
     this.#validator = options.validator;
     this.#logger = options.logger ?? silentLogger;
-    this.#capabilities = options.capabilities ?? (async () => NO_CAPABILITIES);
+    const base = new URL(options.http.baseUrl);
+    this.#server = { address: base.hostname, port: base.port === '' ? undefined : Number(base.port) };
+    this.facts = new BackendFacts({
+      credentials: options.credentials,
+      readProfile: async (credential) => toProfile((await this.perform(PROFILE, { credential })).data),
+      capabilities: options.capabilities ?? (async () => NO_CAPABILITIES),
+      logger: this.#logger,
+    });
   }
 
-  /** Sends, and reads a 2xx body as `reply`. */
-  async call<T>(request: ApiRequest, reply: Reply<T>, what: string): Promise<{ data: T; response: HttpResponse }> {
-    const response = await this.send(request, what);
-    return { data: await parseReply(reply, response, what), response };
+  /**
+   * Runs `operation` and reads its 2xx reply with the operation's check (a `reply`-less operation
+   * answers `undefined` data: its caller reads the response).
+   */
+  async perform<T>(operation: Operation<T>, input: CallInput = {}): Promise<{ data: T; response: HttpResponse }> {
+    // Nobody listening costs two property reads: this module calls into tracing.ts only for a listener.
+    const trace =
+      requestChannel.hasSubscribers || (globalThis as OtelHolder)[OTEL_GLOBAL]?.trace !== undefined
+        ? this.#startTrace(operation, input)
+        : undefined;
+    const what = input.what ?? operation.what;
+    try {
+      const response = await this.#exchange(operation, input, what);
+      const data = operation.reply === undefined ? (undefined as T) : await parseReply(operation.reply, response, what);
+      if (trace !== undefined) this.#endTrace(trace, operation, response, data);
+      return { data, response };
+    } catch (error) {
+      trace?.fail(error);
+      throw error;
+    }
+  }
+
+  /** Runs a streaming `operation`: answers its 2xx response with the body unread (the trace ends with the headers). */
+  async open(operation: Operation<never>, input: CallInput = {}): Promise<HttpResponse> {
+    return (await this.perform(operation, input)).response;
+  }
+
+  #startTrace(operation: Route, input: CallInput): Trace | undefined {
+    return startTrace('request', {
+      operation: operation.name,
+      method: operation.method,
+      path: this.#pathFor(operation),
+      serverAddress: this.#server.address,
+      serverPort: this.#server.port,
+      ...input.trace,
+    });
+  }
+
+  #endTrace<T>(trace: Trace, operation: Operation<T>, response: HttpResponse, data: T): void {
+    const fromReply = operation.traceEnd !== undefined && data !== undefined ? operation.traceEnd(data) : undefined;
+    trace.end({ status: response.status, attempts: response.attempts, requestId: response.requestId, ...fromReply });
+  }
+
+  /** The path an operation goes to first: the one that answered last, else its first. */
+  #pathFor(operation: Route): string {
+    return operation.paths.length === 1 ? operation.paths[0] : (this.#answered.get(operation.paths) ?? operation.paths[0]);
+  }
+
+  /** The call on the operation's paths, or on its one path. */
+  #exchange(operation: Route, input: CallInput, what: string): Promise<HttpResponse> {
+    const request = (path: string): ApiRequest => ({
+      method: operation.method,
+      path: input.query === undefined ? path : `${path}${input.query}`,
+      body: input.body,
+      credential: input.credential,
+      timeout: input.timeout ?? operation.timeout,
+      signal: input.signal,
+      maxRetries: input.maxRetries,
+      stream: operation.stream,
+    });
+    if (operation.paths.length === 1 && !operation.registerOn404) return this.#send(request(operation.paths[0]), what);
+    return this.#sendOnPaths(operation, request, what);
   }
 
   /** Sends with credentials; answers a 2xx (a stream's body unread), or throws the error it means. */
-  async send(request: ApiRequest, what: string): Promise<HttpResponse> {
-    // Once the profile is known (and the caller has not given up), registering is done: no await.
-    if (request.path !== PROFILE_PATH && (this.#known === undefined || request.signal?.aborted)) {
-      await this.#registerOnce(request.signal);
-    }
+  async #send(request: ApiRequest, what: string): Promise<HttpResponse> {
     let token = request.credential ?? (await this.#credentials.token(request.signal));
+    // The profile registers the user beside this call, never before it (a field read once it is known).
+    if (this.facts.userIdNow === undefined && request.path !== PROFILE_PATH) this.facts.meet(token);
     let response = await this.#sendOnce(request, token);
     if (response.status === 401 || (response.status === 404 && hidesFromStrangers(request.path))) {
       const why = response.status === 404 ? await this.#rejection(token, request) : 'HTTP 401';
@@ -99,29 +179,71 @@ export class ApiCaller {
         }
       }
     }
-    this.lastRateLimit = response.rateLimit ?? this.lastRateLimit;
+    if (response.rateLimit !== undefined) this.lastRateLimit = response.rateLimit;
     if (response.status >= 400) throw errorFromResponse(response, what);
     return response;
   }
 
+  /**
+   * Sends `request(path)` on each of the operation's paths in turn (the one that answered last
+   * first) until one answers, and remembers it; the last 404 when none does. With `registerOn404`,
+   * the first 404 registers once more and retries the same path before the next one. A stream
+   * goes to the remembered path alone.
+   */
+  async #sendOnPaths(operation: Route, request: (path: string) => ApiRequest, what: string): Promise<HttpResponse> {
+    const first = this.#pathFor(operation);
+    const order = operation.stream ? [first] : [first, ...operation.paths.filter((path) => path !== first)];
+    let registeredAgain = !operation.registerOn404;
+    let notFound: NotFoundError | undefined;
+    for (const path of order) {
+      for (;;) {
+        const attempt = request(path);
+        try {
+          const response = await this.#send(attempt, what);
+          if (path !== first) this.#answered.set(operation.paths, path);
+          return response;
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+          notFound = error;
+        }
+        if (registeredAgain) break;
+        registeredAgain = true;
+        try {
+          await this.facts.registerAgain(attempt.signal);
+        } catch (error) {
+          if (mustReport(error)) throw error;
+          break; // the profile cannot help: go on to the next path
+        }
+      }
+    }
+    throw notFound as NotFoundError;
+  }
+
   /** One HTTP exchange (with the HTTP layer's retries) carrying this credential. */
   #sendOnce(request: ApiRequest, credential: string): Promise<HttpResponse> {
-    if (request.method !== 'POST') return this.#http.send(this.#httpRequest(request, credential, undefined));
+    if (request.method !== 'POST') return this.#http.send(this.#httpRequest(request, credential, undefined, undefined));
     // One key per exchange, the same on each of its attempts; a resend after a refresh is a new request.
-    if (this.#advertised !== undefined) {
-      const key = this.#advertised.has('idempotency_key') ? randomUUID() : undefined;
-      return this.#http.send(this.#httpRequest(request, credential, key));
+    const advertised = this.facts.advertised;
+    if (advertised !== undefined) {
+      const key = advertised.has('idempotency_key') ? randomUUID() : undefined;
+      return this.#http.send(this.#httpRequest(request, credential, key, undefined));
     }
-    return this.#advertises('idempotency_key').then((advertised) =>
-      this.#http.send(this.#httpRequest(request, credential, advertised ? randomUUID() : undefined)),
-    );
+    // Not known yet: the POST goes out now with a key, and `/auth/config` is read beside it; only a
+    // failure that a honoured key would make safe to retry waits for the answer.
+    const honoured = this.facts.advertises('idempotency_key');
+    return this.#http.send(this.#httpRequest(request, credential, randomUUID(), honoured));
   }
 
   /**
    * The HTTP layer's request, field by field (no spreads per call). Every HttpRequest field but the
-   * credential ones comes from `request`: a new field there must be added here.
+   * credential and key ones comes from `request`: a new field there must be added here.
    */
-  #httpRequest(request: ApiRequest, credential: string, idempotencyKey: string | undefined): HttpRequest {
+  #httpRequest(
+    request: ApiRequest,
+    credential: string,
+    idempotencyKey: string | undefined,
+    keyHonoured: Promise<boolean> | undefined,
+  ): HttpRequest {
     const apiKey = this.#credentials.kind === 'apiKey';
     return {
       method: request.method,
@@ -130,21 +252,12 @@ export class ApiCaller {
       token: apiKey ? undefined : credential,
       apiKey: apiKey ? credential : undefined,
       idempotencyKey,
+      keyHonoured,
       timeout: request.timeout,
       signal: request.signal,
       maxRetries: request.maxRetries,
       stream: request.stream,
     };
-  }
-
-  async #advertises(capability: string): Promise<boolean> {
-    try {
-      const advertised = await this.#capabilities();
-      this.#advertised = advertised;
-      return advertised.has(capability);
-    } catch {
-      return false;
-    }
   }
 
   /**
@@ -174,93 +287,4 @@ export class ApiCaller {
       hint: this.#credentials.refusedHint,
     });
   }
-
-  /**
-   * The user's profile, fetched once per client and shared by concurrent callers; `fresh` fetches
-   * it again (after a login, or to register once more).
-   */
-  async profile(signal?: AbortSignal, options: { fresh?: boolean; credential?: string } = {}): Promise<Profile> {
-    if (options.fresh || this.#profile === undefined) {
-      // The shared fetch carries no caller's signal (each caller stops waiting on its own); the
-      // HTTP timeout bounds it.
-      const fetching = this.#readProfile(options.fresh === true, options.credential);
-      this.#profile = fetching;
-      this.#known = undefined;
-      fetching.then(
-        (profile) => {
-          if (this.#profile === fetching) this.#known = profile;
-        },
-        () => {
-          if (this.#profile === fetching) this.#profile = undefined; // try again with the next call
-        },
-      );
-    }
-    return untilAborted(this.#profile, signal, 'Reading the profile was aborted.');
-  }
-
-  /**
-   * One read of /auth/profile, unless `fresh` is false and the profile was just read with this very
-   * credential: a call that needed a login waits for its token while the login registers with it,
-   * and that registration answers the call too (one request, not two).
-   */
-  async #readProfile(fresh: boolean, credential: string | undefined): Promise<Profile> {
-    const token = credential ?? (await this.#credentials.token());
-    const last = this.#lastRead;
-    if (!fresh && last?.credential === token) return last.profile;
-    const profile = this.call({ method: 'GET', path: PROFILE_PATH, credential: token }, profileReply, 'Reading the profile').then(
-      ({ data }) => toProfile(data),
-    );
-    this.#lastRead = { credential: token, profile };
-    profile.catch(() => {
-      if (this.#lastRead?.profile === profile) this.#lastRead = undefined; // a failed read answers no one else
-    });
-    return profile;
-  }
-
-  /** Forgets the cached profile (after a logout: the next user is not this one). */
-  forgetProfile(): void {
-    this.#profile = undefined;
-    this.#known = undefined;
-    this.#lastRead = undefined;
-  }
-
-  /**
-   * Meets the backend through /auth/profile now (after a login), and answers the profile.
-   * `credential`: the token just stored, sent as it is (a login running inside a call must not
-   * wait on itself for a token).
-   */
-  async register(signal?: AbortSignal, credential?: string): Promise<Profile> {
-    return this.profile(signal, { fresh: true, credential });
-  }
-
-  /** The `userId` of the stored keys: the profile's `id`, never a token claim. */
-  async userId(signal?: AbortSignal): Promise<string> {
-    return (await this.profile(signal)).id;
-  }
-
-  /**
-   * The `userId` without waiting, when the profile is known and the caller has not given up;
-   * undefined otherwise (then `await userId(signal)`).
-   */
-  knownUserId(signal?: AbortSignal): string | undefined {
-    return signal?.aborted ? undefined : this.#known?.id;
-  }
-
-  /** The Python SDK meets the backend through /auth/profile before the first call; so do we, once. */
-  async #registerOnce(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.profile(signal);
-    } catch (error) {
-      if (error instanceof AuthenticationError || error instanceof AbortError) throw error;
-      this.#logger.debug(`Registering through ${PROFILE_PATH} failed: ${(error as Error).message}`);
-    }
-  }
-}
-
-function toProfile(data: { id: string; email?: string | null; name?: string | null; credits?: number | null }): Profile {
-  const profile: Profile = { id: data.id };
-  if (typeof data.email === 'string') profile.email = data.email;
-  if (typeof data.name === 'string') profile.name = data.name;
-  if (typeof data.credits === 'number') profile.credits = data.credits;
-  return profile;
 }

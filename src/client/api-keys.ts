@@ -4,16 +4,9 @@
  * those methods fail with UnsupportedByBackendError and send nothing.
  */
 import { UnsupportedByBackendError } from '../errors/mesh-error.js';
-import type { ApiCaller, ApiRequest } from './api-caller.js';
-import { PathMemory, sendWithFallback } from './path-fallback.js';
-import { createdApiKeyReply, parseReply } from './replies.js';
+import type { ApiCaller, CallInput } from './api-caller.js';
+import { CREATE_API_KEY } from './operations.js';
 import type { CreatedApiKey } from './types.js';
-
-/** client.py 1.5.6 maps `/api/v1/api-keys` to `/v1/mesh/api-keys`; pre_deploy.py 1.5.3 posted to the former. */
-export const API_KEY_PATHS = ['/v1/mesh/api-keys', '/api/v1/api-keys'] as const;
-
-/** Creation may take minutes on a struggling deployment: the Python SDK waits 360 s (gotchas.md 1.5.0). */
-export const API_KEY_TIMEOUT_MS = 360_000; // 6 min
 
 /** The Python SDK's default name. */
 export function defaultApiKeyName(now: Date = new Date()): string {
@@ -21,8 +14,6 @@ export function defaultApiKeyName(now: Date = new Date()): string {
 }
 
 export class ApiKeys {
-  readonly #paths = new PathMemory(API_KEY_PATHS);
-
   constructor(private readonly api: ApiCaller) {}
 
   /**
@@ -30,15 +21,8 @@ export class ApiKeys {
    * with an Idempotency-Key when the backend advertises `idempotency_key`: a second key minted
    * by a blind retry would be a live secret nobody holds.
    */
-  async create(name: string, request: Pick<ApiRequest, 'signal' | 'timeout' | 'maxRetries'>): Promise<CreatedApiKey> {
-    const what = 'Creating an API key';
-    const response = await sendWithFallback(
-      this.api,
-      this.#paths,
-      (path) => ({ method: 'POST', path, body: { name }, ...request, timeout: request.timeout ?? API_KEY_TIMEOUT_MS }),
-      what,
-    );
-    const data = await parseReply(createdApiKeyReply, response, what);
+  async create(name: string, request: Pick<CallInput, 'signal' | 'timeout' | 'maxRetries'>): Promise<CreatedApiKey> {
+    const { data } = await this.api.perform(CREATE_API_KEY, { body: { name }, ...request });
     if (typeof data.api_key === 'string') {
       return { id: data.key_id, name: data.name ?? name, key: data.api_key, createdAt: data.created_at };
     }

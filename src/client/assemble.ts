@@ -9,6 +9,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Dispatcher } from 'undici';
 import { BackendAuth } from '../auth/backend/backend-auth.js';
+import { type Credentials, providedCredentials, staticCredentials } from '../auth/credentials.js';
 import { createTokenStore, type TokenStoreDependencies } from '../auth/stores/create-token-store.js';
 import type { TokenSet, TokenStore } from '../auth/stores/token-store.js';
 import { SkewClock } from '../auth/tokens/clock.js';
@@ -23,7 +24,6 @@ import { HttpClient } from '../http/http-client.js';
 import { type HeadlessVerdict, isInteractive } from '../internal/headless.js';
 import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
-import { type Credentials, managedCredentials, providedCredentials, staticCredentials } from './credentials.js';
 import type { MeshClientOptions } from './options.js';
 import type { Profile } from './types.js';
 
@@ -210,14 +210,14 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
     // `npx mesh-auth` fills the SDK's own stores, never a store of yours.
     reauthHint: typeof config.tokenStore === 'object' ? customStoreHint(selection.store.describe()) : undefined,
   });
-  const credentials = managedCredentials(manager);
+  const credentials: Credentials = manager;
   const api = new ApiCaller({ http, credentials, validator, logger, capabilities });
   const login = async (loginOptions: LoginOptions = {}): Promise<{ tokens: TokenSet; profile: Profile }> => {
     const { tokens, callback } = await (await loginFlow()).login(loginOptions);
     await manager.setTokens(tokens);
     const storedAt = performance.now();
     // The backend meets the user now, with the token just stored (never a second trip through the manager).
-    const profile = await api.register(loginOptions.signal, tokens.access_token);
+    const profile = await api.facts.profile(loginOptions.signal, { fresh: true, credential: tokens.access_token });
     if (loginChannel.hasSubscribers) {
       const event: LoginEvent = callback
         ? { method: 'browser', callbackToStoredMs: storedAt - callback.arrivedAt, exchangeMs: callback.exchangeMs }

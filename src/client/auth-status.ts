@@ -1,8 +1,9 @@
 /** What `client.authStatus()` reports: never starts a login; a missing or refused token is "not logged in". */
+
+import type { Credentials } from '../auth/credentials.js';
 import type { TokenManager } from '../auth/tokens/token-manager.js';
 import type { ValidationResult } from '../auth/tokens/validator.js';
 import { ReauthenticationRequiredError } from '../errors/mesh-error.js';
-import type { Credentials } from './credentials.js';
 import type { AuthStatus } from './types.js';
 
 export interface AuthStatusSources {

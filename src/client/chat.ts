@@ -4,14 +4,10 @@
  * and the two paths a deployment may serve it on.
  */
 import type { HttpResponse } from '../http/http-client.js';
-import { chatReply, parseReply } from './replies.js';
+import type { ApiCaller } from './api-caller.js';
+import { CHAT } from './operations.js';
+import type { ChatReplyData } from './replies.js';
 import type { ChatMessage, ChatOptions, ChatResponse, ChatUsage } from './types.js';
-
-/**
- * The Python SDK maps the documented `/api/v1/chat/completions` to `/v1/mesh/chat` "due to server
- * routing issues" and falls back to the documented one on a 404 (client.py 1.5.6).
- */
-export const CHAT_PATHS = ['/v1/mesh/chat', '/api/v1/chat/completions'] as const;
 
 /** What a chat names when the caller does not say: the client's configuration. */
 export interface ChatDefaults {
@@ -73,11 +69,28 @@ export function usageOf(
 }
 
 /**
- * A chat reply in any of the three shapes. `id` and usage the backend did not send stay undefined;
+ * A whole chat: the body (unless the images made it already: `prepared`), sent on the chat paths
+ * (registering once more on a first 404), and the reply read.
+ */
+export async function sendChat(
+  api: ApiCaller,
+  input: string | ChatMessage[],
+  options: ChatOptions,
+  defaults: ChatDefaults,
+  prepared?: Record<string, unknown>,
+): Promise<ChatResponse> {
+  const body = prepared ?? chatBody(input, options, defaults, false);
+  const { signal, timeout, maxRetries, temperature, maxTokens } = options;
+  const trace = { model: body.model as string, provider: body.provider as string, temperature, maxTokens };
+  const { data, response } = await api.perform(CHAT, { body, signal, timeout, maxRetries, trace });
+  return chatResponseOf(data, response, body);
+}
+
+/**
+ * A chat reply (in any of the three shapes, as read). `id` and usage the backend did not send stay undefined;
  * model and provider fall back to what the request named (`body`), which is what answered.
  */
-export async function chatResponseOf(response: HttpResponse, body: Record<string, unknown>): Promise<ChatResponse> {
-  const data = await parseReply(chatReply, response, 'Chat');
+export function chatResponseOf(data: ChatReplyData, response: HttpResponse, body: Record<string, unknown>): ChatResponse {
   return {
     id: data.id,
     content: data.text,

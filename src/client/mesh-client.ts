@@ -9,11 +9,11 @@ import type { InternalLogger } from '../internal/logger.js';
 import { ApiKeys, defaultApiKeyName, unsupported } from './api-keys.js';
 import { assembleClient, type ClientParts, type LoginSession } from './assemble.js';
 import { readAuthStatus } from './auth-status.js';
-import { CHAT_PATHS, type ChatDefaults, chatBody, chatResponseOf, chatTarget } from './chat.js';
+import { type ChatDefaults, chatBody, chatTarget, sendChat } from './chat.js';
 import { readChatStream } from './chat-stream.js';
 import type { GeneratedImage, GenerateImageOptions, ImageInput } from './images/types.js';
+import { CHAT_STREAM } from './operations.js';
 import type { MeshClientOptions } from './options.js';
-import { PathMemory, sendWithFallback } from './path-fallback.js';
 import { importPythonTokens, type PythonImportOptions } from './python-import.js';
 import { StoredKeys } from './stored-keys.js';
 import type {
@@ -45,13 +45,19 @@ export class MeshClient {
   readonly config: ResolvedConfig;
   /** Everything this client delegates to, built once by the composition root (assemble.ts). */
   readonly #parts: ClientParts;
-  /** Which chat path this deployment answered on (streams use it too). */
-  readonly #chatPaths = new PathMemory(CHAT_PATHS);
   #apiKeys: ApiKeys | undefined;
+  /** What a chat names when the caller does not say: the configuration's, built once. */
+  readonly #chatDefaults: ChatDefaults;
 
   constructor(options: MeshClientOptions = {}) {
     this.#parts = assembleClient(options);
-    this.config = this.#parts.config;
+    const config = this.#parts.config;
+    this.config = config;
+    this.#chatDefaults = {
+      defaultModel: config.defaultModel,
+      defaultProvider: config.defaultProvider,
+      modelFor: (provider) => defaultModelFor(config, provider),
+    };
   }
 
   /** The rate-limit headers of the latest reply. */
@@ -65,19 +71,9 @@ export class MeshClient {
    * @example const { content } = await client.chat('What is 5 + 7?');
    */
   async chat(input: string | ChatMessage[], options: ChatOptions = {}): Promise<ChatResponse> {
-    // Without images the body is built at once: no await, no image code loaded.
-    const body =
-      options.images === undefined
-        ? chatBody(input, options, this.#chatDefaults(), false)
-        : await this.#chatBodyWithImages(input, options, false);
-    const response = await sendWithFallback(
-      this.#parts.api,
-      this.#chatPaths,
-      (path) => ({ method: 'POST', path, body, ...requestOf(options) }),
-      'Chat',
-      { registerOn404: true },
-    );
-    return chatResponseOf(response, body);
+    // Without images the body is built inside sendChat: no await here, no image code loaded.
+    const prepared = options.images === undefined ? undefined : await this.#chatBodyWithImages(input, options, false);
+    return sendChat(this.#parts.api, input, options, this.#chatDefaults, prepared);
   }
 
   /**
@@ -89,26 +85,16 @@ export class MeshClient {
   async *chatStream(input: string | ChatMessage[], options: ChatOptions = {}): AsyncGenerator<string, ChatStreamResult> {
     const body =
       options.images === undefined
-        ? chatBody(input, options, this.#chatDefaults(), true)
+        ? chatBody(input, options, this.#chatDefaults, true)
         : await this.#chatBodyWithImages(input, options, true);
-    const response = await this.#parts.api.send(
-      { method: 'POST', path: this.#chatPaths.first, body, stream: true, ...requestOf(options) },
-      'Chat stream',
-    );
+    const { signal, timeout, maxRetries, temperature, maxTokens } = options;
+    const trace = { model: body.model as string, temperature, maxTokens };
+    const response = await this.#parts.api.open(CHAT_STREAM, { body, signal, timeout, maxRetries, trace });
     return yield* readChatStream(response, {
       signal: options.signal,
       idleMs: this.config.streamIdleTimeout,
       maxBytes: this.config.maxResponseBytes,
     });
-  }
-
-  #chatDefaults(): ChatDefaults {
-    const { config } = this;
-    return {
-      defaultModel: config.defaultModel,
-      defaultProvider: config.defaultProvider,
-      modelFor: (provider) => defaultModelFor(config, provider),
-    };
   }
 
   /** The chat body with its images read and laid out; the image code is loaded by the first chat with images. */
@@ -117,7 +103,7 @@ export class MeshClient {
     options: ChatOptions,
     stream: boolean,
   ): Promise<Record<string, unknown>> {
-    const defaults = this.#chatDefaults();
+    const defaults = this.#chatDefaults;
     const { chatBodyWithImages } = await import('./images/chat-images.js');
     return chatBodyWithImages(
       chatBody(input, options, defaults, stream),
@@ -232,7 +218,7 @@ export class MeshClient {
 
   /** The logged-in user's profile, read now (`id` is the `userId` of the stored keys). */
   async profile(options: RequestOptions = {}): Promise<Profile> {
-    return this.#parts.api.profile(options.signal, { fresh: true });
+    return this.#parts.api.facts.profile(options.signal, { fresh: true });
   }
 
   /**
@@ -311,7 +297,7 @@ export class MeshClient {
   async importPythonTokens(path: string, options: PythonImportOptions = {}): Promise<string> {
     const session = this.#session('Importing a login needs the default credentials');
     const source = await importPythonTokens(path, session.manager, this.config, options);
-    this.#parts.api.forgetProfile(); // the imported login may be someone else
+    this.#parts.api.facts.forgetUser(); // the imported login may be someone else
     return source;
   }
 
@@ -321,7 +307,7 @@ export class MeshClient {
     if (!session) return [];
     const places = session.store.places?.() ?? [session.store.describe()];
     await session.manager.clear();
-    this.#parts.api.forgetProfile(); // the next login may be someone else
+    this.#parts.api.facts.forgetUser(); // the next login may be someone else
     return places;
   }
 

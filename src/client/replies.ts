@@ -9,8 +9,8 @@
 import type { z } from 'zod';
 import { ResponseValidationError } from '../errors/mesh-error.js';
 import type { HttpResponse } from '../http/http-client.js';
-import { isObject, isOptionalString } from '../internal/json-text.js';
 import type { Schemas } from './schemas.js';
+import type { Profile } from './types.js';
 
 type SchemaName = keyof Schemas;
 
@@ -22,6 +22,10 @@ export interface Reply<T> {
 }
 
 type Output<K extends SchemaName> = z.output<Schemas[K]>;
+/** A chat reply as read: `{ id?, model?, provider?, usage?, text }` (any of the three shapes). */
+export type ChatReplyData = Output<'chatSchema'>;
+export type CreatedApiKeyData = Output<'createdApiKeySchema'>;
+export type ImagesData = Output<'imagesSchema'>;
 
 let schemas: Promise<Schemas> | undefined;
 
@@ -33,8 +37,10 @@ export function loadSchemas(): Promise<Schemas> {
 
 /** An object as zod's object schemas take it; an own `__proto__` key (zod drops it) goes to zod. */
 function plainObject(json: unknown): json is Record<string, unknown> {
-  return isObject(json) && !Object.hasOwn(json, '__proto__');
+  return typeof json === 'object' && json !== null && !Array.isArray(json) && !Object.hasOwn(json, '__proto__');
 }
+
+const isOptionalString = (value: unknown) => value === undefined || typeof value === 'string';
 
 const optionalBoolean = (value: unknown) => value === undefined || typeof value === 'boolean';
 const stringOrNull = (value: unknown) => value === undefined || value === null || typeof value === 'string';
@@ -85,8 +91,41 @@ export const profileReply: Reply<Output<'profileSchema'>> = {
   },
 };
 
-/** Chat replies come in three shapes with transforms: the schema reads them (a chat takes seconds; zod's load does not show). */
-export const chatReply: Reply<Output<'chatSchema'>> = { schema: 'chatSchema' };
+/** `usage` as the chat schema's `usageSchema.optional()` keeps it (its three fields), or undefined when it is not one. */
+function usageFields(value: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens?: number } | undefined {
+  if (!plainObject(value) || typeof value.prompt_tokens !== 'number' || typeof value.completion_tokens !== 'number')
+    return undefined;
+  if (value.total_tokens !== undefined && typeof value.total_tokens !== 'number') return undefined;
+  const usage = { prompt_tokens: value.prompt_tokens, completion_tokens: value.completion_tokens };
+  return value.total_tokens === undefined ? usage : { ...usage, total_tokens: value.total_tokens };
+}
+
+/** Every choice carries a message with text content: the OpenAI shape as most replies come. */
+function textChoices(choices: unknown): choices is Array<{ message: { content: string } }> {
+  if (!Array.isArray(choices) || choices.length === 0) return false;
+  for (const choice of choices) {
+    if (!plainObject(choice) || !plainObject(choice.message) || typeof choice.message.content !== 'string') return false;
+  }
+  return true;
+}
+
+/**
+ * Chat replies come in three shapes with transforms: the OpenAI shape with text content (nearly
+ * every reply) by hand, the others (content parts, `content`, `message`) by the schema.
+ */
+export const chatReply: Reply<Output<'chatSchema'>> = {
+  schema: 'chatSchema',
+  fast: (json) => {
+    if (!plainObject(json) || !textChoices(json.choices)) return undefined;
+    if (!isOptionalString(json.id) || !isOptionalString(json.model) || !isOptionalString(json.provider)) return undefined;
+    const usage = usageFields(json.usage);
+    if (json.usage !== undefined && usage === undefined) return undefined; // the schema drops a bad one: its call
+    const { choices, ...rest } = json;
+    const reply = { ...rest, text: choices[0]?.message.content as string } as Output<'chatSchema'>;
+    if (usage !== undefined) reply.usage = usage;
+    return reply;
+  },
+};
 export const createdApiKeyReply: Reply<Output<'createdApiKeySchema'>> = { schema: 'createdApiKeySchema' };
 /** Image replies: a generation takes seconds, so the schema alone reads them. */
 export const imagesReply: Reply<Output<'imagesSchema'>> = { schema: 'imagesSchema' };
@@ -125,6 +164,15 @@ export function chatChunkOf(event: unknown): Output<'chatChunkSchema'> | undefin
   const chunk = { ...event, usage: usageOrNothing(event.usage) } as Output<'chatChunkSchema'>;
   if (event.usage === undefined) delete chunk.usage;
   return chunk;
+}
+
+/** The profile as the SDK gives it: the fields it knows, each only when it has a value. */
+export function toProfile(data: { id: string; email?: string | null; name?: string | null; credits?: number | null }): Profile {
+  const profile: Profile = { id: data.id };
+  if (typeof data.email === 'string') profile.email = data.email;
+  if (typeof data.name === 'string') profile.name = data.name;
+  if (typeof data.credits === 'number') profile.credits = data.credits;
+  return profile;
 }
 
 /** Parses a 2xx body, or throws the ResponseValidationError it means. */

@@ -4,12 +4,13 @@
  * to refresh). A JWT goes to `/auth/validate` or the local checks (signature included); a Mesh API
  * key never goes to `/auth/validate` (contract v2 part A): whether the profile answers to it says.
  */
+
+import type { Credentials } from '../auth/credentials.js';
 import type { TokenManager } from '../auth/tokens/token-manager.js';
 import { isMeshApiKey, type TokenValidator, type ValidationResult } from '../auth/tokens/validator.js';
 import { NetworkError } from '../errors/mesh-error.js';
 import type { HttpClient } from '../http/http-client.js';
-import { PROFILE_PATH } from './api-caller.js';
-import type { Credentials } from './credentials.js';
+import { PROFILE_PATH } from './operations.js';
 
 export interface ValidateTokenSources {
   /** The token to judge; undefined: the client's current credential. */

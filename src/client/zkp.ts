@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { HttpResponse } from '../http/http-client.js';
 import { errorFromResponse } from '../http/response-errors.js';
 import type { ApiCaller } from './api-caller.js';
-import { zkpReply } from './replies.js';
+import { GET_CHALLENGE, GET_COMMITMENT, STORE_KEY_ZKP, VERIFY_PROOF } from './operations.js';
 import { type KeyRequest, keyNotFound, replyLacks } from './stored-keys.js';
 
 /** What `storeKeyZkp` stored: the commitment, under `<userId>_<name>`. */
@@ -36,16 +36,12 @@ export class ZkpKeys {
 
   /** Stores (or replaces) the commitment to `value` as `name`; the value itself is never sent. */
   async store(name: string, value: string, request: KeyRequest): Promise<ZkpStored> {
-    const userId = await this.api.userId(request.signal);
+    const userId = await this.api.facts.userId(request.signal);
     const storagePath = `${userId}_${name}`;
     const { commitment } = zkpCommitment(storagePath, value);
     const what = `Storing key "${name}" as a commitment`;
     const body = { userId, keyName: storagePath, commitment };
-    const { data, response } = await this.api.call(
-      { method: 'POST', path: '/api/v1/storeKeyZKP', body, ...request },
-      zkpReply,
-      what,
-    );
+    const { data, response } = await this.api.perform(STORE_KEY_ZKP, { body, what, ...request });
     if (data.success === false) throw errorFromResponse(response, what);
     return { commitment, storagePath };
   }
@@ -58,7 +54,7 @@ export class ZkpKeys {
    * backend expects, and its `verified` is the answer.
    */
   async verify(name: string, value: string, request: KeyRequest): Promise<boolean> {
-    const userId = await this.api.userId(request.signal);
+    const userId = await this.api.facts.userId(request.signal);
     const storagePath = `${userId}_${name}`;
     const { nullifier, commitment } = zkpCommitment(storagePath, value);
     const what = `Verifying key "${name}"`;
@@ -67,11 +63,7 @@ export class ZkpKeys {
     const challenge = await this.#challenge(userId, storagePath, what, request);
     const proof = sha256hex(nullifier + challenge + stored);
     const body = { userId, keyName: storagePath, proof, challenge };
-    const { data, response } = await this.api.call(
-      { method: 'POST', path: '/api/v1/verifyProof', body, ...request },
-      zkpReply,
-      what,
-    );
+    const { data, response } = await this.api.perform(VERIFY_PROOF, { body, what, ...request });
     if (typeof data.verified === 'boolean') return data.verified;
     if (data.success === false) throw errorFromResponse(response, what);
     throw replyLacks(what, response, '"verified"');
@@ -79,11 +71,7 @@ export class ZkpKeys {
 
   async #storedCommitment(userId: string, storagePath: string, what: string, request: KeyRequest): Promise<string> {
     const query = new URLSearchParams({ userId, keyName: storagePath });
-    const { data, response } = await this.api.call(
-      { method: 'GET', path: `/api/v1/getCommitment?${query}`, ...request },
-      zkpReply,
-      what,
-    );
+    const { data, response } = await this.api.perform(GET_COMMITMENT, { query: `?${query}`, what, ...request });
     if (data.success === false) throw keyNotFound(what, response, 'Store it first with storeKeyZkp(name, value).');
     return required(data.commitment, what, response, 'the commitment');
   }
@@ -93,11 +81,7 @@ export class ZkpKeys {
     // prefixed path again (zkp_client.py 1.5.5). A deployed server that verifies for Python must
     // take that name, so it is the one name known to work here (backend-contract.md part A).
     const query = new URLSearchParams({ userId, keyName: `${userId}_${storagePath}` });
-    const { data, response } = await this.api.call(
-      { method: 'GET', path: `/api/v1/getChallenge?${query}`, ...request },
-      zkpReply,
-      what,
-    );
+    const { data, response } = await this.api.perform(GET_CHALLENGE, { query: `?${query}`, what, ...request });
     if (data.success === false) throw errorFromResponse(response, what);
     return required(data.challenge, what, response, 'a challenge');
   }

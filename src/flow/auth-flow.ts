@@ -16,6 +16,7 @@ import { type TokenReply, tokenSetFromReply } from '../auth/tokens/token-set.js'
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { HeadlessVerdict } from '../internal/headless.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
+import { startTrace } from '../internal/tracing.js';
 import { type Auth0Settings, resolveAuth0Settings, resolveDeviceSettings } from './auth0-settings.js';
 import { auth0DeviceTransport, backendDeviceTransport, type DeviceVerification, deviceLogin } from './device-login.js';
 import { startLoopbackListener } from './loopback-listener.js';
@@ -136,6 +137,21 @@ export class AuthFlow {
   /** Runs the login and returns the token set (not stored: the caller stores it). */
   async login(options: LoginOptions = {}): Promise<FlowResult> {
     const useDevice = options.device ?? this.#options.headless.headless;
+    // The `mesh-sdk:login` trace and span (internal/tracing.ts): the store named by its kind only.
+    const { tokenStore } = this.#options.config;
+    const store = typeof tokenStore === 'string' ? tokenStore : 'custom';
+    const trace = startTrace('login', { operation: 'login', loginMethod: useDevice ? 'device' : 'browser', store });
+    try {
+      const result = await this.#login(options, useDevice);
+      trace?.end();
+      return result;
+    } catch (error) {
+      trace?.fail(error);
+      throw error;
+    }
+  }
+
+  async #login(options: LoginOptions, useDevice: boolean): Promise<FlowResult> {
     const { reply, callback } = useDevice
       ? { reply: await this.#device(options), callback: undefined }
       : await this.#loopback(options);

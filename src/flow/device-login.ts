@@ -31,9 +31,8 @@ import {
   ServerError,
   TimeoutError,
 } from '../errors/mesh-error.js';
-import { readBodyText } from '../http/reply-body.js';
+import { jsonOrUndefined, readBodyText } from '../http/reply-body.js';
 import { sleep } from '../http/waiting.js';
-import { jsonOrUndefined } from '../internal/json-text.js';
 import { SDK_VERSION } from '../version.js';
 import type { Auth0Settings } from './auth0-settings.js';
 import { oauthDescription, oauthErrorWord, oauthLoginError } from './oauth-login-error.js';

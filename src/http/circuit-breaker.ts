@@ -23,6 +23,11 @@ export class CircuitBreaker {
   readonly cooldownMs: number;
   readonly #now: () => number;
   readonly #origins = new Map<string, OriginState>();
+  /**
+   * The origins with a failure not yet followed by a success: while it is empty, a caller need not
+   * ask (`blockedFor` is 0, `success` changes nothing), which keeps the breaker off the hot path.
+   */
+  readonly failingOrigins = new Set<string>();
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.threshold = options.threshold ?? 5;
@@ -56,10 +61,12 @@ export class CircuitBreaker {
       state.failures = 0;
       state.probing = false;
     }
+    this.failingOrigins.delete(origin);
   }
 
   failure(origin: string): void {
     const state = this.#state(origin);
+    this.failingOrigins.add(origin);
     state.failures += 1;
     state.probing = false;
     if (state.failures >= this.threshold) state.openUntil = this.#now() + this.cooldownMs;

@@ -15,13 +15,12 @@ import {
   RedirectRefusedError,
   TimeoutError,
 } from '../errors/mesh-error.js';
-import { jsonOrUndefined } from '../internal/json-text.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { oneLine } from '../internal/safe-text.js';
 import { SDK_VERSION } from '../version.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { redirectTarget } from './redirect-policy.js';
-import { announcedLength, DEFAULT_MAX_RESPONSE_BYTES, readBodyText, tooLarge } from './reply-body.js';
+import { announcedLength, DEFAULT_MAX_RESPONSE_BYTES, jsonOrUndefined, readBodyText, tooLarge } from './reply-body.js';
 import { parseRetryAfter } from './retry-after.js';
 import {
   errorCode,
@@ -54,10 +53,16 @@ export interface HttpRequest {
    */
   apiKey?: string;
   /**
-   * Sent as `Idempotency-Key` on every attempt. Give one only when the backend advertises
-   * `idempotency_key`: it is what makes a POST safe to retry after it may have been processed.
+   * Sent as `Idempotency-Key` on every attempt. With the key alone, the backend is known to honour
+   * it (`idempotency_key` advertised): a POST that may have been processed is retried.
    */
   idempotencyKey?: string;
+  /**
+   * When the caller does not know yet whether the backend honours the key (a new process whose
+   * `/auth/config` is being read beside this request): asked only when a POST failed in a way that
+   * only an honoured key makes safe to retry, never before the request goes out.
+   */
+  keyHonoured?: Promise<boolean>;
   /** Per-attempt bound, ms. */
   timeout?: number;
   signal?: AbortSignal;
@@ -198,6 +203,14 @@ function plainHeaders(req: HttpRequest): boolean {
 const IDEMPOTENT: RetryContext = { idempotent: true };
 const NOT_IDEMPOTENT: RetryContext = { idempotent: false };
 
+/** Whether the backend honours the key the request carries, once that is known (a failure to learn it: no). */
+function honoured(keyHonoured: Promise<boolean>): Promise<RetryContext> {
+  return keyHonoured.then(
+    (yes) => (yes ? IDEMPOTENT : NOT_IDEMPOTENT),
+    () => NOT_IDEMPOTENT,
+  );
+}
+
 /** Drops a body unread: the connection closes (undici reports the abort as an error, which is expected here). */
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => {});
@@ -259,10 +272,12 @@ export class HttpClient {
     const maxRetries = req.maxRetries ?? this.#maxRetries;
     // A POST may have been processed by the time it fails; only a backend that honours the
     // Idempotency-Key it carries answers a repeat once (backend-contract.md part B).
-    const context = req.method !== 'POST' || req.idempotencyKey !== undefined ? IDEMPOTENT : NOT_IDEMPOTENT;
+    let context =
+      req.method !== 'POST' || (req.idempotencyKey !== undefined && req.keyHonoured === undefined) ? IDEMPOTENT : NOT_IDEMPOTENT;
     let waitedMs = 0;
     for (let attempt = 1; ; attempt++) {
-      const blocked = this.#breaker.blockedFor(this.origin);
+      // A plain field read while every origin is healthy: the breaker is asked only after failures.
+      const blocked = this.#breaker.failingOrigins.size === 0 ? 0 : this.#breaker.blockedFor(this.origin);
       if (blocked > 0) {
         throw new CircuitOpenError(
           `Too many consecutive failures reaching ${this.origin}; not trying again for ${Math.ceil(blocked / 1000)} s.`,
@@ -278,6 +293,7 @@ export class HttpClient {
       } catch (error) {
         // A refused redirect or an oversized reply is the server's answer, not a failure to reach it.
         if (!(error instanceof RedirectRefusedError || isTooLarge(error))) this.#breaker.failure(this.origin);
+        if (req.keyHonoured !== undefined && context === NOT_IDEMPOTENT) context = await honoured(req.keyHonoured);
         const delay = retryDelayMs(attempt, undefined, this.#random);
         const retryable =
           !(error instanceof AbortError) &&
@@ -302,8 +318,11 @@ export class HttpClient {
         );
       }
       if (response.status >= 500) this.#breaker.failure(this.origin);
-      else this.#breaker.success(this.origin);
-      if (isRetryableStatus(response.status, context) && attempt <= maxRetries) {
+      else if (this.#breaker.failingOrigins.size > 0) this.#breaker.success(this.origin);
+      if (response.status >= 400 && req.keyHonoured !== undefined && context === NOT_IDEMPOTENT) {
+        context = await honoured(req.keyHonoured);
+      }
+      if (response.status >= 400 && isRetryableStatus(response.status, context) && attempt <= maxRetries) {
         const retryAfter = parseRetryAfter(header(response.headers, 'retry-after'));
         const delay = retryDelayMs(attempt, retryAfter, this.#random);
         // A server asking for longer than the SDK waits by itself, or waits adding up past the

@@ -20,6 +20,16 @@ export function tooLarge(what: string, maxBytes: number, details: { status?: num
   });
 }
 
+/** A reply body as JSON, or `undefined` when it is empty or not JSON (an HTML page from a proxy, say). */
+export function jsonOrUndefined(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The `Content-Length` a reply announced, when it is a plain number. */
 export function announcedLength(headers: Record<string, string | string[] | undefined>): number | undefined {
   const value = headers['content-length'];

@@ -1,13 +1,3 @@
-/** A reply body as JSON, or `undefined` when it is empty or not JSON (an HTML page from a proxy, say). */
-export function jsonOrUndefined(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** A JSON object: not null, not an array. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   chatChunkOf,
+  chatReply,
   getKeyReply,
   listKeysReply,
   loadSchemas,
@@ -118,6 +119,59 @@ describe('fast reply checks', () => {
         message: 'Listing keys: the backend answered HTTP 200 with a body that does not match the contract.',
       }),
     );
+  });
+});
+
+describe('chat replies', () => {
+  const contents: unknown[] = ['Hello', '', null, 3, [{ type: 'text', text: 'a' }], undefined];
+  const choiceLists: unknown[] = [undefined, 'x', [], [null], [{}], [{ message: 'x' }]];
+  for (const content of contents) {
+    const message = content === undefined ? {} : { role: 'assistant', content };
+    choiceLists.push(
+      [{ index: 0, message }],
+      [
+        { index: 0, message },
+        { index: 1, message: { content: 'b' } },
+      ],
+    );
+    choiceLists.push([
+      { index: 0, message: { content: 'a' } },
+      { index: 1, message },
+    ]);
+  }
+  const usages: unknown[] = [
+    undefined,
+    null,
+    {},
+    { prompt_tokens: 1, completion_tokens: 2 },
+    { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3, prompt_tokens_details: { cached: 0 } },
+    { prompt_tokens: 1, completion_tokens: 2, total_tokens: 'x' },
+  ];
+  const metas: unknown[] = [{}, { id: 'c1', model: 'gpt-4o' }, { id: 7 }, { model: null }, { provider: 'openai', extra: [1] }];
+  const bodies: unknown[] = [null, [], 'text', { content: 'a' }, { message: { content: 'a' } }];
+  for (const choices of choiceLists) {
+    for (const usage of usages) {
+      for (const meta of metas) {
+        const body: Record<string, unknown> = { ...(meta as object) };
+        if (choices !== undefined) body.choices = choices;
+        if (usage !== undefined) body.usage = usage;
+        bodies.push(body);
+      }
+    }
+  }
+
+  it('the hand check of a chat reply never accepts what chatSchema refuses, and answers what it answers', async () => {
+    const { chatSchema } = await loadSchemas();
+    let fast = 0;
+    for (const body of bodies) {
+      const quick = fastParse(chatReply, body);
+      if (quick === undefined) continue;
+      fast++;
+      const parsed = chatSchema.safeParse(body);
+      expect(parsed.success, `fast path accepted ${JSON.stringify(body)}`).toBe(true);
+      expect(quick).toEqual(parsed.data);
+    }
+    expect(fast).toBeGreaterThan(20); // the OpenAI shape with text content takes it
   });
 });
 

@@ -250,11 +250,22 @@ describe('fault matrix', () => {
     const keys = () => stack.backend.counters.idempotencyKeys[CHAT] ?? 0;
     const before = keys();
     await client.chat('first');
+    // The first POST went out before /auth/config was read (beside it), so it carried a key.
+    expect(keys() - before).toBe(1);
     fault({ fault: { kind: 'status', status: 503 }, match: { path: '/v1/mesh/chat' }, times: 2 });
     const r = await measure(CHAT, () => client.chat('second'));
     expect(r.error).toMatchObject({ name: 'ServerError', status: 503 });
     expect(r.attempts).toBe(1);
-    expect(keys()).toBe(before); // neither POST carried one
+    expect(keys() - before).toBe(1); // the second carried none
+  });
+
+  it("without idempotency_key advertised, a new client's first POST carries a key but a 503 is not repeated: the retry waits for /auth/config's answer", async () => {
+    stack.backend.settings.capabilities = [];
+    const { client } = await clientWithTokens(stack);
+    fault({ fault: { kind: 'status', status: 503 }, match: { path: '/v1/mesh/chat' }, times: 2 });
+    const r = await measure(CHAT, () => client.chat('first'));
+    expect(r.error).toMatchObject({ name: 'ServerError', status: 503 });
+    expect(r.attempts).toBe(1);
   });
 
   it('404 with a valid token: NotFoundError, believed once /auth/validate vouches for the token, no refresh', async () => {

@@ -2,7 +2,7 @@
 // (The error translator over every error body shape: test/http/response-errors.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { type ChatDefaults, chatBody, chatResponseOf, inferProvider } from '../../src/client/chat.js';
-import { PathMemory } from '../../src/client/path-fallback.js';
+import { chatReply, parseReply } from '../../src/client/replies.js';
 import { ErrorCode } from '../../src/errors/codes.js';
 import type { HttpResponse } from '../../src/http/http-client.js';
 
@@ -71,11 +71,16 @@ describe('chat body', () => {
   });
 });
 
+/** A chat reply as the pipeline reads it (the operation's check), then as chat() gives it. */
+async function readChat(response: HttpResponse, sent: Record<string, unknown>) {
+  return chatResponseOf(await parseReply(chatReply, response, 'Chat'), response, sent);
+}
+
 describe('chat reply shapes', () => {
   const sent = { model: 'gpt-4o-mini', provider: 'openai' };
 
   it('reads OpenAI choices[0].message.content with id, model and usage', async () => {
-    const r = await chatResponseOf(
+    const r = await readChat(
       reply(200, {
         id: 'chatcmpl-1',
         object: 'chat.completion',
@@ -91,14 +96,14 @@ describe('chat reply shapes', () => {
   });
 
   it('reads {content} and {message: {content}}, inventing no id or usage the server did not send', async () => {
-    expect(await chatResponseOf(reply(200, { content: 'a', provider: 'anthropic' }), sent)).toMatchObject({
+    expect(await readChat(reply(200, { content: 'a', provider: 'anthropic' }), sent)).toMatchObject({
       content: 'a',
       provider: 'anthropic',
       id: undefined,
       model: 'gpt-4o-mini',
       usage: undefined,
     });
-    expect(await chatResponseOf(reply(200, { message: { role: 'assistant', content: 'b' } }), sent)).toMatchObject({
+    expect(await readChat(reply(200, { message: { role: 'assistant', content: 'b' } }), sent)).toMatchObject({
       content: 'b',
       model: 'gpt-4o-mini',
       provider: 'openai',
@@ -110,7 +115,7 @@ describe('chat reply shapes', () => {
   it('joins text parts when content comes as an array; a shape it cannot read is ResponseValidationError', async () => {
     expect(
       (
-        await chatResponseOf(
+        await readChat(
           reply(200, {
             content: [
               { type: 'text', text: 'x' },
@@ -121,17 +126,8 @@ describe('chat reply shapes', () => {
         )
       ).content,
     ).toBe('xy');
-    await expect(chatResponseOf(reply(200, { answer: 'nope' }), sent)).rejects.toThrow(
+    await expect(readChat(reply(200, { answer: 'nope' }), sent)).rejects.toThrow(
       expect.objectContaining({ code: ErrorCode.INVALID_RESPONSE }),
     );
-  });
-});
-
-describe('path memory', () => {
-  it('tries the first path first, then the one that answered', () => {
-    const memory = new PathMemory(['/a', '/b']);
-    expect(memory.order()).toEqual(['/a', '/b']);
-    memory.remember('/b');
-    expect([memory.first, ...memory.order()]).toEqual(['/b', '/b', '/a']);
   });
 });

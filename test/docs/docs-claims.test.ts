@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_KEY_TIMEOUT_MS } from '../../src/client/api-keys.js';
+import { API_KEY_TIMEOUT_MS } from '../../src/client/operations.js';
 import { SETTINGS } from '../../src/config/settings.js';
 import { ServerError } from '../../src/errors/mesh-error.js';
 import { LOGIN_TIMEOUT_MS } from '../../src/flow/auth-flow.js';

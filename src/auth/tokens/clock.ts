@@ -8,23 +8,23 @@
 const MIN_OFFSET_MS = 2_000;
 
 export class SkewClock {
-  #offsetMs = 0;
+  /**
+   * Backend time minus this machine's, ms (0 below the noise). A field, not a getter: the token
+   * manager reads `localNow() + offsetMs` on every call without entering this module. Set by `learn`.
+   */
+  offsetMs = 0;
 
   /** @param localNow the machine's clock, in ms (injectable for tests). */
   constructor(readonly localNow: () => number = Date.now) {}
 
   /** Corrected time, ms since the epoch. */
   now(): number {
-    return this.localNow() + this.#offsetMs;
+    return this.localNow() + this.offsetMs;
   }
 
   /** Corrected time, seconds since the epoch. */
   nowSeconds(): number {
     return Math.floor(this.now() / 1000);
-  }
-
-  get offsetMs(): number {
-    return this.#offsetMs;
   }
 
   /**
@@ -37,6 +37,6 @@ export class SkewClock {
     const serverTime = Date.parse(dateHeader);
     if (Number.isNaN(serverTime)) return;
     const offset = serverTime + 500 - (sentAt + receivedAt) / 2;
-    this.#offsetMs = Math.abs(offset) < MIN_OFFSET_MS ? 0 : Math.round(offset);
+    this.offsetMs = Math.abs(offset) < MIN_OFFSET_MS ? 0 : Math.round(offset);
   }
 }

@@ -10,6 +10,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { KeychainError, TokenStoreError } from '../../errors/mesh-error.js';
 import type { InternalLogger } from '../../internal/logger.js';
+import { startTrace, storeKindOf } from '../../internal/tracing.js';
 import { type BackendAuth, refreshRefused } from '../backend/backend-auth.js';
 import { newIntent, type RefreshIntent, reusableIntent, withIntent, withoutIntent } from '../locks/refresh-intent.js';
 import type { TokenSet, TokenStore } from '../stores/token-store.js';
@@ -73,6 +74,21 @@ export type RotationOutcome =
  * rotated, so the second try spends nothing.
  */
 export async function rotate(current: TokenSet, parts: RotationParts): Promise<RotationOutcome> {
+  // The `mesh-sdk:refresh` trace and span (internal/tracing.ts): one per refresh, whatever its outcome.
+  const trace = startTrace('refresh', { operation: 'refresh', store: storeKindOf(parts.store.describe()) });
+  if (!trace) return rotateEither(current, parts);
+  try {
+    const outcome = await rotateEither(current, parts);
+    if (outcome.kind === 'refused') trace.fail(outcome.error);
+    else trace.end({ outcome: outcome.kind });
+    return outcome;
+  } catch (error) {
+    trace.fail(error);
+    throw error;
+  }
+}
+
+async function rotateEither(current: TokenSet, parts: RotationParts): Promise<RotationOutcome> {
   const first = clientTypeOf(current);
   const outcome = await rotateAs(current, first, parts);
   if (outcome.kind !== 'refused' || current.auth_source !== undefined || first !== 'web') return outcome;

@@ -7,14 +7,17 @@
 import { KeychainError, ReauthenticationRequiredError } from '../../errors/mesh-error.js';
 import { untilAborted } from '../../http/waiting.js';
 import { holdSignals } from '../../internal/held-signals.js';
+import { decodeJwt } from '../../internal/jwt.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
 import type { BackendAuth } from '../backend/backend-auth.js';
+import type { Credentials } from '../credentials.js';
 import { intentOf } from '../locks/refresh-intent.js';
 import type { TokenLock } from '../locks/token-lock.js';
 import type { TokenSet, TokenStore } from '../stores/token-store.js';
 import { TokenStoreConflictError } from '../stores/token-store-conflict.js';
 import type { SkewClock } from './clock.js';
 import { rotate } from './rotation.js';
+import { extraFieldsOf, withExtraFields } from './token-set.js';
 
 export { clientTypeOf, DEVICE_FLOW_SOURCE } from './rotation.js';
 
@@ -77,6 +80,29 @@ interface ObtainOptions extends GetTokenOptions {
   background?: boolean;
 }
 
+/**
+ * The stored set's field holding the backend's user id for the set's subject (`{ id, sub }`): not
+ * secret, carried through refreshes like any field of the set, absent from a new login's set.
+ */
+export const USER_FIELD = 'mesh_user';
+
+/** A token's `sub`, or undefined when it is not a JWT or has none. */
+function subjectOf(accessToken: string): string | undefined {
+  try {
+    const { sub } = decodeJwt(accessToken).payload;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user id a set remembers for this token's subject. */
+function userIdIn(tokens: TokenSet, accessToken: string): string | undefined {
+  const entry = extraFieldsOf(tokens)[USER_FIELD] as { id?: unknown; sub?: unknown } | undefined;
+  if (typeof entry?.id !== 'string' || typeof entry.sub !== 'string') return undefined;
+  return entry.sub === subjectOf(accessToken) ? entry.id : undefined;
+}
+
 /** A token is not handed out in its last seconds (or tenth of its life): the request it rides must arrive before it expires. */
 const EXPIRY_MARGIN_MS = 5000;
 /** Waits between failed background refreshes: 1 s, doubling, at most a minute; the expiry is the last word. */
@@ -85,7 +111,10 @@ const BACKGROUND_RETRY_FIRST_MS = 1000;
 const BACKGROUND_START_DELAY_MS = 1000;
 const BACKGROUND_RETRY_MAX_MS = 60_000;
 
-export class TokenManager {
+/** The token manager is the credentials of a client in the default (login) mode. */
+export class TokenManager implements Credentials {
+  readonly kind = 'bearer';
+  readonly refusedHint = 'Run `npx mesh-auth` to log in again.';
   readonly #store: TokenStore;
   readonly #backendAuth: BackendAuth;
   readonly #clock: SkewClock;
@@ -131,7 +160,8 @@ export class TokenManager {
   getAccessToken(options: GetTokenOptions = {}): Promise<string> {
     const cached = this.#cached;
     if (cached && !options.forceRefresh) {
-      const now = this.#clock.now();
+      // The clock's own arithmetic, inline: the hot path does not leave this file.
+      const now = this.#clock.localNow() + this.#clock.offsetMs;
       if (now < cached.refreshAtMs) return Promise.resolve(cached.tokens.access_token);
       if (now < cached.serveUntilMs) {
         this.#refreshInBackground();
@@ -139,6 +169,58 @@ export class TokenManager {
       }
     }
     return this.#slowPath(options).then((tokens) => tokens.access_token);
+  }
+
+  /** The credential for the next request (Credentials). */
+  token(signal?: AbortSignal): Promise<string> {
+    return this.getAccessToken({ signal });
+  }
+
+  /** After the backend refused `stale`: a refreshed token, or undefined when refreshing gave the same one (Credentials). */
+  async renew(stale: string, signal?: AbortSignal): Promise<string | undefined> {
+    const next = await this.getAccessToken({ forceRefresh: true, staleToken: stale, signal });
+    return next === stale ? undefined : next;
+  }
+
+  /** The backend's user id the current set remembers for this token (Credentials). */
+  rememberedUserId(accessToken: string): string | undefined {
+    const tokens = this.#cached?.tokens;
+    return tokens?.access_token === accessToken ? userIdIn(tokens, accessToken) : undefined;
+  }
+
+  /**
+   * Keeps the backend's user id with the stored set (Credentials), in the background: under the
+   * refresh lock, written into the set only while the store still holds this token's family, so a
+   * rotation another process saved is never overwritten. A failure costs one `/auth/profile` later.
+   */
+  rememberUserId(accessToken: string, userId: string): void {
+    const sub = subjectOf(accessToken);
+    const tokens = this.#cached?.tokens;
+    if (sub === undefined || tokens?.access_token !== accessToken || userIdIn(tokens, accessToken) === userId) return;
+    const entry = { id: userId, sub };
+    this.#cached = {
+      ...(this.#cached as Cached),
+      tokens: withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: entry }),
+    };
+    if (this.#store.inProcessOnly) return;
+    this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
+      this.#logger.debug(`Could not keep the user id with the tokens (${(error as Error).message}).`);
+    });
+  }
+
+  async #saveUserEntry(family: TokenSet, entry: { id: string; sub: string }): Promise<void> {
+    const held = await this.#lock?.acquire();
+    try {
+      const stored = await this.#store.load();
+      const same =
+        stored !== null &&
+        (stored.access_token === family.access_token ||
+          (family.refresh_token !== undefined && stored.refresh_token === family.refresh_token));
+      if (!same || userIdIn(stored, stored.access_token) === entry.id) return;
+      await this.#store.save(withExtraFields(stored, { ...extraFieldsOf(stored), [USER_FIELD]: entry }));
+    } finally {
+      await held?.release();
+    }
   }
 
   /** The current token set (refreshing first if needed). */

@@ -12,19 +12,14 @@ import { ConfigError, ResponseValidationError } from '../../errors/mesh-error.js
 import type { InternalLogger } from '../../internal/logger.js';
 import type { ApiCaller } from '../api-caller.js';
 import { inferProvider } from '../chat.js';
-import { imagesReply, parseReply } from '../replies.js';
+import { EDIT_IMAGE, GENERATE_IMAGE, type Operation } from '../operations.js';
+import type { ImagesData } from '../replies.js';
 import { DownloadFailure, download } from './download.js';
 import { IMAGE_GENERATION_CONFIG } from './layout.js';
 import { sniffMediaType } from './media-type.js';
 import { prepareImage } from './prepare.js';
 import { checkSaveTarget, savePaths, writeImageFile } from './save.js';
 import type { GeneratedImage, GenerateImageOptions } from './types.js';
-
-export const GENERATE_PATH = '/api/v1/images/generate';
-export const EDIT_PATH = '/api/v1/images/vision';
-
-/** A generation often takes 10-60 s; a struggling provider longer. Per attempt, unless `timeout` says otherwise. */
-export const IMAGE_TIMEOUT_MS = 180_000; // 3 min
 
 /** client.py 1.5.6 `image`: the model named when the caller names none. */
 export const IMAGE_MODELS: Readonly<Record<string, string>> = {
@@ -60,7 +55,7 @@ async function requestBody(
   prompt: string,
   options: GenerateImageOptions,
   context: ImageCallContext,
-): Promise<{ path: string; body: Record<string, unknown> }> {
+): Promise<{ operation: Operation<ImagesData>; body: Record<string, unknown> }> {
   const { provider, model } = target(options, context.defaultProvider);
   if (options.image !== undefined) {
     const extra = GENERATION_ONLY.filter((name) => options[name] !== undefined);
@@ -82,13 +77,13 @@ async function requestBody(
     });
     const body: Record<string, unknown> = { provider, prompt, image: image.base64, model };
     if (options.responseFormat !== undefined) body.response_format = options.responseFormat;
-    return { path: EDIT_PATH, body };
+    return { operation: EDIT_IMAGE, body };
   }
   const body: Record<string, unknown> = { provider, prompt, model };
   for (const name of GENERATION_ONLY) if (options[name] !== undefined) body[name] = options[name];
   if (options.responseFormat !== undefined) body.response_format = options.responseFormat;
   if (provider === 'google' && model.includes('gemini-2.0')) body.generationConfig = IMAGE_GENERATION_CONFIG;
-  return { path: GENERATE_PATH, body };
+  return { operation: GENERATE_IMAGE, body };
 }
 
 /** Generates (or edits) images; with `saveTo`, writes them and sets each one's `path`. */
@@ -97,14 +92,13 @@ export async function generateImages(
   options: GenerateImageOptions,
   context: ImageCallContext,
 ): Promise<GeneratedImage[]> {
-  const { path, body } = await requestBody(prompt, options, context);
+  const { operation, body } = await requestBody(prompt, options, context);
   if (options.saveTo !== undefined) await checkSaveTarget(options.saveTo);
-  const what = options.image === undefined ? 'Generating an image' : 'Editing an image';
-  const response = await context.api.send(
-    { method: 'POST', path, body, signal: options.signal, timeout: options.timeout ?? IMAGE_TIMEOUT_MS },
-    what,
-  );
-  const reply = await parseReply(imagesReply, response, what);
+  const { data: reply, response } = await context.api.perform(operation, {
+    body,
+    signal: options.signal,
+    timeout: options.timeout,
+  });
   const images: GeneratedImage[] = reply.data.map((item) => {
     if (item.b64_json !== undefined) {
       const mediaType = sniffMediaType(Buffer.from(item.b64_json.slice(0, 64), 'base64'));

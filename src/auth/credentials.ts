@@ -1,9 +1,9 @@
 /**
- * Where credentials come from: the TokenManager (login, refresh), a static API key or token, or
- * the user's TokenProvider. One shape, so the call flow asks only which headers to send.
+ * Where the credentials of a call come from: the TokenManager (login, refresh: it implements this
+ * interface itself), a static API key or token, or the user's token provider. One shape, so the
+ * request pipeline asks only for the next credential, a renewed one after a refusal, and what to
+ * tell the user when the backend refuses them.
  */
-import type { TokenManager } from '../auth/tokens/token-manager.js';
-import type { TokenProvider } from './types.js';
 
 export interface Credentials {
   /**
@@ -18,18 +18,18 @@ export interface Credentials {
   renew(stale: string, signal?: AbortSignal): Promise<string | undefined>;
   /** What to do when the backend refuses these credentials. */
   readonly refusedHint: string;
+  /**
+   * The backend's user id kept with this credential (the token set remembers it), when known:
+   * a new process then needs no `/auth/profile` before its first key call.
+   */
+  rememberedUserId?(credential: string): string | undefined;
+  /** Keeps the user id the backend gave for this credential (best effort, in the background). */
+  rememberUserId?(credential: string, userId: string): void;
 }
 
-export function managedCredentials(manager: TokenManager): Credentials {
-  return {
-    kind: 'bearer',
-    token: (signal) => manager.getAccessToken({ signal }),
-    async renew(stale, signal) {
-      const next = await manager.getAccessToken({ forceRefresh: true, staleToken: stale, signal });
-      return next === stale ? undefined : next;
-    },
-    refusedHint: 'Run `npx mesh-auth` to log in again.',
-  };
+/** The part of the public `TokenProvider` this module needs (the client's type, seen from below). */
+export interface AccessTokenSource {
+  getAccessToken(): Promise<string>;
 }
 
 export function staticCredentials(value: string, kind: 'apiKey' | 'authToken'): Credentials {
@@ -44,7 +44,7 @@ export function staticCredentials(value: string, kind: 'apiKey' | 'authToken'): 
   };
 }
 
-export function providedCredentials(provider: TokenProvider): Credentials {
+export function providedCredentials(provider: AccessTokenSource): Credentials {
   return {
     kind: 'bearer',
     token: () => provider.getAccessToken(),
