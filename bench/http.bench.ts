@@ -6,12 +6,16 @@
  *      next to nothing, so the SDK's own per-request work shows; also against the pool's own
  *      `request({origin, path})` (no URL parsed per call: a tighter floor than the goal's);
  *   2. the reference backend (dev/), with global fetch + a hand-written refresh wrapper and axios
- *      + a refresh interceptor as peers.
+ *      + a refresh interceptor as peers;
+ *   3. streams (issue 22): deltas per second of `client.chatStream()` against a hand-written async
+ *      generator over undici's body (split on blank lines, JSON.parse each `data:`, yield
+ *      `choices[0].delta.content`), both reading one 20,000-delta stream that a node:http server
+ *      in its own process writes at once; and the time to the first delta of each (goal >= 0.9).
  * Variants run in alternating 0.5 s slices within each round, so machine noise hits all of them
  * alike; each figure is the median over rounds, with the min-max of the per-round ratios. Then
  * heap growth over 100,000 SDK requests. Run: npm run bench:http
  * Env: BENCH_ROUNDS (default 5), BENCH_SLICES (slices per variant per round, default 3),
- * BENCH_ONLY=lean|reference (one section), BENCH_HEAP=0 (skip the heap figure).
+ * BENCH_ONLY=lean|reference|stream (one section), BENCH_HEAP=0 (skip the heap figure).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -30,6 +34,8 @@ const SLICES = Number(process.env.BENCH_SLICES ?? 3);
 const SLICE_MS = 500;
 const ONLY = process.env.BENCH_ONLY;
 const GOAL = 0.95;
+/** Streams: SDK deltas/s at least this share of a hand-written reader's (issue 22). */
+const STREAM_GOAL = 0.9;
 
 /** Spawns `args` and waits for a stdout line matching `ready`; answers everything printed so far. */
 async function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; out: string }> {
@@ -152,11 +158,113 @@ const rawDispatcher =
     return body;
   };
 
-// Shared by both sections: the reference stack (its env configures the SDK for either server).
-const stackProcess = await startProcess(['--import', 'tsx', 'dev/main.ts'], /Press Ctrl-C/);
-cleanup.push(() => stackProcess.child.kill('SIGINT'));
+const STREAM_DELTAS = 20_000;
+const STREAM_SDK = 'mesh-sdk client.chatStream()';
+const STREAM_RAW = 'hand-written generator over undici body';
+
+/**
+ * The stream server (plain JS for `node -e`, in its own process like the lean server, so that its
+ * writes never share the client's event loop): the profile the client registers with, and on the
+ * chat path argv[1] events of one token each, then `[DONE]`, all written at once (the fastest
+ * server: only the reading shows). Prints `STREAM_URL=...`; ends with its parent.
+ */
+const STREAM_SERVER = `
+const { createServer } = require('node:http');
+const event = 'data: {"choices":[{"delta":{"content":"tok "}}]}\\n\\n';
+const body = Buffer.from(event.repeat(Number(process.argv[1])) + 'data: [DONE]\\n\\n');
+const server = createServer((req, res) => {
+  req.resume();
+  if (req.url === '/auth/profile') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"bench-user"}');
+  if (req.url !== '/v1/mesh/chat') return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}');
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.write(body);
+  res.end();
+});
+server.keepAliveTimeout = 30000;
+server.listen(0, '127.0.0.1', () => process.stdout.write('STREAM_URL=http://127.0.0.1:' + server.address().port + '\\n'));
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+`;
+
+/** What people write without an SDK: split on blank lines, parse each `data:` JSON, yield its delta's content. */
+async function* handWrittenDeltas(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (!event.startsWith('data: ')) continue;
+      const data = event.slice(6);
+      if (data === '[DONE]') return;
+      const content = JSON.parse(data).choices?.[0]?.delta?.content;
+      if (content) yield content;
+    }
+  }
+}
+
+/** The same POST the SDK sends, over the shared pool, read by the hand-written generator. */
+async function* rawChatStream(url: string): AsyncGenerator<string> {
+  const response = await request(`${url}/v1/mesh/chat`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer mesh_bench_stream', 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true }),
+    dispatcher: pool,
+  });
+  if (response.statusCode !== 200) throw new Error(`raw stream got HTTP ${response.statusCode}`);
+  yield* handWrittenDeltas(response.body);
+}
+
+/** One whole stream as a Call: records the time to its first delta (ms) and checks that every delta came. */
+const timedStream =
+  (open: () => AsyncIterable<string>, firsts: number[]): Call =>
+  async () => {
+    const started = performance.now();
+    let count = 0;
+    for await (const _delta of open()) if (count++ === 0) firsts.push(performance.now() - started);
+    if (count !== STREAM_DELTAS) throw new Error(`a stream gave ${count} deltas, not ${STREAM_DELTAS}`);
+  };
+
+/** Deltas per second and time to the first delta, SDK and hand-written side by side. */
+async function streamSection(variants: Array<[string, Call]>, firsts: Map<string, number[]>): Promise<void> {
+  for (const [, call] of variants) for (let i = 0; i < 20; i++) await call(); // connections and JIT
+  for (const times of firsts.values()) times.length = 0;
+  const measured = await measure(variants, 1);
+  // measure() counts streams per second: deltas per second from here on.
+  for (const [name, rates] of measured.rates)
+    measured.rates.set(
+      name,
+      rates.map((rate) => rate * STREAM_DELTAS),
+    );
+  console.log(
+    `\nStreams: one POST /v1/mesh/chat answering ${STREAM_DELTAS} deltas at once (node:http, own process); ${ROUNDS} rounds of alternating ${SLICE_MS} ms slices`,
+  );
+  console.log('median over rounds; ratio: median (min-max of the per-round ratios); first delta: median over all streams\n');
+  console.log('| variant | deltas/s | us per delta | SDK / variant | first delta, ms |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [name] of variants) {
+    const rate = median(measured.rates.get(name) as number[]);
+    const cell = name === STREAM_SDK ? '1.00' : fmt(ratio(measured, STREAM_SDK, name));
+    const first = median(firsts.get(name) as number[]);
+    console.log(`| ${name} | ${Math.round(rate)} | ${(1e6 / rate).toFixed(2)} | ${cell} | ${first.toFixed(2)} |`);
+  }
+  const r = ratio(measured, STREAM_SDK, STREAM_RAW);
+  const sdkFirst = median(firsts.get(STREAM_SDK) as number[]);
+  const rawFirst = median(firsts.get(STREAM_RAW) as number[]);
+  console.log(
+    `\nStreams: SDK / hand-written deltas/s ${fmt(r)} (goal >= ${STREAM_GOAL}: ${r.median >= STREAM_GOAL ? 'met' : 'NOT met'}); first delta SDK ${sdkFirst.toFixed(2)} ms, hand-written ${rawFirst.toFixed(2)} ms`,
+  );
+}
+
+// Shared by the request sections: the reference stack (its env configures the SDK for either server).
 const stackEnv: Record<string, string> = {};
-for (const match of stackProcess.out.matchAll(/export (\w+)=(\S+)/g)) stackEnv[match[1] as string] = match[2] as string;
+if (ONLY === undefined || ONLY === 'lean' || ONLY === 'reference') {
+  const stackProcess = await startProcess(['--import', 'tsx', 'dev/main.ts'], /Press Ctrl-C/);
+  cleanup.push(() => stackProcess.child.kill('SIGINT'));
+  for (const match of stackProcess.out.matchAll(/export (\w+)=(\S+)/g)) stackEnv[match[1] as string] = match[2] as string;
+}
 const apiUrl = stackEnv.MESH_API_URL as string;
 const directory = await mkdtemp(join(tmpdir(), 'mesh-bench-http-'));
 cleanup.push(() => rm(directory, { recursive: true, force: true }));
@@ -253,6 +361,27 @@ if (ONLY === undefined || ONLY === 'reference') {
     ['fetch + hand-written refresh', fetchWithRefresh],
     ['axios + refresh interceptor', axiosWithInterceptor],
   ]);
+}
+
+// 3. Streams: one chat stream of STREAM_DELTAS deltas, SDK against a hand-written reader.
+if (ONLY === undefined || ONLY === 'stream') {
+  const server = await startProcess(['-e', STREAM_SERVER, String(STREAM_DELTAS)], /STREAM_URL=\S+\n/);
+  cleanup.push(() => server.child.kill('SIGINT'));
+  const streamUrl = (/STREAM_URL=(\S+)\n/.exec(server.out) as RegExpExecArray)[1] as string;
+  // An API key: the client registers once (GET /auth/profile), then each stream is one POST.
+  const client = new MeshClient({ env: { CI: 'true', MESH_API_URL: streamUrl, MESH_API_KEY: 'mesh_bench_stream' } });
+  cleanup.push(() => client.close());
+  const firsts = new Map<string, number[]>([
+    [STREAM_SDK, []],
+    [STREAM_RAW, []],
+  ]);
+  await streamSection(
+    [
+      [STREAM_SDK, timedStream(() => client.chatStream('Tell me a long story'), firsts.get(STREAM_SDK) as number[])],
+      [STREAM_RAW, timedStream(() => rawChatStream(streamUrl), firsts.get(STREAM_RAW) as number[])],
+    ],
+    firsts,
+  );
 }
 
 // Heap growth over 100,000 SDK requests (after GC).

@@ -5,13 +5,18 @@
  * object in the stream becomes the error it means. Leaving the loop early (`break`) or aborting
  * closes the connection; a stream cut before `[DONE]` is a StreamInterruptedError carrying the
  * text that did arrive.
+ *
+ * Speed (issue 22: deltas per second against a hand-written reader, bench/http.bench.ts): the
+ * reader is an async iterator written out, which awaits only the body's next chunk and reads the
+ * lines at hand synchronously (LineSplitter); one idle timer for the whole stream; no copy of each
+ * chunk.
  */
 import { ErrorCode } from '../errors/codes.js';
 import { AbortError, MeshError, ResponseValidationError, StreamInterruptedError } from '../errors/mesh-error.js';
 import type { HttpResponse } from '../http/http-client.js';
-import { boundedChunks } from '../http/reply-body.js';
+import { tooLarge } from '../http/reply-body.js';
 import { errorFromResponse } from '../http/response-errors.js';
-import { readDataLines } from '../http/sse.js';
+import { LineSplitter } from '../http/sse.js';
 import { usageOf } from './chat.js';
 import { chatChunkOf } from './replies.js';
 import type { ChatStreamResult, ChatUsage } from './types.js';
@@ -52,71 +57,262 @@ export interface StreamBounds {
 /** Not a MeshError of its own: the marker that the idle timer cut the stream. */
 class IdleTimeout extends Error {}
 
-export async function* readChatStream(response: HttpResponse, bounds: StreamBounds): AsyncGenerator<string, ChatStreamResult> {
-  const { signal } = bounds;
-  const body = response.body;
-  if (!body)
-    throw new ResponseValidationError('The chat stream has no body.', { status: response.status, requestId: response.requestId });
-  let partial = '';
-  let usage: ChatUsage | undefined;
-  let finished = false;
-  const details = { status: response.status, requestId: response.requestId };
-  // Restarted by each chunk of content, stopped while the caller holds a delta (its own pace is not the server's).
-  const startIdle = () => setTimeout(() => body.destroy(new IdleTimeout()), bounds.idleMs);
-  let idle = startIdle();
-  try {
-    for await (const data of readDataLines(boundedChunks(body, bounds.maxBytes, WHAT))) {
+/**
+ * The idle bound, kept by one timer for the whole stream: clearing and setting a timer per delta
+ * costs more than reading the delta. The clock runs only while the reader waits for the server (not
+ * while the caller holds a delta: its own pace is not the server's), from the first wait after the
+ * last content. When the timer fires it waits again for what is left, and cuts the stream only
+ * after a whole `idleMs` of waiting without content.
+ */
+class IdleWatch {
+  readonly #idleMs: number;
+  readonly #onIdle: () => void;
+  #timer: ReturnType<typeof setTimeout>;
+  #since = performance.now();
+  #waiting = false;
+
+  constructor(idleMs: number, onIdle: () => void) {
+    this.#idleMs = idleMs;
+    this.#onIdle = onIdle;
+    this.#timer = setTimeout(this.#check, idleMs);
+  }
+
+  /** The reader waits for the server; `moved`: the answer moved since its last wait (the clock restarts). */
+  wait(moved: boolean): void {
+    this.#waiting = true;
+    if (moved) this.#since = performance.now();
+  }
+
+  waited(): void {
+    this.#waiting = false;
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  readonly #check = (): void => {
+    const left = this.#waiting ? this.#since + this.#idleMs - performance.now() : this.#idleMs;
+    if (left > 0) this.#timer = setTimeout(this.#check, Math.ceil(left));
+    else this.#onIdle();
+  };
+}
+
+type ChatChunk = NonNullable<ReturnType<typeof chatChunkOf>>;
+
+/** An object as chatChunkOf takes it: not an array, no own `__proto__` key. */
+function plainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Object.hasOwn(value, '__proto__');
+}
+
+/**
+ * One chunk, as chatChunkOf reads it, without its copy of every chunk (a quarter of the time a
+ * stream took): a chunk without `usage`, nearly all of them, is checked here by the same rules and
+ * answered as it is; one with `usage` goes to chatChunkOf. Undefined when it is not a chunk.
+ * test/client/chat-stream-speed-units.test.ts holds the two equal.
+ */
+export function streamChunkOf(event: unknown): ChatChunk | undefined {
+  if (!plainObject(event)) return undefined;
+  if (event.usage !== undefined) return chatChunkOf(event);
+  const { choices } = event;
+  if (choices === undefined) return event as ChatChunk;
+  if (!Array.isArray(choices)) return undefined;
+  for (const choice of choices) {
+    if (!plainObject(choice)) return undefined;
+    const { delta } = choice;
+    if (delta === undefined) continue;
+    if (!plainObject(delta)) return undefined;
+    const { content } = delta;
+    if (!(content === undefined || content === null || typeof content === 'string')) return undefined;
+  }
+  return event as ChatChunk;
+}
+
+type Body = NonNullable<HttpResponse['body']>;
+
+/**
+ * The reader behind readChatStream: an async iterator written out rather than an async generator,
+ * whose `yield` would cost a resumption and an await per delta on top of the caller's `yield*`.
+ * `next()` reads the lines at hand synchronously and answers at once; it awaits only the body's
+ * next chunk. One call at a time, as `for await` and `yield*` make them.
+ */
+class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult> {
+  readonly #response: HttpResponse;
+  readonly #body: Body;
+  readonly #bounds: StreamBounds;
+  readonly #chunks: AsyncIterator<Uint8Array>;
+  readonly #lines = new LineSplitter();
+  readonly #idle: IdleWatch;
+  #partial = '';
+  #usage: ChatUsage | undefined;
+  #size = 0;
+  /** `[DONE]` came. */
+  #finished = false;
+  /** The body has no more chunks. */
+  #ended = false;
+  /** Content, or a chunk that carries something, since the last wait for the server. */
+  #moved = false;
+  /** Answered its end, failed, or left early: later calls answer done. */
+  #closed = false;
+
+  constructor(response: HttpResponse, body: Body, bounds: StreamBounds) {
+    this.#response = response;
+    this.#body = body;
+    this.#bounds = bounds;
+    this.#chunks = body[Symbol.asyncIterator]();
+    this.#idle = new IdleWatch(bounds.idleMs, () => body.destroy(new IdleTimeout()));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** A delta at hand is answered at once, without an async function's promise and resumption. */
+  next(): Promise<IteratorResult<string, ChatStreamResult>> {
+    if (this.#closed) return Promise.resolve({ value: this.#result(), done: true });
+    try {
+      const delta = this.#nextDelta();
+      if (delta !== undefined) return Promise.resolve({ value: delta, done: false });
+    } catch (error) {
+      return Promise.reject(this.#failed(error));
+    }
+    return this.#readUntilDelta();
+  }
+
+  /** Reads chunks until a delta, the end marker or the end of the body. */
+  async #readUntilDelta(): Promise<IteratorResult<string, ChatStreamResult>> {
+    let delta: string | undefined;
+    try {
+      while (delta === undefined && !this.#finished && !this.#ended) {
+        await this.#read();
+        delta = this.#nextDelta();
+      }
+    } catch (error) {
+      throw this.#failed(error);
+    }
+    if (delta !== undefined) return { value: delta, done: false };
+    this.#close();
+    if (!this.#finished) {
+      if (this.#bounds.signal?.aborted) throw new AbortError('The chat stream was aborted.', details(this.#response));
+      throw new StreamInterruptedError(`The chat stream ended after ${this.#partial.length} characters without its end marker.`, {
+        ...details(this.#response),
+        partialText: this.#partial,
+      });
+    }
+    return { value: this.#result(), done: true };
+  }
+
+  /** `break` (or the caller's own error): close the connection, do not drain it. */
+  async return(): Promise<IteratorResult<string, ChatStreamResult>> {
+    this.#close();
+    return { value: this.#result(), done: true };
+  }
+
+  /** An error thrown in at the caller's `yield*`: read as a failure of the stream, as an async generator would. */
+  async throw(error?: unknown): Promise<IteratorResult<string, ChatStreamResult>> {
+    throw this.#failed(error);
+  }
+
+  /** Closes, and answers the error a failed read means. */
+  #failed(error: unknown): Error {
+    this.#close();
+    return failure(error, this.#partial, this.#response, this.#bounds);
+  }
+
+  #result(): ChatStreamResult {
+    return { content: this.#partial, usage: this.#usage };
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#idle.stop();
+    // Also after [DONE]: what the server might still send is not read (as a `break` would do).
+    this.#body.destroy();
+  }
+
+  /** The body's next chunk into the lines, within maxBytes; the end of the body ends the lines. */
+  async #read(): Promise<void> {
+    this.#idle.wait(this.#moved);
+    this.#moved = false;
+    const chunk = await this.#chunks.next();
+    this.#idle.waited();
+    if (chunk.done) {
+      this.#ended = true;
+      this.#lines.end(); // a lone CR last ends its line now
+      return;
+    }
+    this.#size += chunk.value.length;
+    if (this.#size > this.#bounds.maxBytes) throw tooLarge(WHAT, this.#bounds.maxBytes);
+    this.#lines.push(chunk.value);
+  }
+
+  /** The next delta among the lines at hand; undefined when they hold no more, or at `[DONE]`. */
+  #nextDelta(): string | undefined {
+    const { signal } = this.#bounds;
+    for (let data = this.#lines.nextData(); data !== undefined; data = this.#lines.nextData()) {
       // Lines already received must not outrun an abort: stop at once, not at the end of the buffer.
-      if (signal?.aborted) throw new AbortError('The chat stream was aborted.', details);
-      if (data.trim() === '[DONE]') {
-        finished = true;
-        break;
-      }
-      const event = jsonOf(data);
-      if (event === null || typeof event !== 'object') continue;
-      if ((event as { error?: unknown }).error != null) throw errorFromResponse({ ...response, json: event, text: data }, WHAT);
-      const chunk = chatChunkOf(event);
-      if (!chunk) continue;
-      usage = usageOf(chunk.usage) ?? usage;
-      const delta = chunk.choices?.[0]?.delta?.content;
-      if (typeof delta === 'string' && delta !== '') {
-        partial += delta;
-        clearTimeout(idle);
-        yield delta;
-        idle = startIdle();
-      } else if (carriesSomething(chunk)) {
-        idle.refresh();
-      }
+      if (signal?.aborted) throw new AbortError('The chat stream was aborted.', details(this.#response));
+      const delta = this.#deltaOf(data);
+      if (this.#finished) return undefined;
+      if (delta !== undefined) return delta;
     }
-  } catch (error) {
-    if (signal?.aborted) throw new AbortError('The chat stream was aborted.', { cause: error, ...details });
-    if (error instanceof IdleTimeout) {
-      throw new StreamInterruptedError(
-        `The chat stream sent no content for ${bounds.idleMs / 1000} s (only keep-alives or nothing), after ${partial.length} characters.`,
-        {
-          ...details,
-          code: ErrorCode.STREAM_IDLE_TIMEOUT,
-          partialText: partial,
-          hint: 'Ask again; for a model that thinks long before answering, raise streamIdleTimeout.',
-        },
-      );
+    return undefined;
+  }
+
+  /** The text a data line carries, if any; an error event throws the error it means. */
+  #deltaOf(data: string): string | undefined {
+    // A chunk starts with `{`: only other lines are looked at for the end marker.
+    if (data.charCodeAt(0) !== OPEN_BRACE && data.trim() === '[DONE]') {
+      this.#finished = true;
+      return undefined;
     }
-    if (error instanceof MeshError) throw error;
-    throw new StreamInterruptedError(`The chat stream was cut after ${partial.length} characters.`, {
-      ...details,
-      cause: error,
-      partialText: partial,
-    });
-  } finally {
-    clearTimeout(idle);
-    if (!finished) body.destroy(); // break, abort or error: close the connection, do not drain it
+    const event = jsonOf(data);
+    if (event === null || typeof event !== 'object') return undefined;
+    if ((event as { error?: unknown }).error != null)
+      throw errorFromResponse({ ...this.#response, json: event, text: data }, WHAT);
+    const chunk = streamChunkOf(event);
+    if (!chunk) return undefined;
+    if (chunk.usage !== undefined) this.#usage = usageOf(chunk.usage) ?? this.#usage;
+    const delta = chunk.choices?.[0]?.delta?.content;
+    if (typeof delta === 'string' && delta !== '') {
+      this.#partial += delta;
+      this.#moved = true;
+      return delta;
+    }
+    if (carriesSomething(chunk)) this.#moved = true;
+    return undefined;
   }
-  if (!finished) {
-    if (signal?.aborted) throw new AbortError('The chat stream was aborted.', details);
-    throw new StreamInterruptedError(`The chat stream ended after ${partial.length} characters without its end marker.`, {
-      ...details,
-      partialText: partial,
-    });
+}
+
+const OPEN_BRACE = 123;
+
+const details = (response: HttpResponse) => ({ status: response.status, requestId: response.requestId });
+
+/** The error a failed read means: the caller's abort, the idle bound, a MeshError as it is, else a cut. */
+function failure(error: unknown, partial: string, response: HttpResponse, bounds: StreamBounds): Error {
+  if (bounds.signal?.aborted) return new AbortError('The chat stream was aborted.', { cause: error, ...details(response) });
+  if (error instanceof IdleTimeout) {
+    return new StreamInterruptedError(
+      `The chat stream sent no content for ${bounds.idleMs / 1000} s (only keep-alives or nothing), after ${partial.length} characters.`,
+      {
+        ...details(response),
+        code: ErrorCode.STREAM_IDLE_TIMEOUT,
+        partialText: partial,
+        hint: 'Ask again; for a model that thinks long before answering, raise streamIdleTimeout.',
+      },
+    );
   }
-  return { content: partial, usage };
+  if (error instanceof MeshError) return error;
+  return new StreamInterruptedError(`The chat stream was cut after ${partial.length} characters.`, {
+    ...details(response),
+    cause: error,
+    partialText: partial,
+  });
+}
+
+/** The deltas of a streamed chat reply; its result (`return`) is the whole text and the usage. */
+export function readChatStream(response: HttpResponse, bounds: StreamBounds): AsyncIterableIterator<string, ChatStreamResult> {
+  if (!response.body) throw new ResponseValidationError('The chat stream has no body.', details(response));
+  return new ChatStreamReader(response, response.body, bounds);
 }
