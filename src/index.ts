@@ -1,4 +1,6 @@
 // The whole public API of mesh-sdk. Names here are binding: add, don't rename. No logic here.
+// Reviewed name by name in issue 22 (CHANGELOG.md, "Unreleased"): each name is one a user constructs, calls,
+// catches or must write down in a type; test/index.test.ts holds the list.
 
 export type { HeldLock, TokenLock } from './auth/locks/token-lock.js';
 export { EnvStore, type EnvStoreOptions } from './auth/stores/env-store.js';
@@ -18,7 +20,7 @@ export { SealedRecordError } from './auth/stores/seal.js';
 export type { TokenSet, TokenStore } from './auth/stores/token-store.js';
 export { TokenStoreConflictError } from './auth/stores/token-store-conflict.js';
 export type { ValidationResult } from './auth/tokens/validator.js';
-export { LOGIN_CHANNEL, type LoginEvent } from './client/assemble.js';
+export { inspectConfig, resolveConfig } from './client/configuration.js';
 export {
   chat,
   chatStream,
@@ -47,16 +49,14 @@ export type {
   RequestOptions,
   TokenProvider,
 } from './client/types.js';
-export type { Auth0Options, ConfigInput, ConfigOptions, CustomTokenStore, Logger } from './config/options.js';
+export type { Auth0Options, Logger } from './config/options.js';
 export type { RedisUrl, TokenStoreKind } from './config/parsers.js';
 export {
   type ConfigProblem,
   type ConfigReport,
   type ConfigSource,
   defaultModelFor,
-  inspectConfig,
   type ResolvedConfig,
-  resolveConfig,
 } from './config/resolve.js';
 export { ErrorCode } from './errors/codes.js';
 export {

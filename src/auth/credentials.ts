@@ -23,8 +23,8 @@ export interface Credentials {
    * a new process then needs no `/auth/profile` before its first key call.
    */
   rememberedUserId?(credential: string): string | undefined;
-  /** Keeps the user id the backend gave for this credential (best effort, in the background). */
-  rememberUserId?(credential: string, userId: string): void;
+  /** Keeps the user id the backend gave for this credential (best effort: never rejects; settles when kept). */
+  rememberUserId?(credential: string, userId: string): Promise<void>;
 }
 
 /** The part of the public `TokenProvider` this module needs (the client's type, seen from below). */

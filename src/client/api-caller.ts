@@ -59,7 +59,7 @@ function hidesFromStrangers(path: string): boolean {
 }
 
 /** What the pipeline reads of an operation (the reply's type aside). */
-type Route = Pick<Operation<unknown>, 'name' | 'method' | 'paths' | 'registerOn404' | 'stream' | 'timeout'>;
+type Route = Pick<Operation<unknown>, 'name' | 'method' | 'paths' | 'registerOn404' | 'stream' | 'timeout' | 'maxRetries'>;
 
 /** The OpenTelemetry API's global registry, as tracing.ts reads it (a provider is registered under `trace`). */
 type OtelHolder = { [OTEL_GLOBAL]?: { trace?: unknown } };
@@ -150,7 +150,7 @@ export class ApiCaller {
       credential: input.credential,
       timeout: input.timeout ?? operation.timeout,
       signal: input.signal,
-      maxRetries: input.maxRetries,
+      maxRetries: input.maxRetries ?? operation.maxRetries,
       stream: operation.stream,
     });
     if (operation.paths.length === 1 && !operation.registerOn404) return this.#send(request(operation.paths[0]), what);

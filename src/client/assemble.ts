@@ -31,8 +31,9 @@ import type { Profile } from './types.js';
 export const REFRESH_TIMEOUT_CAP_MS = 30_000; // 30 s
 
 /**
- * The diagnostics channel on which every completed login is published (`LoginEvent`), for
- * benchmarks and tracing: `diagnostics_channel.subscribe('mesh-sdk:login', (event) => ...)`.
+ * The plain channel on which every completed login publishes its timings (`LoginEvent`), for the
+ * login benchmark and tests; not public since issue 22 (the public trace is the `mesh-sdk:login`
+ * tracing channel, internal/tracing.ts).
  */
 export const LOGIN_CHANNEL = 'mesh-sdk:login';
 
@@ -218,6 +219,8 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
     const storedAt = performance.now();
     // The backend meets the user now, with the token just stored (never a second trip through the manager).
     const profile = await api.facts.profile(loginOptions.signal, { fresh: true, credential: tokens.access_token });
+    // Its id is kept with the tokens before the login returns: nothing writes the store behind a caller's back.
+    await manager.rememberUserId(tokens.access_token, profile.id);
     if (loginChannel.hasSubscribers) {
       const event: LoginEvent = callback
         ? { method: 'browser', callbackToStoredMs: storedAt - callback.arrivedAt, exchangeMs: callback.exchangeMs }

@@ -254,7 +254,7 @@ export class MeshClient {
   /**
    * Logs in: the browser on a desktop (a loopback callback on `callbackPort`), the device flow
    * when headless or asked; stores the tokens and meets the backend through `/auth/profile`.
-   * Each completed login is also published on the `mesh-sdk:login` diagnostics channel (timings, no secrets).
+   * Each login is traced on the `mesh-sdk:login` tracing channel and as an OpenTelemetry span (docs/observability.md).
    * @example const me = await client.login(); console.log(`Logged in as ${me.email}`);
    */
   async login(options: LoginOptions = {}): Promise<Profile> {

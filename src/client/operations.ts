@@ -1,13 +1,14 @@
 /**
- * Every call the client makes to the backend's API, declared once (backend-contract.md part A):
- * its method and path (or the paths a deployment may serve it on), how its reply is read, and
- * what its trace says. The request pipeline (api-caller.ts) runs each the same way: the
+ * Every call the client makes to the backend's API, declared once (backend-contract.md part A;
+ * the shape is http/operation.ts): its method and path (or the paths a deployment may serve it
+ * on), how its reply is read, and what its trace says. The request pipeline (api-caller.ts) runs each the same way: the
  * credential, retries by the HTTP layer's policy (a GET after any transient failure; a POST only
  * where it cannot have been processed, or with an Idempotency-Key the backend honours), one
  * refresh after a refusal, the path fallback, the reply check, the trace.
  * The backend's auth endpoints (`/auth/*`) are declared beside their client, in
  * auth/backend/backend-auth.ts, on the HTTP layer's policy alike.
  */
+import type { Operation as HttpOperation } from '../http/operation.js';
 import type { TraceEnd } from '../internal/tracing.js';
 import {
   type ChatReplyData,
@@ -24,25 +25,8 @@ import {
   zkpReply,
 } from './replies.js';
 
-export interface Operation<T = unknown> {
-  /** The name in traces and debug lines (`mesh.<name>` spans; a chat is a GenAI `chat <model>` span). */
-  readonly name: string;
-  /** How errors name the call: "Listing keys: ...". */
-  readonly what: string;
-  readonly method: 'GET' | 'POST';
-  /**
-   * Where it is served. More than one: deployments serve it on either; they are tried in order on
-   * a 404 (believed only once the credential is known good) and the one that answered is remembered.
-   */
-  readonly paths: readonly [string, ...string[]];
-  /** How a 2xx body is read; none: the reply is handed back unread (a stream) or read by the caller. */
-  readonly reply?: Reply<T>;
-  /** A 404 may mean the user is not registered yet: register once more and retry before the next path. */
-  readonly registerOn404?: boolean;
-  /** The reply is a stream: its body is left unread (the timeout covers the headers, then each pause). */
-  readonly stream?: boolean;
-  /** Its own per-attempt timeout, ms, when the client's default does not fit. */
-  readonly timeout?: number;
+/** An API call: the HTTP layer's declaration, its reply read by its check (replies.ts), and what its trace adds. */
+export interface Operation<T = unknown> extends HttpOperation<Reply<T>> {
   /** What the trace adds from the reply (read only when something listens). */
   readonly traceEnd?: (data: T) => TraceEnd;
 }

@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { auth0DomainValue } from '../../config/parsers.js';
 import { AbortError, MeshError, NetworkError, ResponseValidationError } from '../../errors/mesh-error.js';
-import type { HttpClient, HttpRequest, HttpResponse } from '../../http/http-client.js';
+import type { HttpClient, HttpResponse } from '../../http/http-client.js';
+import type { Operation } from '../../http/operation.js';
 import { errorFromResponse } from '../../http/response-errors.js';
 import { untilAborted } from '../../http/waiting.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
@@ -145,6 +146,80 @@ export const oauthErrorSchema: ReplyShape<{ error: string; error_description?: s
   error_description: optionalString(body, 'error_description'),
 }));
 
+/** A backend auth endpoint: declared as the API's calls are (http/operation.ts), its reply checked by hand. */
+type AuthEndpoint<T = unknown> = Operation<ReplyShape<T>>;
+
+const CONFIG: AuthEndpoint<ConfigReply> = {
+  name: 'authConfig',
+  what: 'Reading the login settings (GET /auth/config)',
+  method: 'GET',
+  paths: ['/auth/config'],
+  reply: configReply,
+  timeout: CONFIG_TIMEOUT_MS,
+  maxRetries: 1,
+};
+const AUTH_URL: AuthEndpoint<{ auth_url: string }> = {
+  name: 'authUrl',
+  what: 'Preparing the login URL',
+  method: 'POST',
+  paths: ['/auth/get-auth-url'],
+  reply: authUrlReply,
+  timeout: CONFIG_TIMEOUT_MS,
+};
+/**
+ * A code is good once: the HttpClient repeats this POST only where it cannot have been processed
+ * (connection refused, 429), never after an attempt that may have used the code up.
+ */
+const EXCHANGE: AuthEndpoint<TokenReply> = {
+  name: 'exchange',
+  what: 'Exchanging the login code',
+  method: 'POST',
+  paths: ['/auth/exchange-token'],
+  reply: tokenReplySchema,
+};
+const REFRESH: AuthEndpoint<TokenReply> = {
+  name: 'refresh',
+  what: 'Refreshing the access token',
+  method: 'POST',
+  paths: ['/auth/refresh-token'],
+  reply: tokenReplySchema,
+};
+/** Status only; no answer within 3 s is `unavailable`, never retried (the local checks answer instead). */
+const VALIDATE: AuthEndpoint = {
+  name: 'validate',
+  what: 'Validating the token',
+  method: 'GET',
+  paths: ['/auth/validate'],
+  timeout: VALIDATE_TIMEOUT_MS,
+  maxRetries: 0,
+};
+const DEVICE_CODE: AuthEndpoint<DeviceAuthorization> = {
+  name: 'deviceCode',
+  what: 'Starting the device login',
+  method: 'POST',
+  paths: ['/auth/device-code'],
+  reply: deviceAuthorizationSchema,
+};
+/** One poll: the device flow polls again at its interval, never the HTTP layer. */
+const TOKEN_STATUS: AuthEndpoint<TokenReply> = {
+  name: 'tokenStatus',
+  what: 'Checking the device login',
+  method: 'POST',
+  paths: ['/auth/token-status'],
+  reply: tokenReplySchema,
+  maxRetries: 0,
+};
+
+/** What varies per call of an auth endpoint. */
+interface AuthCall {
+  query?: string;
+  body?: unknown;
+  token?: string;
+  signal?: AbortSignal;
+  timeout?: number;
+  idempotencyKey?: string;
+}
+
 function parseBody<T>(schema: ReplyShape<T>, response: HttpResponse, what: string): T {
   const parsed = schema.safeParse(response.json);
   if (parsed.success) return parsed.data;
@@ -182,10 +257,20 @@ export class BackendAuth {
     this.#logger = options.logger ?? silentLogger;
   }
 
-  async #send(request: HttpRequest): Promise<HttpResponse> {
+  /** One call of `endpoint` (the HTTP layer's retries within it); the clock learns the backend's time from the reply. */
+  async #send(endpoint: AuthEndpoint<unknown>, call: AuthCall): Promise<HttpResponse> {
     const { clock, http } = this.#options;
     const sentAt = clock.localNow();
-    const response = await http.send(request);
+    const response = await http.send({
+      method: endpoint.method,
+      path: call.query === undefined ? endpoint.paths[0] : `${endpoint.paths[0]}${call.query}`,
+      body: call.body,
+      token: call.token,
+      signal: call.signal,
+      timeout: call.timeout ?? endpoint.timeout,
+      maxRetries: endpoint.maxRetries,
+      idempotencyKey: call.idempotencyKey,
+    });
     const date = response.headers.date;
     clock.learn(Array.isArray(date) ? date[0] : date, sentAt, clock.localNow());
     return response;
@@ -208,9 +293,8 @@ export class BackendAuth {
   }
 
   async #fetchConfig(flow: AuthFlowKind): Promise<BackendAuthConfig> {
-    const what = 'Reading the login settings (GET /auth/config)';
-    const path = flow === 'device' ? '/auth/config?flow=device' : '/auth/config';
-    const response = await this.#send({ method: 'GET', path, timeout: CONFIG_TIMEOUT_MS, maxRetries: 1 });
+    const { what } = CONFIG;
+    const response = await this.#send(CONFIG, { query: flow === 'device' ? '?flow=device' : undefined });
     if (!ok(response)) throw errorFromResponse(response, what);
     const body = parseBody(configReply, response, what);
     const domain = auth0DomainValue.parse(body.domain);
@@ -250,27 +334,17 @@ export class BackendAuth {
    * has no such endpoint (404): the caller then builds the same URL itself.
    */
   async authUrl(body: GetAuthUrlBody, signal?: AbortSignal): Promise<string | undefined> {
-    const what = 'Preparing the login URL';
-    const response = await this.#send({ method: 'POST', path: '/auth/get-auth-url', body, signal, timeout: CONFIG_TIMEOUT_MS });
+    const response = await this.#send(AUTH_URL, { body, signal });
     if (response.status === 404) return undefined;
-    if (!ok(response)) throw errorFromResponse(response, what);
-    return parseBody(authUrlReply, response, what).auth_url;
+    if (!ok(response)) throw errorFromResponse(response, AUTH_URL.what);
+    return parseBody(authUrlReply, response, AUTH_URL.what).auth_url;
   }
 
   /** Exchanges the login's code through the backend (it holds the application's secret). */
   async exchange(body: ExchangeBody, signal?: AbortSignal): Promise<TokenReply> {
-    const what = 'Exchanging the login code';
-    // A code is good once: the HttpClient repeats this POST only where it cannot have been
-    // processed (connection refused, 429), never after an attempt that may have used the code up.
-    const response = await this.#send({
-      method: 'POST',
-      path: '/auth/exchange-token',
-      body,
-      signal,
-      timeout: this.#options.timeout,
-    });
-    if (!ok(response)) throw errorFromResponse(response, what);
-    return parseBody(tokenReplySchema, response, what);
+    const response = await this.#send(EXCHANGE, { body, signal, timeout: this.#options.timeout });
+    if (!ok(response)) throw errorFromResponse(response, EXCHANGE.what);
+    return parseBody(tokenReplySchema, response, EXCHANGE.what);
   }
 
   /**
@@ -283,18 +357,16 @@ export class BackendAuth {
     refreshToken: string,
     options: { clientType: 'device' | 'web'; signal?: AbortSignal; idempotencyKey?: string },
   ): Promise<TokenReply> {
-    const what = 'Refreshing the access token';
+    const { what } = REFRESH;
     // A refresh token rotates: a refresh may only be repeated when the backend answers a repeat
     // once. The caller's key was saved with the token set before this request (refresh-intent.ts),
     // so a process that dies before saving the reply lets the next one resend this very refresh.
     const idempotent = (await this.capabilities(options.signal)).has('idempotency_key');
-    const response = await this.#send({
-      method: 'POST',
-      path: '/auth/refresh-token',
+    const response = await this.#send(REFRESH, {
       body: { refresh_token: refreshToken, client_type: options.clientType },
       signal: options.signal,
       timeout: this.#options.timeout,
-      ...(idempotent ? { idempotencyKey: options.idempotencyKey ?? randomUUID() } : {}),
+      idempotencyKey: idempotent ? (options.idempotencyKey ?? randomUUID()) : undefined,
     });
     if (!ok(response)) throw errorFromResponse(response, what);
     return parseBody(tokenReplySchema, response, what);
@@ -307,14 +379,7 @@ export class BackendAuth {
   async validate(token: string, signal?: AbortSignal): Promise<BackendValidation> {
     let response: HttpResponse;
     try {
-      response = await this.#send({
-        method: 'GET',
-        path: '/auth/validate',
-        token,
-        signal,
-        timeout: VALIDATE_TIMEOUT_MS,
-        maxRetries: 0,
-      });
+      response = await this.#send(VALIDATE, { token, signal });
     } catch (error) {
       if (error instanceof AbortError || !(error instanceof NetworkError)) throw error;
       return { kind: 'unavailable', reason: error.message };
@@ -331,22 +396,15 @@ export class BackendAuth {
 
   /** Starts the backend's own device login (only when it advertises `device_flow`). */
   async deviceCode(signal?: AbortSignal): Promise<DeviceAuthorization> {
-    const what = 'Starting the device login';
-    const response = await this.#send({ method: 'POST', path: '/auth/device-code', body: {}, signal });
-    if (!ok(response)) throw errorFromResponse(response, what);
-    return parseBody(deviceAuthorizationSchema, response, what);
+    const response = await this.#send(DEVICE_CODE, { body: {}, signal });
+    if (!ok(response)) throw errorFromResponse(response, DEVICE_CODE.what);
+    return parseBody(deviceAuthorizationSchema, response, DEVICE_CODE.what);
   }
 
   /** One poll of the backend's device login: tokens, or its OAuth error code. */
   async tokenStatus(deviceCode: string, signal?: AbortSignal): Promise<DevicePoll> {
-    const what = 'Checking the device login';
-    const response = await this.#send({
-      method: 'POST',
-      path: '/auth/token-status',
-      body: { device_code: deviceCode },
-      signal,
-      maxRetries: 0,
-    });
+    const { what } = TOKEN_STATUS;
+    const response = await this.#send(TOKEN_STATUS, { body: { device_code: deviceCode }, signal });
     if (ok(response)) return { tokens: parseBody(tokenReplySchema, response, what) };
     const failure = oauthErrorSchema.safeParse(response.json);
     if (failure.success && response.status >= 400 && response.status < 500) {

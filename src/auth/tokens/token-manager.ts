@@ -134,6 +134,8 @@ export class TokenManager implements Credentials {
   #backgroundRetryAtMs = 0;
   /** The timer that starts the next background refresh. */
   #backgroundTimer: NodeJS.Timeout | undefined;
+  /** The latest write of the user id into the stored set (rememberUserId). */
+  #userSave: Promise<void> | undefined;
 
   constructor(options: TokenManagerOptions) {
     this.#store = options.store;
@@ -189,23 +191,27 @@ export class TokenManager implements Credentials {
   }
 
   /**
-   * Keeps the backend's user id with the stored set (Credentials), in the background: under the
-   * refresh lock, written into the set only while the store still holds this token's family, so a
-   * rotation another process saved is never overwritten. A failure costs one `/auth/profile` later.
+   * Keeps the backend's user id with the stored set (Credentials): under the refresh lock, written
+   * into the set only while the store still holds this token's family, so a rotation another
+   * process saved is never overwritten. Settles when the write is done (or failed: that costs one
+   * `/auth/profile` later, and is only logged); a caller that need not wait does not.
    */
-  rememberUserId(accessToken: string, userId: string): void {
+  rememberUserId(accessToken: string, userId: string): Promise<void> {
     const sub = subjectOf(accessToken);
     const tokens = this.#cached?.tokens;
-    if (sub === undefined || tokens?.access_token !== accessToken || userIdIn(tokens, accessToken) === userId) return;
+    if (sub === undefined || tokens?.access_token !== accessToken) return Promise.resolve();
+    if (userIdIn(tokens, accessToken) === userId) return this.#userSave ?? Promise.resolve();
     const entry = { id: userId, sub };
     this.#cached = {
       ...(this.#cached as Cached),
       tokens: withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: entry }),
     };
-    if (this.#store.inProcessOnly) return;
-    this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
+    if (this.#store.inProcessOnly) return Promise.resolve();
+    const saving = this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
       this.#logger.debug(`Could not keep the user id with the tokens (${(error as Error).message}).`);
     });
+    this.#userSave = saving;
+    return saving;
   }
 
   async #saveUserEntry(family: TokenSet, entry: { id: string; sub: string }): Promise<void> {
