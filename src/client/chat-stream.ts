@@ -98,36 +98,6 @@ class IdleWatch {
   };
 }
 
-type ChatChunk = NonNullable<ReturnType<typeof chatChunkOf>>;
-
-/** An object as chatChunkOf takes it: not an array, no own `__proto__` key. */
-function plainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Object.hasOwn(value, '__proto__');
-}
-
-/**
- * One chunk, as chatChunkOf reads it, without its copy of every chunk (a quarter of the time a
- * stream took): a chunk without `usage`, nearly all of them, is checked here by the same rules and
- * answered as it is; one with `usage` goes to chatChunkOf. Undefined when it is not a chunk.
- * test/client/chat-stream-speed-units.test.ts holds the two equal.
- */
-export function streamChunkOf(event: unknown): ChatChunk | undefined {
-  if (!plainObject(event)) return undefined;
-  if (event.usage !== undefined) return chatChunkOf(event);
-  const { choices } = event;
-  if (choices === undefined) return event as ChatChunk;
-  if (!Array.isArray(choices)) return undefined;
-  for (const choice of choices) {
-    if (!plainObject(choice)) return undefined;
-    const { delta } = choice;
-    if (delta === undefined) continue;
-    if (!plainObject(delta)) return undefined;
-    const { content } = delta;
-    if (!(content === undefined || content === null || typeof content === 'string')) return undefined;
-  }
-  return event as ChatChunk;
-}
-
 type Body = NonNullable<HttpResponse['body']>;
 
 /**
@@ -271,7 +241,7 @@ class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult
     if (event === null || typeof event !== 'object') return undefined;
     if ((event as { error?: unknown }).error != null)
       throw errorFromResponse({ ...this.#response, json: event, text: data }, WHAT);
-    const chunk = streamChunkOf(event);
+    const chunk = chatChunkOf(event);
     if (!chunk) return undefined;
     if (chunk.usage !== undefined) this.#usage = usageOf(chunk.usage) ?? this.#usage;
     const delta = chunk.choices?.[0]?.delta?.content;

@@ -161,9 +161,9 @@ export function chatChunkOf(event: unknown): Output<'chatChunkSchema'> | undefin
       if (!(content === undefined || content === null || typeof content === 'string')) return undefined;
     }
   }
-  const chunk = { ...event, usage: usageOrNothing(event.usage) } as Output<'chatChunkSchema'>;
-  if (event.usage === undefined) delete chunk.usage;
-  return chunk;
+  // Nearly every chunk has no usage: answered as it is, no copy per delta (a quarter of a stream's time).
+  if (event.usage === undefined) return event as Output<'chatChunkSchema'>;
+  return { ...event, usage: usageOrNothing(event.usage) } as Output<'chatChunkSchema'>;
 }
 
 /** The profile as the SDK gives it: the fields it knows, each only when it has a value. */
