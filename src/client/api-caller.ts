@@ -75,6 +75,8 @@ export class ApiCaller {
   lastRateLimit: RateLimitInfo | undefined;
   /** Per route with several paths (keyed by its paths, which a stream shares with its chat): the one that answered. */
   readonly #answered = new Map<readonly string[], string>();
+  /** Whether the backend honours an Idempotency-Key (single flight: read once, beside the first POST). */
+  readonly #keyHonoured = () => this.facts.advertises('idempotency_key');
   /** The host and port the traces name. */
   readonly #server: { address: string; port: number | undefined };
 
@@ -228,10 +230,12 @@ export class ApiCaller {
       const key = advertised.has('idempotency_key') ? randomUUID() : undefined;
       return this.#http.send(this.#httpRequest(request, credential, key, undefined));
     }
-    // Not known yet: the POST goes out now with a key, and `/auth/config` is read beside it; only a
-    // failure that a honoured key would make safe to retry waits for the answer.
-    const honoured = this.facts.advertises('idempotency_key');
-    return this.#http.send(this.#httpRequest(request, credential, randomUUID(), honoured));
+    // Not known yet: the POST goes out now with a key (send() dispatches it before it returns), then
+    // `/auth/config` is read beside it; only a failure that an honoured key would make safe to
+    // retry waits for the answer.
+    const sending = this.#http.send(this.#httpRequest(request, credential, randomUUID(), this.#keyHonoured));
+    void this.#keyHonoured();
+    return sending;
   }
 
   /**
@@ -242,7 +246,7 @@ export class ApiCaller {
     request: ApiRequest,
     credential: string,
     idempotencyKey: string | undefined,
-    keyHonoured: Promise<boolean> | undefined,
+    keyHonoured: (() => Promise<boolean>) | undefined,
   ): HttpRequest {
     const apiKey = this.#credentials.kind === 'apiKey';
     return {

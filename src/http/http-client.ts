@@ -62,7 +62,7 @@ export interface HttpRequest {
    * `/auth/config` is being read beside this request): asked only when a POST failed in a way that
    * only an honoured key makes safe to retry, never before the request goes out.
    */
-  keyHonoured?: Promise<boolean>;
+  keyHonoured?: () => Promise<boolean>;
   /** Per-attempt bound, ms. */
   timeout?: number;
   signal?: AbortSignal;
@@ -204,8 +204,8 @@ const IDEMPOTENT: RetryContext = { idempotent: true };
 const NOT_IDEMPOTENT: RetryContext = { idempotent: false };
 
 /** Whether the backend honours the key the request carries, once that is known (a failure to learn it: no). */
-function honoured(keyHonoured: Promise<boolean>): Promise<RetryContext> {
-  return keyHonoured.then(
+function honoured(keyHonoured: () => Promise<boolean>): Promise<RetryContext> {
+  return keyHonoured().then(
     (yes) => (yes ? IDEMPOTENT : NOT_IDEMPOTENT),
     () => NOT_IDEMPOTENT,
   );

@@ -2,7 +2,7 @@
 // outcome a user gets: the result or the error's class and code, and how many attempts and
 // refreshes it took. Passes in the deployed dialect and with DEV_BACKEND_CAPABILITIES=all; the
 // tests whose outcome depends on `idempotency_key` set the capabilities themselves.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FaultRule } from '../../dev/backend/faults.js';
 import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
@@ -249,9 +249,13 @@ describe('fault matrix', () => {
     const { client } = await clientWithTokens(stack);
     const keys = () => stack.backend.counters.idempotencyKeys[CHAT] ?? 0;
     const before = keys();
+    const configs = stack.backend.counters.requests['GET /auth/config'] ?? 0;
     await client.chat('first');
     // The first POST went out before /auth/config was read (beside it), so it carried a key.
     expect(keys() - before).toBe(1);
+    // Once the answer is in (read right after the POST went out), no POST carries one.
+    await vi.waitFor(() => expect(stack.backend.counters.requests['GET /auth/config'] ?? 0).toBeGreaterThan(configs));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     fault({ fault: { kind: 'status', status: 503 }, match: { path: '/v1/mesh/chat' }, times: 2 });
     const r = await measure(CHAT, () => client.chat('second'));
     expect(r.error).toMatchObject({ name: 'ServerError', status: 503 });
