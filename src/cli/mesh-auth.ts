@@ -1,21 +1,16 @@
 #!/usr/bin/env node
 /**
  * `mesh-auth`: log in, log out, status, token, print-tokens, doctor, import-python. A thin shell over
- * MeshClient: parsing, printing and exit codes only.
+ * MeshClient: parsing, printing and exit codes only. This file parses and dispatches; each command
+ * is in a module loaded when it runs (client-commands.ts, token-commands.ts, doctor-command.ts).
  */
-import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { envInstructions } from '../auth/stores/env-render.js';
-import { pythonHeadlessTokenPaths } from '../auth/stores/python-token-file.js';
-import { MeshClient } from '../client/mesh-client.js';
-import type { MeshClientOptions } from '../client/options.js';
-import type { AuthStatus } from '../client/types.js';
-import { diagnose } from '../diagnostics/doctor.js';
 import { SDK_VERSION } from '../version.js';
 import { expandAbbreviations } from './args.js';
+import type { Command } from './command.js';
 import { loginUi } from './login-ui.js';
 import { createOutput } from './output.js';
-import { EXIT, Exit, runCli, UsageError } from './run.js';
+import { runCli, UsageError } from './run.js';
 
 const USAGE = `Usage: mesh-auth [command] [options]
 
@@ -86,152 +81,20 @@ const out = createOutput();
 
 const ui = loginUi(out);
 
-function client(options: MeshClientOptions = {}): MeshClient {
-  return new MeshClient({ interactive: false, loginUi: ui.callbacks, ...options });
-}
-
-function describeStatus(status: AuthStatus, email: string | undefined): string[] {
-  if (!status.loggedIn)
-    return [
-      out.fail(`Not logged in: ${status.reason ?? 'no tokens'}.`),
-      `  Tokens: ${status.store}`,
-      '  Run `npx mesh-auth` to log in.',
-    ];
-  return [
-    out.ok(`Logged in as ${email ?? status.subject ?? 'unknown user'}`),
-    ...(status.expiresAt ? [`  Access token expires: ${new Date(status.expiresAt * 1000).toISOString()}`] : []),
-    `  Tokens: ${status.store}`,
-    `  Checked by: the ${status.validation?.source ?? 'local'} validator${status.validation?.reason ? ` (${status.validation.reason})` : ''}`,
-  ];
-}
-
-async function emailOf(mesh: MeshClient, signal: AbortSignal): Promise<string | undefined> {
-  return mesh.profile({ signal }).then(
-    (profile) => profile.email,
-    () => undefined,
-  );
-}
-
-async function logout(): Promise<void> {
-  const places = await client().logout();
-  out.err(out.ok(places.length ? `Logged out: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
-}
-
-const commands: Record<
-  string,
-  (values: Record<string, unknown>, signal: AbortSignal, positionals: readonly string[]) => Promise<void>
-> = {
-  async login(values, signal) {
-    // The Python SDK's `mesh-auth --clear` (auth_cli.py 1.5.4): clear the tokens and exit, whatever else is given.
-    if (values.clear) return logout();
-    let port: number | undefined;
-    if (values.port !== undefined) {
-      port = Number(values.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new UsageError(`--port needs a port number from 1 to 65535, not "${values.port}".`);
-    }
-    // The flags force the device flow; without them the headless verdict decides, as for login().
-    const forceDevice = Boolean(values.headless || values.device);
-    const mesh = client({ ...(port ? { callbackPort: port } : {}), ...(forceDevice ? { headless: true } : {}) });
-    if (!values.force) {
-      const status = await mesh.authStatus({ signal });
-      if (status.loggedIn) {
-        out.err(out.ok(`Already logged in as ${(await emailOf(mesh, signal)) ?? status.subject}. Use --force to log in again.`));
-        return;
-      }
-    }
-    const profile = await mesh
-      .login({ ...(forceDevice ? { device: true } : {}), ...(values['no-browser'] ? { openBrowser: false } : {}), signal })
-      .finally(() => ui.stop());
-    out.err(out.ok(`Logged in as ${profile.email}. Tokens: ${mesh.describeTokenStore()}`));
-  },
-
-  logout,
-
-  async status(values, signal) {
-    const mesh = client();
-    const status = await mesh.authStatus({ signal });
-    const email = status.loggedIn ? await emailOf(mesh, signal) : undefined;
-    if (values.json) {
-      out.out(
-        JSON.stringify({
-          loggedIn: status.loggedIn,
-          email,
-          subject: status.subject,
-          expiresAt: status.expiresAt,
-          store: status.store,
-          validationSource: status.validation?.source,
-          reason: status.reason,
-        }),
-      );
-    } else {
-      for (const line of describeStatus(status, email)) out.err(line);
-    }
-    if (!status.loggedIn) throw new Exit(EXIT.failure);
-  },
-
-  async token(_values, signal) {
-    out.out((await client().tokenSet({ signal })).access_token);
-  },
-
-  async 'print-tokens'(_values, signal) {
-    out.out(envInstructions(await client().tokenSet({ signal })));
-  },
-
-  async doctor(values, signal) {
-    // Not client(): a bad setting is the doctor's first finding, not the end of it.
-    const checks = await diagnose({
-      options: { interactive: false, loginUi: ui.callbacks },
-      makeClient: (options) => new MeshClient(options),
-      signal,
-    });
-    if (values.json) out.out(JSON.stringify(checks, null, 2));
-    else {
-      for (const check of checks) {
-        const line = `${check.name}: ${check.detail}`;
-        out.err(check.skipped ? `- ${line}` : check.ok ? out.ok(line) : out.fail(line));
-        if (!check.ok && check.recommendation) out.err(`    → ${check.recommendation}`);
-      }
-    }
-    if (checks.some((check) => !check.ok)) throw new Exit(EXIT.failure);
-  },
-
-  async 'import-python'(values, signal, positionals) {
-    const mesh = client();
-    const path = positionals[0] ?? mesh.config.pythonTokenFile ?? (await firstExisting(pythonHeadlessTokenPaths()));
-    if (path === undefined) {
-      throw new UsageError(
-        'No Python SDK token file found (./.mesh_token.json, /tmp/.mesh_token.json): name it.',
-        COMMANDS['import-python']?.usage,
-      );
-    }
-    if (!values.force && (await mesh.authStatus({ signal })).loggedIn) {
-      out.err(out.fail(`mesh-sdk already holds a login (${mesh.describeTokenStore()}). Use --force to replace it.`));
-      throw new Exit(EXIT.failure);
-    }
-    const source = await mesh.importPythonTokens(path, { remove: Boolean(values.remove) });
-    const who = (await emailOf(mesh, signal)) ?? 'an account the backend did not name';
-    out.err(out.ok(`Imported the login of ${who} from ${source}. Tokens: ${mesh.describeTokenStore()}`));
-    if (values.remove) out.err(`  Removed ${source}.`);
-    else
-      out.err(
-        `  ${source} still holds the same refresh token: remove it, or the first SDK to refresh leaves the other's copy spent.`,
-      );
-  },
+/**
+ * Each command's module, loaded only when that command runs: `status` and `login` need the whole
+ * client (undici among it), `doctor` its probes, while `token` with a valid stored token needs
+ * neither (issue 22: start-up within 1.5x of a bare `node -e 0`).
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  login: async () => (await import('./client-commands.js')).login,
+  logout: async () => (await import('./client-commands.js')).logout,
+  status: async () => (await import('./client-commands.js')).status,
+  token: async () => (await import('./token-commands.js')).token,
+  'print-tokens': async () => (await import('./token-commands.js')).printTokens,
+  doctor: async () => (await import('./doctor-command.js')).doctor,
+  'import-python': async () => (await import('./client-commands.js')).importPython,
 };
-
-/** The first of `paths` that exists. */
-async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
-  for (const path of paths)
-    if (
-      await access(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return path;
-  return undefined;
-}
 
 await runCli(USAGE, async (signal) => {
   const argv = process.argv.slice(2);
@@ -257,5 +120,6 @@ await runCli(USAGE, async (signal) => {
   if (positionals.length > (spec.positionals ?? 0))
     throw new UsageError(`Unexpected argument "${positionals.at(-1)}".`, spec.usage);
   if (values.help) return out.out(spec.usage);
-  await (commands[name] as (typeof commands)[string])(values, signal, positionals);
+  const command = await (commands[name] as (typeof commands)[string])();
+  await command(values, signal, positionals, { out, ui, usage: spec.usage });
 });

@@ -3,12 +3,15 @@
  * ignored. The file store refuses to write its default file there (a home directory kept in git),
  * and `mesh-env` warns about a `.env` there.
  */
-import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+/** `git` with arguments, in `cwd`; node:child_process is loaded by the first run (inside a work tree), not at import. */
+async function run(command: string, args: string[], options: { cwd: string }): Promise<unknown> {
+  const { execFile } = await import('node:child_process');
+  return promisify(execFile)(command, args, options);
+}
 
 /** The nearest directory at or above `directory` holding a `.git` (a directory or a worktree's file), if any. */
 async function workTreeAbove(directory: string): Promise<string | undefined> {

@@ -78,7 +78,9 @@ beforeAll(async () => {
   // One line in every run, so that a jump in the package's weight is seen (npm's kB: 1000 bytes).
   const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
   console.log(`tarball: ${kB(packed.size)} packed, ${kB(packed.unpackedSize)} unpacked, ${packed.entryCount} files`);
-  expect(packed.files.map((f) => f.path).every((path) => /^(dist\/|package\.json$|README\.md$|LICENSE$)/.test(path))).toBe(true);
+  const paths = packed.files.map((f) => f.path);
+  expect(paths.every((path) => /^(dist\/|package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/.test(path))).toBe(true);
+  expect(paths).toContain('CHANGELOG.md'); // the migration notes travel with the package
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
   const typesNode = JSON.parse(await readFile(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'))
     .version as string;

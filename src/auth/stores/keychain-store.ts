@@ -11,8 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { KeychainError } from '../../errors/mesh-error.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../tokens/token-set.js';
-import { checkKeychain } from './keychain/keychain-check.js';
-import { type KeychainBackend, type KeychainBinding, KeychainClient } from './keychain/keychain-client.js';
+import type { KeychainBackend, KeychainBinding, KeychainClient, KeychainClientOptions } from './keychain/keychain-client.js';
 import type { TokenSet, TokenStore } from './token-store.js';
 
 export const KEYCHAIN_SERVICE = 'mesh-sdk';
@@ -94,6 +93,46 @@ function asKeychainError(error: unknown, what: string): KeychainError {
  * @example
  * const client = new MeshClient({ tokenStore: new KeychainStore({ account: 'tokens@my-deployment' }) });
  */
+/**
+ * The helper client, its module (node:child_process, the helper's source) loaded by the first
+ * keychain call, not with the store (and keychain-check.ts, which needs it, by the first check):
+ * a configuration that never reads the keychain (a file store, `mesh-auth token` with one) does
+ * not load them at all. The client itself spawns its helper on first use, as before.
+ */
+class LazyKeychainClient implements KeychainBackend {
+  readonly #options: KeychainClientOptions;
+  #client: Promise<KeychainClient> | undefined;
+  #started: KeychainClient | undefined;
+
+  constructor(options: KeychainClientOptions) {
+    this.#options = options;
+  }
+
+  #load(): Promise<KeychainClient> {
+    this.#client ??= import('./keychain/keychain-client.js').then(({ KeychainClient }) => {
+      this.#started = new KeychainClient(this.#options);
+      return this.#started;
+    });
+    return this.#client;
+  }
+
+  async get(account: string): Promise<string | null> {
+    return (await this.#load()).get(account);
+  }
+
+  async set(account: string, value: string): Promise<void> {
+    return (await this.#load()).set(account, value);
+  }
+
+  async delete(account: string): Promise<boolean> {
+    return (await this.#load()).delete(account);
+  }
+
+  close(): void {
+    this.#started?.close();
+  }
+}
+
 export class KeychainStore implements TokenStore {
   readonly #account: string;
   readonly #service: string;
@@ -101,7 +140,7 @@ export class KeychainStore implements TokenStore {
   readonly #maxLength: number;
   readonly #backend: KeychainBackend;
   /** The helper client this store started (closed by `close()`); undefined for a given backend. */
-  readonly #ownClient: KeychainClient | undefined;
+  readonly #ownClient: LazyKeychainClient | undefined;
   readonly #logger: InternalLogger;
 
   constructor(options: KeychainStoreOptions) {
@@ -114,7 +153,7 @@ export class KeychainStore implements TokenStore {
       this.#backend = options.backend;
     } else {
       const { timeoutMs, env, binding } = options;
-      this.#ownClient = new KeychainClient({ service: this.#service, timeoutMs, env, binding });
+      this.#ownClient = new LazyKeychainClient({ service: this.#service, timeoutMs, env, binding });
       this.#backend = this.#ownClient;
     }
     this.#logger = options.logger ?? createLogger();
@@ -185,6 +224,7 @@ export class KeychainStore implements TokenStore {
    * Service, a locked keyring, a helper that did not answer in time)
    */
   async check(signal?: AbortSignal): Promise<void> {
+    const { checkKeychain } = await import('./keychain/keychain-check.js');
     await checkKeychain(this.#backend, `${this.#account}#check`, signal);
   }
 
