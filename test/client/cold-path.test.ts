@@ -16,9 +16,19 @@ import { storedTokens } from '../helpers/token-manager.js';
 const CHILD = resolve(import.meta.dirname, 'cold-path-child.ts');
 
 /** Never loaded on the way to a first call: the login's, the shared store's, the keychain's, zod, and sharp (images only). */
-const LAZY = ['openid-client', 'jose', 'open', 'redis', '@redis/client', '@napi-rs/keyring', 'zod', 'sharp'];
-/** A chat reply (three shapes, with transforms) is read by its zod schema: loaded by the first chat reply, not before. */
-const LOADED_BY_REPLY: Record<string, string[]> = { listKeys: [], chat: ['zod'] };
+const LAZY = [
+  'openid-client',
+  'jose',
+  'open',
+  'redis',
+  '@redis/client',
+  '@napi-rs/keyring',
+  'zod',
+  'sharp',
+  '@opentelemetry/api',
+];
+/** What a first reply may load: nothing since the OpenAI-shaped chat reply is checked by hand (zod reads only the rarer shapes). */
+const LOADED_BY_REPLY: Record<string, string[]> = { listKeys: [], chat: [] };
 
 const directories: string[] = [];
 afterAll(async () => {
