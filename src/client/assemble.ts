@@ -14,7 +14,7 @@ import { createTokenStore, type TokenStoreDependencies } from '../auth/stores/cr
 import type { TokenSet, TokenStore } from '../auth/stores/token-store.js';
 import { SkewClock } from '../auth/tokens/clock.js';
 import { JwksCache } from '../auth/tokens/jwks.js';
-import { TokenManager } from '../auth/tokens/token-manager.js';
+import { TokenManager, withUserId } from '../auth/tokens/token-manager.js';
 import { TokenValidator } from '../auth/tokens/validator.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
@@ -215,12 +215,17 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
   const api = new ApiCaller({ http, credentials, validator, logger, capabilities });
   const login = async (loginOptions: LoginOptions = {}): Promise<{ tokens: TokenSet; profile: Profile }> => {
     const { tokens, callback } = await (await loginFlow()).login(loginOptions);
-    await manager.setTokens(tokens);
+    // The backend meets the user with the new token (never a trip through the manager), and the
+    // tokens are stored once, with the user's id: nothing writes the store again behind the caller.
+    let profile: Profile;
+    try {
+      profile = await api.facts.profile(loginOptions.signal, { fresh: true, credential: tokens.access_token });
+    } catch (error) {
+      await manager.setTokens(tokens); // a login is never lost to a failed registration
+      throw error;
+    }
+    await manager.setTokens(withUserId(tokens, profile.id));
     const storedAt = performance.now();
-    // The backend meets the user now, with the token just stored (never a second trip through the manager).
-    const profile = await api.facts.profile(loginOptions.signal, { fresh: true, credential: tokens.access_token });
-    // Its id is kept with the tokens before the login returns: nothing writes the store behind a caller's back.
-    await manager.rememberUserId(tokens.access_token, profile.id);
     if (loginChannel.hasSubscribers) {
       const event: LoginEvent = callback
         ? { method: 'browser', callbackToStoredMs: storedAt - callback.arrivedAt, exchangeMs: callback.exchangeMs }

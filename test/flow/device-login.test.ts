@@ -78,6 +78,8 @@ describe.each([
     expect(stack.backend.counters.deviceCodes).toBe(deviceCodes + (viaBackend ? 1 : 0));
     const stored = await readTokens();
     expect(stored).toMatchObject({ auth_source: 'device_flow', refresh_token: expect.any(String) });
+    // Stored once, with the backend's user id for the next process's key calls (no second write).
+    expect(stored.mesh_user).toMatchObject({ id: profile.id });
     // Issued to the native device application, whatever AUTH0_CLIENT_ID (the web app) says.
     expect(decodeJwtPayload(stored.access_token as string).client_id).toBe(stack.deviceClientId);
     // The callback still gets the tokens; the text it is given to print names commands, not secrets.

@@ -103,6 +103,13 @@ function userIdIn(tokens: TokenSet, accessToken: string): string | undefined {
   return entry.sub === subjectOf(accessToken) ? entry.id : undefined;
 }
 
+/** `tokens` with the backend's user id for their subject kept beside them (a login's set, before it is stored). */
+export function withUserId(tokens: TokenSet, userId: string): TokenSet {
+  const sub = subjectOf(tokens.access_token);
+  if (sub === undefined) return tokens;
+  return withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: { id: userId, sub } });
+}
+
 /** A token is not handed out in its last seconds (or tenth of its life): the request it rides must arrive before it expires. */
 const EXPIRY_MARGIN_MS = 5000;
 /** Waits between failed background refreshes: 1 s, doubling, at most a minute; the expiry is the last word. */
@@ -134,8 +141,6 @@ export class TokenManager implements Credentials {
   #backgroundRetryAtMs = 0;
   /** The timer that starts the next background refresh. */
   #backgroundTimer: NodeJS.Timeout | undefined;
-  /** The latest write of the user id into the stored set (rememberUserId). */
-  #userSave: Promise<void> | undefined;
 
   constructor(options: TokenManagerOptions) {
     this.#store = options.store;
@@ -194,24 +199,23 @@ export class TokenManager implements Credentials {
    * Keeps the backend's user id with the stored set (Credentials): under the refresh lock, written
    * into the set only while the store still holds this token's family, so a rotation another
    * process saved is never overwritten. Settles when the write is done (or failed: that costs one
-   * `/auth/profile` later, and is only logged); a caller that need not wait does not.
+   * `/auth/profile` later, and is only logged). A login stores its set with the id instead (withUserId).
    */
   rememberUserId(accessToken: string, userId: string): Promise<void> {
     const sub = subjectOf(accessToken);
     const tokens = this.#cached?.tokens;
-    if (sub === undefined || tokens?.access_token !== accessToken) return Promise.resolve();
-    if (userIdIn(tokens, accessToken) === userId) return this.#userSave ?? Promise.resolve();
+    if (sub === undefined || tokens?.access_token !== accessToken || userIdIn(tokens, accessToken) === userId) {
+      return Promise.resolve();
+    }
     const entry = { id: userId, sub };
     this.#cached = {
       ...(this.#cached as Cached),
       tokens: withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: entry }),
     };
     if (this.#store.inProcessOnly) return Promise.resolve();
-    const saving = this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
+    return this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
       this.#logger.debug(`Could not keep the user id with the tokens (${(error as Error).message}).`);
     });
-    this.#userSave = saving;
-    return saving;
   }
 
   async #saveUserEntry(family: TokenSet, entry: { id: string; sub: string }): Promise<void> {
