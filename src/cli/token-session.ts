@@ -18,10 +18,8 @@ import { SkewClock } from '../auth/tokens/clock.js';
 import { TokenManager } from '../auth/tokens/token-manager.js';
 import type { MeshClientOptions } from '../client/options.js';
 import { resolveConfig } from '../config/resolve.js';
+import { proxyConfigured } from '../internal/environment.js';
 import { createLogger } from '../internal/logger.js';
-
-/** The variables HttpClient's default dispatcher reads (http/http-client.ts PROXY_VARIABLES). */
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 
 /**
  * The TokenManager `new MeshClient(options)` would build, its backend loaded on first use; undefined
@@ -33,7 +31,7 @@ export function tokenManagerWithoutHttp(options: MeshClientOptions): TokenManage
   if (options.dispatcher !== undefined || options.tokenStore !== undefined || options.interactive !== false) return undefined;
   const config = resolveConfig(options);
   if (config.apiKey !== undefined || typeof config.tokenStore === 'object') return undefined;
-  if (PROXY_VARIABLES.some((name) => process.env[name])) return undefined;
+  if (proxyConfigured()) return undefined;
   const logger = createLogger({ debug: config.debug, logger: options.logger });
   const clock = new SkewClock();
   const selection = createTokenStore(config, { env: options.env ?? process.env, logger });

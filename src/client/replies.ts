@@ -134,12 +134,7 @@ export const zkpReply: Reply<Output<'zkpSchema'>> = { schema: 'zkpSchema' };
 
 /** `usage` as the schema's `usageSchema.nullable().optional().catch(undefined)` reads it. */
 function usageOrNothing(value: unknown): Output<'chatChunkSchema'>['usage'] {
-  if (value === null) return null;
-  if (!plainObject(value) || typeof value.prompt_tokens !== 'number' || typeof value.completion_tokens !== 'number')
-    return undefined;
-  if (value.total_tokens !== undefined && typeof value.total_tokens !== 'number') return undefined;
-  const usage = { prompt_tokens: value.prompt_tokens, completion_tokens: value.completion_tokens };
-  return value.total_tokens === undefined ? usage : { ...usage, total_tokens: value.total_tokens };
+  return value === null ? null : usageFields(value);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   RedirectRefusedError,
   TimeoutError,
 } from '../errors/mesh-error.js';
+import { proxyConfigured } from '../internal/environment.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { oneLine } from '../internal/safe-text.js';
 import { SDK_VERSION } from '../version.js';
@@ -119,8 +120,6 @@ const EXCERPT_CHARS = 300;
 const USER_AGENT = `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`;
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-
 /**
  * A keep-alive pool. With a proxy configured, undici's EnvHttpProxyAgent, which honours
  * HTTP(S)_PROXY and NO_PROXY as curl does; without one, a plain Agent, because the proxy agent's
@@ -129,7 +128,7 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
  */
 function defaultDispatcher(): Dispatcher {
   const pool = { keepAliveTimeout: 10_000, connections: 64 };
-  return PROXY_VARIABLES.some((name) => process.env[name]) ? new EnvHttpProxyAgent(pool) : new Agent(pool);
+  return proxyConfigured() ? new EnvHttpProxyAgent(pool) : new Agent(pool);
 }
 
 function header(headers: HttpResponse['headers'], name: string): string | undefined {

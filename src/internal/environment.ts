@@ -257,3 +257,11 @@ export function isEnvironment(value: object): value is Environment {
   const tty = (value as { tty?: unknown }).tty;
   return typeof tty === 'object' && tty !== null;
 }
+
+/** The variables that send HTTP through a proxy (undici's EnvHttpProxyAgent reads them, as curl does). */
+export const PROXY_VARIABLES: readonly string[] = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+/** Whether a proxy variable is set in `env`. */
+export function proxyConfigured(env: EnvironmentVariables = process.env): boolean {
+  return PROXY_VARIABLES.some((name) => env[name]);
+}

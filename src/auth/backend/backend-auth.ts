@@ -148,8 +148,10 @@ export const oauthErrorSchema: ReplyShape<{ error: string; error_description?: s
 
 /** A backend auth endpoint: declared as the API's calls are (http/operation.ts), its reply checked by hand. */
 type AuthEndpoint<T = unknown> = Operation<ReplyShape<T>>;
+/** One whose 2xx reply is read (all but /auth/validate, which answers by its status). */
+type CheckedEndpoint<T> = AuthEndpoint<T> & { reply: ReplyShape<T> };
 
-const CONFIG: AuthEndpoint<ConfigReply> = {
+const CONFIG: CheckedEndpoint<ConfigReply> = {
   name: 'authConfig',
   what: 'Reading the login settings (GET /auth/config)',
   method: 'GET',
@@ -158,7 +160,7 @@ const CONFIG: AuthEndpoint<ConfigReply> = {
   timeout: CONFIG_TIMEOUT_MS,
   maxRetries: 1,
 };
-const AUTH_URL: AuthEndpoint<{ auth_url: string }> = {
+const AUTH_URL: CheckedEndpoint<{ auth_url: string }> = {
   name: 'authUrl',
   what: 'Preparing the login URL',
   method: 'POST',
@@ -170,14 +172,14 @@ const AUTH_URL: AuthEndpoint<{ auth_url: string }> = {
  * A code is good once: the HttpClient repeats this POST only where it cannot have been processed
  * (connection refused, 429), never after an attempt that may have used the code up.
  */
-const EXCHANGE: AuthEndpoint<TokenReply> = {
+const EXCHANGE: CheckedEndpoint<TokenReply> = {
   name: 'exchange',
   what: 'Exchanging the login code',
   method: 'POST',
   paths: ['/auth/exchange-token'],
   reply: tokenReplySchema,
 };
-const REFRESH: AuthEndpoint<TokenReply> = {
+const REFRESH: CheckedEndpoint<TokenReply> = {
   name: 'refresh',
   what: 'Refreshing the access token',
   method: 'POST',
@@ -193,7 +195,7 @@ const VALIDATE: AuthEndpoint = {
   timeout: VALIDATE_TIMEOUT_MS,
   maxRetries: 0,
 };
-const DEVICE_CODE: AuthEndpoint<DeviceAuthorization> = {
+const DEVICE_CODE: CheckedEndpoint<DeviceAuthorization> = {
   name: 'deviceCode',
   what: 'Starting the device login',
   method: 'POST',
@@ -201,7 +203,7 @@ const DEVICE_CODE: AuthEndpoint<DeviceAuthorization> = {
   reply: deviceAuthorizationSchema,
 };
 /** One poll: the device flow polls again at its interval, never the HTTP layer. */
-const TOKEN_STATUS: AuthEndpoint<TokenReply> = {
+const TOKEN_STATUS: CheckedEndpoint<TokenReply> = {
   name: 'tokenStatus',
   what: 'Checking the device login',
   method: 'POST',
@@ -218,6 +220,11 @@ interface AuthCall {
   signal?: AbortSignal;
   timeout?: number;
   idempotencyKey?: string;
+}
+
+/** A 2xx body read with its endpoint's check. */
+function read<T>(endpoint: CheckedEndpoint<T>, response: HttpResponse): T {
+  return parseBody(endpoint.reply, response, endpoint.what);
 }
 
 function parseBody<T>(schema: ReplyShape<T>, response: HttpResponse, what: string): T {
@@ -296,7 +303,7 @@ export class BackendAuth {
     const { what } = CONFIG;
     const response = await this.#send(CONFIG, { query: flow === 'device' ? '?flow=device' : undefined });
     if (!ok(response)) throw errorFromResponse(response, what);
-    const body = parseBody(configReply, response, what);
+    const body = read(CONFIG, response);
     const domain = auth0DomainValue.parse(body.domain);
     if (!domain.ok) {
       throw new ResponseValidationError(`${what}: the backend's domain is neither a host name nor a loopback http origin.`, {
@@ -337,14 +344,14 @@ export class BackendAuth {
     const response = await this.#send(AUTH_URL, { body, signal });
     if (response.status === 404) return undefined;
     if (!ok(response)) throw errorFromResponse(response, AUTH_URL.what);
-    return parseBody(authUrlReply, response, AUTH_URL.what).auth_url;
+    return read(AUTH_URL, response).auth_url;
   }
 
   /** Exchanges the login's code through the backend (it holds the application's secret). */
   async exchange(body: ExchangeBody, signal?: AbortSignal): Promise<TokenReply> {
     const response = await this.#send(EXCHANGE, { body, signal, timeout: this.#options.timeout });
     if (!ok(response)) throw errorFromResponse(response, EXCHANGE.what);
-    return parseBody(tokenReplySchema, response, EXCHANGE.what);
+    return read(EXCHANGE, response);
   }
 
   /**
@@ -369,7 +376,7 @@ export class BackendAuth {
       idempotencyKey: idempotent ? (options.idempotencyKey ?? randomUUID()) : undefined,
     });
     if (!ok(response)) throw errorFromResponse(response, what);
-    return parseBody(tokenReplySchema, response, what);
+    return read(REFRESH, response);
   }
 
   /**
@@ -398,14 +405,14 @@ export class BackendAuth {
   async deviceCode(signal?: AbortSignal): Promise<DeviceAuthorization> {
     const response = await this.#send(DEVICE_CODE, { body: {}, signal });
     if (!ok(response)) throw errorFromResponse(response, DEVICE_CODE.what);
-    return parseBody(deviceAuthorizationSchema, response, DEVICE_CODE.what);
+    return read(DEVICE_CODE, response);
   }
 
   /** One poll of the backend's device login: tokens, or its OAuth error code. */
   async tokenStatus(deviceCode: string, signal?: AbortSignal): Promise<DevicePoll> {
     const { what } = TOKEN_STATUS;
     const response = await this.#send(TOKEN_STATUS, { body: { device_code: deviceCode }, signal });
-    if (ok(response)) return { tokens: parseBody(tokenReplySchema, response, what) };
+    if (ok(response)) return { tokens: read(TOKEN_STATUS, response) };
     const failure = oauthErrorSchema.safeParse(response.json);
     if (failure.success && response.status >= 400 && response.status < 500) {
       return { error: failure.data.error, description: failure.data.error_description };
