@@ -1,6 +1,7 @@
 // Searches the output of a test run, and every file the run left in its temp directory, for the
 // secrets the local stack recorded (dev/canaries.ts). Token stores are the one place secrets
-// belong: token.json (and its corrupt-* copies), the Python SDK's .mesh_token.json, .env files, the custom-store example's file, and
+// belong: token.json (its corrupt-* copies, and the temp copy of a write a process ended mid-way), the Python SDK's
+// .mesh_token.json, .env files, the custom-store example's file, and
 // the browser's own profile are not searched. Prints where a secret was found, never the secret.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,10 @@ const secrets = new Set(
     .split('\n')
     .filter((line) => line.length >= 16),
 );
-const STORE_FILE = /^(token\.json(\.corrupt-.*)?|\.mesh_token\.json|.*\.env|tokens\.json|my-mesh-tokens\.json)$/;
+// A store's own atomic write goes through `<file>.<pid>.<hex>.tmp` (0600, beside it; a process ended mid-write
+// leaves it, and the next load takes it up or removes it): storage too, not a leak.
+const STORE_FILE =
+  /^((token\.json|\.mesh_token\.json)(\.\d+\.[0-9a-f]+\.tmp)?|token\.json\.corrupt-.*|.*\.env|tokens\.json|my-mesh-tokens\.json)$/;
 const SKIP_DIR = /^(node_modules|playwright.*|\.npm)$/;
 
 function* files(dir) {

@@ -141,6 +141,8 @@ export class TokenManager implements Credentials {
   #backgroundRetryAtMs = 0;
   /** The timer that starts the next background refresh. */
   #backgroundTimer: NodeJS.Timeout | undefined;
+  /** The latest write of the user id into the stored set (rememberUserId): `settle()` waits for it too. */
+  #userSave: Promise<void> | undefined;
 
   constructor(options: TokenManagerOptions) {
     this.#store = options.store;
@@ -213,9 +215,11 @@ export class TokenManager implements Credentials {
       tokens: withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: entry }),
     };
     if (this.#store.inProcessOnly) return Promise.resolve();
-    return this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
+    const saving = this.#saveUserEntry(tokens, entry).catch((error: unknown) => {
       this.#logger.debug(`Could not keep the user id with the tokens (${(error as Error).message}).`);
     });
+    this.#userSave = saving;
+    return saving;
   }
 
   async #saveUserEntry(family: TokenSet, entry: { id: string; sub: string }): Promise<void> {
@@ -273,9 +277,9 @@ export class TokenManager implements Credentials {
   }
 
   /**
-   * Waits for a refresh in flight (a background one included) to be saved, and starts no other.
-   * `MeshClient.close()` calls it: a program that exits after `await client.close()` never cuts a
-   * refresh off between the rotation and the save.
+   * Waits for a refresh in flight (a background one included) to be saved, and for a write of the
+   * user id, and starts no other. `MeshClient.close()` calls it: a program that exits after
+   * `await client.close()` never cuts a refresh off between the rotation and the save.
    */
   async settle(): Promise<void> {
     if (this.#backgroundTimer) {
@@ -283,6 +287,7 @@ export class TokenManager implements Credentials {
       this.#backgroundTimer = undefined;
     }
     await this.#pending?.catch(() => {});
+    await this.#userSave;
   }
 
   /** Whether tokens exist (without refreshing or logging in). */
