@@ -19,6 +19,7 @@ export interface FastifyReplyLike {
 /** The Fastify instance members the plugin uses. */
 export interface FastifyInstanceLike {
   decorateRequest(name: string, value: unknown): unknown;
+  hasRequestDecorator?(name: string): boolean;
   addHook(
     name: 'onRequest',
     hook: (request: NodeLikeRequest & { mesh?: MeshIdentity | null }, reply: FastifyReplyLike) => Promise<unknown>,
@@ -32,7 +33,8 @@ export type FastifyPlugin = ((instance: FastifyInstanceLike, options: MeshAuthOp
 
 async function meshAuthFastify(instance: FastifyInstanceLike, options: MeshAuthOptions): Promise<void> {
   const { verifier, requiredScopes } = setUp(options);
-  instance.decorateRequest('mesh', null);
+  // Registered again in a child context (another scope, other scopes required): decorated once.
+  if (!instance.hasRequestDecorator?.('mesh')) instance.decorateRequest('mesh', null);
   instance.addHook('onRequest', async (request, reply) => {
     try {
       request.mesh = await verifier.verify(request, { requiredScopes });
