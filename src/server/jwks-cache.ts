@@ -30,6 +30,8 @@ interface KeyEntry {
   readonly jwk: JWK;
   /** Imported keys by algorithm (a JWK without `alg` may serve several). */
   readonly imported: Map<string, Promise<CryptoKey>>;
+  /** The same, once imported: the warm path returns it without a promise. */
+  readonly ready: Map<string, CryptoKey>;
 }
 
 interface KeySet {
@@ -86,7 +88,19 @@ export class JwksCache {
    * @throws VerificationError `token_signature` when the issuer has no such key;
    *   VerifierUnavailableError when no usable key set can be had.
    */
-  async keyFor(alg: string, kid: string | undefined): Promise<CryptoKey> {
+  keyFor(alg: string, kid: string | undefined): CryptoKey | Promise<CryptoKey> {
+    // The warm path: a fresh set, the key imported already; no promise, no await.
+    const set = this.#set;
+    const now = this.#now();
+    if (set && kid !== undefined && now < set.refreshAt) {
+      const entry = set.byKid.get(kid);
+      const ready = entry?.ready.get(alg);
+      if (ready && fits((entry as KeyEntry).jwk, alg)) return ready;
+    }
+    return this.#keyForSlow(alg, kid);
+  }
+
+  async #keyForSlow(alg: string, kid: string | undefined): Promise<CryptoKey> {
     const set = await this.#usable();
     let entry = this.#pick(set, alg, kid);
     if (!entry && kid !== undefined) {
@@ -105,7 +119,10 @@ export class JwksCache {
     if (!imported) {
       imported = importJWK(entry.jwk, alg) as Promise<CryptoKey>;
       entry.imported.set(alg, imported);
-      imported.catch(() => entry.imported.delete(alg));
+      imported.then(
+        (key) => entry.ready.set(alg, key),
+        () => entry.imported.delete(alg),
+      );
     }
     try {
       return await imported;
@@ -289,7 +306,7 @@ export class JwksCache {
     const byKid = new Map<string, KeyEntry>();
     const withoutKid: KeyEntry[] = [];
     for (const jwk of keys) {
-      const entry: KeyEntry = { jwk, imported: new Map() };
+      const entry: KeyEntry = { jwk, imported: new Map(), ready: new Map() };
       if (typeof jwk.kid === 'string') byKid.set(jwk.kid, entry);
       else withoutKid.push(entry);
     }

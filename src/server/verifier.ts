@@ -113,6 +113,9 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
   const apiKeys = new ApiKeyChecker(settings);
   const replays = new ReplayWindow(settings.dpop.maxReplayEntries);
   const getKey = (header: { alg?: string; kid?: string }) => jwks.keyFor(header.alg as string, header.kid);
+  const algorithms = [...settings.algorithms];
+  // jose reads its own clock unless given one: a Date per call only when the clock is injected.
+  const clockInjected = options.now !== undefined;
 
   async function verifyToken(token: string, scheme: 'bearer' | 'dpop', extras: PresentedExtras): Promise<MeshIdentity> {
     let claims: JWTPayload;
@@ -120,9 +123,9 @@ export function createVerifier(options: VerifierOptions = {}): Verifier {
       ({ payload: claims } = await jwtVerify(token, getKey, {
         issuer: settings.issuer,
         audience: settings.audience,
-        algorithms: [...settings.algorithms],
+        algorithms,
         clockTolerance: settings.clockTolerance,
-        currentDate: new Date(settings.now()),
+        ...(clockInjected ? { currentDate: new Date(settings.now()) } : {}),
         requiredClaims: ['exp', 'sub'],
       }));
     } catch (error) {
