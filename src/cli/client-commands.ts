@@ -5,16 +5,20 @@
  */
 import { access } from 'node:fs/promises';
 import { pythonHeadlessTokenPaths } from '../auth/stores/python-token-file.js';
-import { MeshClient } from '../client/mesh-client.js';
+import { clientWith, type MeshClient } from '../client/mesh-client.js';
 import type { MeshClientOptions } from '../client/options.js';
 import type { AuthStatus } from '../client/types.js';
+import { cliTransport } from './cli-transport.js';
 import type { Command, CommandContext } from './command.js';
 import type { Output } from './output.js';
 import { EXIT, Exit, UsageError } from './run.js';
 
-/** The CLI's client: never a login unasked (`interactive: false`), the login shown through the CLI's UI. */
+/**
+ * The CLI's client: never a login unasked (`interactive: false`), the login shown through the CLI's
+ * UI, its requests on the CLI's transport (cli-transport.ts).
+ */
 export function cliClient(context: CommandContext, options: MeshClientOptions = {}): MeshClient {
-  return new MeshClient({ interactive: false, loginUi: context.ui.callbacks, ...options });
+  return clientWith({ interactive: false, loginUi: context.ui.callbacks, ...options }, { transport: cliTransport() });
 }
 
 function describeStatus(out: Output, status: AuthStatus, email: string | undefined): string[] {

@@ -37,14 +37,17 @@ export function tokenManagerWithoutHttp(options: MeshClientOptions): TokenManage
   const selection = createTokenStore(config, { env: options.env ?? process.env, logger });
   let backend: Promise<BackendAuth> | undefined;
   const loadBackend = () =>
-    (backend ??= Promise.all([import('../client/assemble.js'), import('../http/circuit-breaker.js')]).then(
-      ([{ httpClientFor, backendAuthFor }, { CircuitBreaker }]) =>
-        backendAuthFor(
-          config,
-          httpClientFor(config, { breaker: new CircuitBreaker(options.circuitBreaker), logger }),
-          clock,
-          logger,
-        ),
+    (backend ??= Promise.all([
+      import('../client/assemble.js'),
+      import('../http/circuit-breaker.js'),
+      import('./cli-transport.js'),
+    ]).then(([{ httpClientFor, backendAuthFor }, { CircuitBreaker }, { cliTransport }]) =>
+      backendAuthFor(
+        config,
+        httpClientFor(config, { breaker: new CircuitBreaker(options.circuitBreaker), logger, transport: cliTransport() }),
+        clock,
+        logger,
+      ),
     ));
   return new TokenManager({
     store: selection.store,

@@ -21,6 +21,7 @@ import { ConfigError } from '../errors/mesh-error.js';
 import type { AuthFlow, LoginOptions } from '../flow/auth-flow.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
 import { HttpClient } from '../http/http-client.js';
+import type { Transport } from '../http/transport.js';
 import { type HeadlessVerdict, isInteractive } from '../internal/headless.js';
 import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
@@ -74,6 +75,8 @@ export interface ClientParts {
 export interface AssemblyOverrides extends Pick<TokenStoreDependencies, 'tokenDirectory' | 'keychain'> {
   /** Local clock, ms. */
   localNow?: () => number;
+  /** The HTTP client's transport (the CLI's node:http one); the user's `dispatcher` option wins. @default undici */
+  transport?: Transport;
 }
 
 let warnedAuthToken = false;
@@ -81,7 +84,7 @@ let warnedAuthToken = false;
 /** The HTTP client of a configuration: one pool and one breaker for every call of the client. */
 export function httpClientFor(
   config: ResolvedConfig,
-  options: { dispatcher?: Dispatcher; breaker?: CircuitBreaker; logger?: InternalLogger } = {},
+  options: { dispatcher?: Dispatcher; transport?: Transport; breaker?: CircuitBreaker; logger?: InternalLogger } = {},
 ): HttpClient {
   return new HttpClient({
     baseUrl: config.apiUrl,
@@ -89,6 +92,7 @@ export function httpClientFor(
     maxRetries: config.maxRetries,
     maxResponseBytes: config.maxResponseBytes,
     dispatcher: options.dispatcher,
+    transport: options.transport,
     breaker: options.breaker,
     logger: options.logger,
   });
@@ -104,14 +108,14 @@ export function validatorFor(
   config: ResolvedConfig,
   clock: SkewClock,
   backendAuth: BackendAuth,
-  dispatcher?: Dispatcher,
+  http?: HttpClient,
 ): TokenValidator {
   return new TokenValidator({
     clock,
     audience: config.auth0.audience,
     issuer: `${config.auth0.domain}/`,
-    // Through the client's dispatcher, so that the keys are reachable behind HTTPS_PROXY too.
-    jwks: new JwksCache({ url: `${config.auth0.domain}/.well-known/jwks.json`, dispatcher }),
+    // Through the client's transport, so that the keys are reachable behind HTTPS_PROXY too.
+    jwks: new JwksCache({ url: `${config.auth0.domain}/.well-known/jwks.json`, transport: http && (() => http.transport()) }),
     backendAuth,
   });
 }
@@ -157,13 +161,14 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
   const logger = createLogger({ debug: config.debug, logger: options.logger });
   const http = httpClientFor(config, {
     dispatcher: options.dispatcher,
+    transport: overrides.transport,
     breaker: new CircuitBreaker(options.circuitBreaker),
     logger,
   });
   // One clock learns the backend's time for the refresh, the validator and the login alike.
   const clock = new SkewClock(overrides.localNow);
   const backendAuth = backendAuthFor(config, http, clock, logger);
-  const validator = validatorFor(config, clock, backendAuth, http.dispatcher);
+  const validator = validatorFor(config, clock, backendAuth, http);
   const capabilities = () => backendAuth.capabilities();
 
   const given = givenCredentials(options, config);
@@ -188,7 +193,7 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
         new AuthFlow({
           config,
           backendAuth,
-          dispatcher: http.dispatcher,
+          dispatcher: () => http.dispatcher(),
           clock,
           headless: selection.headless,
           env: options.env,

@@ -7,7 +7,7 @@ import type { LoginOptions } from '../flow/auth-flow.js';
 import type { RateLimitInfo } from '../http/http-client.js';
 import type { InternalLogger } from '../internal/logger.js';
 import { ApiKeys, defaultApiKeyName, unsupported } from './api-keys.js';
-import { assembleClient, type ClientParts, type LoginSession } from './assemble.js';
+import { type AssemblyOverrides, assembleClient, type ClientParts, type LoginSession } from './assemble.js';
 import { readAuthStatus } from './auth-status.js';
 import { type ChatDefaults, chatBody, chatTarget, sendChat } from './chat.js';
 import { readChatStream } from './chat-stream.js';
@@ -40,6 +40,22 @@ import { validateApiKey, validateToken } from './validate-token.js';
  * const reply = await client.chat('What is 5 + 7?');
  * console.log(reply.content);
  */
+/** What the next client is built with beyond its options: set around one construction by {@link clientWith}. */
+let nextOverrides: AssemblyOverrides | undefined;
+
+/**
+ * A client built with what the public options do not offer (the CLI's node:http transport). Not
+ * exported from the package: the construction is synchronous, so the overrides reach that client only.
+ */
+export function clientWith(options: MeshClientOptions, overrides: AssemblyOverrides): MeshClient {
+  nextOverrides = overrides;
+  try {
+    return new MeshClient(options);
+  } finally {
+    nextOverrides = undefined;
+  }
+}
+
 export class MeshClient {
   /** The resolved, frozen configuration. */
   readonly config: ResolvedConfig;
@@ -50,7 +66,7 @@ export class MeshClient {
   readonly #chatDefaults: ChatDefaults;
 
   constructor(options: MeshClientOptions = {}) {
-    this.#parts = assembleClient(options);
+    this.#parts = assembleClient(options, nextOverrides);
     const config = this.#parts.config;
     this.config = config;
     this.#chatDefaults = {
@@ -114,8 +130,8 @@ export class MeshClient {
   }
 
   /** Downloads go through the client's dispatcher (proxies apply), never with its credentials. */
-  #imageIo(): { dispatcher: Dispatcher; logger: InternalLogger } {
-    return { dispatcher: this.#parts.http.dispatcher, logger: this.#parts.logger };
+  #imageIo(): { dispatcher: () => Promise<Dispatcher>; logger: InternalLogger } {
+    return { dispatcher: () => this.#parts.http.dispatcher(), logger: this.#parts.logger };
   }
 
   /**

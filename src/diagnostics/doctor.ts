@@ -339,11 +339,12 @@ export async function diagnose(input: DoctorInput): Promise<Check[]> {
   // One HttpClient owns the dispatcher (the given one, else the client's default, proxies from the
   // environment): every probe and the client of the token checks send through it.
   const transport = new HttpClient({ baseUrl: config.apiUrl, dispatcher: options.dispatcher });
-  const probes: Probes = { dispatcher: transport.dispatcher, signal: input.signal };
+  const dispatcher = await transport.dispatcher();
+  const probes: Probes = { dispatcher, signal: input.signal };
   const clientOptions = (extra: MeshClientOptions = {}): MeshClientOptions => ({
     ...options,
     ...extra,
-    dispatcher: transport.dispatcher,
+    dispatcher,
   });
   try {
     if (problems.length === 0) {

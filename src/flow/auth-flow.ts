@@ -64,8 +64,8 @@ export interface AuthFlowCallbacks {
 export interface AuthFlowOptions extends AuthFlowCallbacks {
   config: ResolvedConfig;
   backendAuth: BackendAuth;
-  /** The client's dispatcher: the device flow talks to Auth0 through it (proxies, pools). */
-  dispatcher: Dispatcher;
+  /** The client's dispatcher: the device flow talks to Auth0 through it (proxies, pools). Made on first need. */
+  dispatcher: () => Promise<Dispatcher>;
   clock: SkewClock;
   headless: HeadlessVerdict;
   /** Where SSH and WSL are read from. @default process.env */
@@ -180,7 +180,7 @@ export class AuthFlow {
     this.#logger.debug(`Device login ${viaBackend ? 'through the backend (device_flow advertised)' : 'straight to Auth0'}.`);
     const transport = viaBackend
       ? backendDeviceTransport(backendAuth)
-      : auth0DeviceTransport(await resolveDeviceSettings(config, backendAuth, signal), dispatcher);
+      : auth0DeviceTransport(await resolveDeviceSettings(config, backendAuth, signal), await dispatcher());
     return deviceLogin({ transport, onVerification, signal });
   }
 

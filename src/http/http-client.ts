@@ -1,21 +1,23 @@
 /**
- * One pooled undici dispatcher per client (keep-alive; HTTPS_PROXY/HTTP_PROXY/NO_PROXY through
- * EnvHttpProxyAgent, or the user's own Dispatcher), per-attempt timeouts, the caller's signal,
+ * One pooled transport per client (undici by default, loaded by the first request: keep-alive,
+ * HTTPS_PROXY/HTTP_PROXY/NO_PROXY through EnvHttpProxyAgent; or the user's own Dispatcher; or
+ * node:http for the CLI: transport.ts), per-attempt timeouts, the caller's signal,
  * retries by the policy in retry-policy.ts, a circuit breaker per origin, redirects that never
  * carry a credential to another origin. Answers every status; mapping statuses to errors is the
  * caller's job (401/404 need the token's story first).
  */
 
-import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   AbortError,
   CircuitOpenError,
+  ConfigError,
   MeshError,
   NetworkError,
   RedirectRefusedError,
   TimeoutError,
 } from '../errors/mesh-error.js';
-import { proxyConfigured } from '../internal/environment.js';
+import { malformedProxyVariable } from '../internal/environment.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { oneLine } from '../internal/safe-text.js';
 import { SDK_VERSION } from '../version.js';
@@ -31,6 +33,7 @@ import {
   type RetryContext,
   retryDelayMs,
 } from './retry-policy.js';
+import { type ReplyBody, requestTo, TIMEOUT_CODES, type Transport, type TransportRequest } from './transport.js';
 import { sleep } from './waiting.js';
 
 /** A reply's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers; each absent when not sent. */
@@ -89,7 +92,7 @@ export interface HttpResponse {
   /** The raw body text (not for streams). */
   text: string;
   /** The unread body of a 2xx stream. */
-  body?: Dispatcher.ResponseData['body'];
+  body?: ReplyBody;
   rateLimit: RateLimitInfo | undefined;
   /** How many attempts it took (1 = no retry). */
   attempts: number;
@@ -107,7 +110,10 @@ export interface HttpClientOptions {
   maxResponseBytes?: number;
   /** All the retry waits of one call together, ms. @default 60 s (RETRY_DEFAULTS.maxTotalWaitMs) */
   maxRetryWaitMs?: number;
+  /** The user's undici dispatcher (a pool, a proxy agent, a mock). */
   dispatcher?: Dispatcher;
+  /** The SDK's own choice of transport (the CLI's node:http one); neither: undici's default pool. */
+  transport?: Transport;
   breaker?: CircuitBreaker;
   logger?: InternalLogger;
   /** Random source for jitter (tests). */
@@ -118,18 +124,6 @@ const MAX_REDIRECTS = 5;
 /** How much of an error reply's body a debug line quotes. */
 const EXCERPT_CHARS = 300;
 const USER_AGENT = `mesh-sdk/${SDK_VERSION} node/${process.versions.node}`;
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/**
- * A keep-alive pool. With a proxy configured, undici's EnvHttpProxyAgent, which honours
- * HTTP(S)_PROXY and NO_PROXY as curl does; without one, a plain Agent, because the proxy agent's
- * per-request checks cost about a fifth of the throughput (bench/http.bench.ts). Both read the
- * environment once, here.
- */
-function defaultDispatcher(): Dispatcher {
-  const pool = { keepAliveTimeout: 10_000, connections: 64 };
-  return proxyConfigured() ? new EnvHttpProxyAgent(pool) : new Agent(pool);
-}
 
 function header(headers: HttpResponse['headers'], name: string): string | undefined {
   const value = headers[name];
@@ -211,7 +205,7 @@ function honoured(keyHonoured: () => Promise<boolean>): Promise<RetryContext> {
 }
 
 /** Drops a body unread: the connection closes (undici reports the abort as an error, which is expected here). */
-function discard(body: Dispatcher.ResponseData['body']): void {
+function discard(body: ReplyBody): void {
   body.on('error', () => {});
   body.destroy();
 }
@@ -223,8 +217,13 @@ function isTooLarge(error: unknown): boolean {
 export class HttpClient {
   readonly baseUrl: string;
   readonly origin: string;
-  readonly dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  /** Set from the start when given; the default (undici) from the first request on. */
+  #transport: Transport | undefined;
+  #loadingTransport: Promise<Transport> | undefined;
+  /** The user's dispatcher, or the undici pool made for the parts that need one (undici-transport.ts). */
+  #dispatcher: Dispatcher | Promise<Dispatcher> | undefined;
+  /** Whether the transport is the SDK's (closed with the client, its headers objects shared). */
+  readonly #ownsTransport: boolean;
   readonly #timeout: number;
   readonly #maxRetries: number;
   readonly #maxResponseBytes: number;
@@ -235,8 +234,7 @@ export class HttpClient {
   /**
    * The base URL's path prefix when `${origin}${prefix}${path}` is exactly `${baseUrl}${path}`:
    * then requests go to the dispatcher as origin + path, and nothing parses a URL per request.
-   * Undefined otherwise (a base URL with a query, a fragment, or anything URL parsing rewrites,
-   * or a dispatcher without `request()`).
+   * Undefined otherwise (a base URL with a query, a fragment, or anything URL parsing rewrites).
    */
   readonly #pathPrefix: string | undefined;
   /** The plain headers of the last credential sent (one object per credential, not per request). */
@@ -246,13 +244,20 @@ export class HttpClient {
     this.baseUrl = options.baseUrl;
     const base = new URL(options.baseUrl);
     this.origin = base.origin;
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? defaultDispatcher();
+    // The default pool reads the proxy variables when the first request loads it: a malformed one
+    // is refused now, as the client is built, before anything is read or sent.
+    const proxy = options.dispatcher === undefined && options.transport === undefined ? malformedProxyVariable() : undefined;
+    if (proxy !== undefined) {
+      throw new ConfigError(`${proxy} is set, but not to a URL.`, {
+        hint: `Set ${proxy} to the proxy's URL (e.g. http://proxy.example:3128), or unset it.`,
+      });
+    }
+    this.#ownsTransport = options.dispatcher === undefined;
+    this.#dispatcher = options.dispatcher;
+    this.#transport = options.dispatcher === undefined ? options.transport : undefined;
     const prefix = base.pathname.replace(/\/$/, '');
-    // A duck-typed dispatcher with only `dispatch()` goes through undici.request as before.
-    const direct = typeof (this.dispatcher as Partial<Dispatcher>).request === 'function';
     this.#pathPrefix =
-      direct && base.search === '' && base.hash === '' && `${base.origin}${prefix}` === options.baseUrl ? prefix : undefined;
+      base.search === '' && base.hash === '' && `${base.origin}${prefix}` === options.baseUrl ? prefix : undefined;
     this.#timeout = options.timeout ?? 60_000;
     this.#maxRetries = options.maxRetries ?? 2;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -262,9 +267,42 @@ export class HttpClient {
     this.#random = options.random ?? Math.random;
   }
 
-  /** Closes the pooled connections (only a dispatcher this client created). */
+  /** Closes the pooled connections (only a transport this client made or was given by the SDK). */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.dispatcher.close();
+    if (!this.#ownsTransport) return;
+    const transport = this.#transport ?? (await this.#loadingTransport?.catch(() => undefined));
+    const dispatcher = await this.#dispatcher;
+    await Promise.all([
+      transport?.close(),
+      dispatcher !== undefined && (dispatcher as unknown) !== transport ? dispatcher.close() : undefined,
+    ]);
+  }
+
+  /** The transport, loaded (undici's, or one over the user's dispatcher) by the first request that needs it. */
+  #loadTransport(): Promise<Transport> {
+    this.#loadingTransport ??= import('./undici-transport.js').then(({ defaultDispatcher, dispatcherTransport }) => {
+      const dispatcher = this.#dispatcher === undefined ? defaultDispatcher() : (this.#dispatcher as Dispatcher);
+      this.#dispatcher ??= dispatcher;
+      this.#transport = dispatcherTransport(dispatcher);
+      return this.#transport;
+    });
+    return this.#loadingTransport;
+  }
+
+  /**
+   * An undici dispatcher for the parts that speak undici themselves (the device login, image
+   * downloads): the user's, or the pool this client's requests use, or (with the SDK's node:http
+   * transport) a pool made now.
+   */
+  async dispatcher(): Promise<Dispatcher> {
+    if (this.#dispatcher === undefined && this.#transport === undefined) await this.#loadTransport();
+    this.#dispatcher ??= import('./undici-transport.js').then(({ defaultDispatcher }) => defaultDispatcher());
+    return this.#dispatcher;
+  }
+
+  /** The transport for a one-off request of another part (the issuer's keys): the client's own. */
+  async transport(): Promise<Transport> {
+    return this.#transport ?? this.#loadTransport();
   }
 
   async send(req: HttpRequest): Promise<HttpResponse> {
@@ -343,7 +381,7 @@ export class HttpClient {
    * or interceptor might not). Anything else builds its own.
    */
   #headersFor(req: HttpRequest, withAuth: boolean, hasBody: boolean, attempt: number): Record<string, string> {
-    if (attempt > 1 || hasBody || !this.#ownsDispatcher || !plainHeaders(req)) {
+    if (attempt > 1 || hasBody || !this.#ownsTransport || !plainHeaders(req)) {
       return headersFor(req, withAuth, hasBody, attempt);
     }
     const apiKey = withAuth ? req.apiKey : undefined;
@@ -369,29 +407,20 @@ export class HttpClient {
     let body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const withAuth = req.token !== undefined || req.apiKey !== undefined;
     try {
+      const transport = this.#transport ?? (await this.#loadTransport());
       for (let redirects = 0; ; redirects++) {
         const headers = this.#headersFor(req, withAuth, body !== undefined, attempt);
-        const response =
-          url === undefined
-            ? await this.dispatcher.request({
-                origin: this.origin,
-                path: `${this.#pathPrefix}${req.path}`,
-                method: method as Dispatcher.HttpMethod,
-                headers,
-                body,
-                signal: req.signal,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-              })
-            : await request(url, {
-                method: method as Dispatcher.HttpMethod,
-                headers,
-                body,
-                signal: req.signal,
-                dispatcher: this.dispatcher,
-                headersTimeout: timeoutMs,
-                bodyTimeout: timeoutMs,
-              });
+        const options: TransportRequest = {
+          origin: this.origin,
+          path: `${this.#pathPrefix}${req.path}`,
+          method,
+          headers,
+          body,
+          signal: req.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        };
+        const response = await transport.request(url === undefined ? options : requestTo(new URL(url), options));
         const location =
           response.statusCode >= 300 && response.statusCode < 400 ? header(response.headers, 'location') : undefined;
         if (location && redirects < MAX_REDIRECTS) {

@@ -3,14 +3,12 @@
  * before a byte is read), and by a deadline, so that a server dripping a byte every few seconds
  * cannot stretch a call past its timeout (undici's `bodyTimeout` bounds each pause, not the whole).
  */
-import type { Dispatcher } from 'undici';
 import { ErrorCode } from '../errors/codes.js';
 import { ResponseValidationError, TimeoutError } from '../errors/mesh-error.js';
+import type { ReplyBody } from './transport.js';
 
 /** The largest reply (or stream) read by default: chat replies are kilobytes, images a few megabytes. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024; // 32 MiB
-
-type Body = Dispatcher.ResponseData['body'];
 
 export function tooLarge(what: string, maxBytes: number, details: { status?: number; requestId?: string } = {}) {
   return new ResponseValidationError(`${what}: the reply is larger than ${maxBytes} bytes, so it was not read.`, {
@@ -43,7 +41,7 @@ export function announcedLength(headers: Record<string, string | string[] | unde
  * the connection is dropped, not drained.
  */
 export function readBodyText(
-  body: Body,
+  body: ReplyBody,
   options: { maxBytes: number; remainingMs: number; what: string; details?: { status?: number; requestId?: string } },
 ): Promise<string> {
   const { maxBytes, what, details } = options;

@@ -261,6 +261,11 @@ export function isEnvironment(value: object): value is Environment {
 /** The variables that send HTTP through a proxy (undici's EnvHttpProxyAgent reads them, as curl does). */
 export const PROXY_VARIABLES: readonly string[] = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 
+/** The first proxy variable set in `env` to something that is not a URL (undici would refuse it), if any. */
+export function malformedProxyVariable(env: EnvironmentVariables = process.env): string | undefined {
+  return PROXY_VARIABLES.find((name) => env[name] && !URL.canParse(env[name] as string));
+}
+
 /** Whether a proxy variable is set in `env`. */
 export function proxyConfigured(env: EnvironmentVariables = process.env): boolean {
   return PROXY_VARIABLES.some((name) => env[name]);

@@ -63,14 +63,24 @@ describe('mesh-auth token and print-tokens, with the tokens in a file', () => {
     expect(requests()).toBe(before);
   });
 
-  it('a valid token loads neither HTTP nor the login, zod or the keychain; status does load undici (the recorder sees it)', async () => {
+  it('a valid token loads neither HTTP nor the login, zod or the keychain; status asks the backend through node:http, not undici', async () => {
     const token = await loadedBy(['token'], env);
     expect(token.code).toBe(0);
     expect(token.loaded).toContain('node:fs/promises');
     expect(NOT_LOADED.filter((name) => token.loaded.has(name))).toEqual([]);
+    expect(token.loaded.has('node:http')).toBe(false);
     const status = await loadedBy(['status'], env);
     expect(status.code).toBe(0);
+    expect(status.loaded).toContain('node:http');
+    expect(status.loaded.has('undici')).toBe(false);
+  });
+
+  it('status with a proxy variable set goes through undici (node:http does not read them); NO_PROXY lets it reach the stack', async () => {
+    const requests = stack.backend.counters.requests['GET /auth/validate'] ?? 0;
+    const status = await loadedBy(['status'], { ...env, HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost' });
+    expect(status.code).toBe(0);
     expect(status.loaded).toContain('undici');
+    expect(stack.backend.counters.requests['GET /auth/validate']).toBe(requests + 1);
   });
 
   it.each([['token'], ['print-tokens']])(
@@ -119,7 +129,10 @@ describe('mesh-auth token and print-tokens, with the tokens in a file', () => {
 
   it('a malformed proxy variable fails as the client construction does, before any token is read', async () => {
     const result = await runBin('mesh-auth', ['token'], { ...env, HTTPS_PROXY: 'not a url' });
-    expect([result.code, result.stdout, result.stderr]).toEqual([1, '', 'Error: Invalid URL\n']);
+    expect([result.code, result.stdout]).toEqual([1, '']);
+    expect(result.stderr).toBe(
+      "Error: HTTPS_PROXY is set, but not to a URL.\nSet HTTPS_PROXY to the proxy's URL (e.g. http://proxy.example:3128), or unset it.\n",
+    );
   });
 
   it('a bad setting is the configuration error, not a token', async () => {

@@ -31,7 +31,7 @@ export function flowFor(where: FlowEnvironment, callbacks: AuthFlowCallbacks): {
   const flow = new AuthFlow({
     config,
     backendAuth: new BackendAuth({ http, clock }),
-    dispatcher: http.dispatcher,
+    dispatcher: () => http.dispatcher(),
     clock,
     headless: { headless: false, reason: 'a desktop (test)' },
     env: where.env,

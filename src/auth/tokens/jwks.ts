@@ -7,18 +7,18 @@
  * issuer does not slow every validation by a timeout.
  */
 import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
-import { type Dispatcher, request } from 'undici';
 import { ErrorCode } from '../../errors/codes.js';
 import { MeshError } from '../../errors/mesh-error.js';
 import { readBodyText } from '../../http/reply-body.js';
+import { requestTo, type Transport } from '../../http/transport.js';
 import { untilAborted } from '../../http/waiting.js';
 import { SDK_VERSION } from '../../version.js';
 
 export interface JwksOptions {
   /** e.g. `https://tenant.us.auth0.com/.well-known/jwks.json`. */
   url: string;
-  /** The client's dispatcher (pool, HTTPS_PROXY). @default undici's global one */
-  dispatcher?: Dispatcher;
+  /** The client's transport (pool, HTTPS_PROXY), made on first need. @default one over undici's global dispatcher */
+  transport?: () => Promise<Transport>;
   /** Monotonic ms for the cache age and the cool-down (injectable for tests). @default performance.now */
   now?: () => number;
   /** Least time between two fetches caused by unknown key ids, or after a failed fetch, ms. @default 30 000 */
@@ -31,6 +31,9 @@ export interface JwksOptions {
 
 /** Why the issuer's keys could not be had; the signature then stays unverified (never thrown to users). */
 export class JwksUnavailableError extends Error {}
+
+/** A transport over undici's global dispatcher (where no client's transport is given: tests, a bare validator). */
+const globalTransport = () => import('../../http/undici-transport.js').then(({ globalTransport }) => globalTransport());
 
 /** A JWKS larger than this is not Auth0's (a handful of keys is a few KB). */
 const MAX_JWKS_BYTES = 512 * 1024;
@@ -135,12 +138,16 @@ export class JwksCache {
     let status: number;
     let text: string;
     try {
-      const response = await request(this.url, {
-        method: 'GET',
-        headers: { accept: 'application/json', 'user-agent': `mesh-sdk/${SDK_VERSION} node/${process.versions.node}` },
-        dispatcher: this.#options.dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      const transport = await (this.#options.transport ?? globalTransport)();
+      const response = await transport.request(
+        requestTo(new URL(this.url), {
+          method: 'GET',
+          headers: { accept: 'application/json', 'user-agent': `mesh-sdk/${SDK_VERSION} node/${process.versions.node}` },
+          signal: AbortSignal.timeout(timeoutMs),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        }),
+      );
       status = response.statusCode;
       // Read within bounds: a key set is a few kilobytes, and it must arrive within the same timeout.
       text = await readBodyText(response.body, { maxBytes: MAX_JWKS_BYTES, remainingMs: timeoutMs, what: 'the issuer keys' });

@@ -15,7 +15,8 @@ const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export interface DownloadOptions {
-  dispatcher: Dispatcher;
+  /** The client's dispatcher, made on first need. */
+  dispatcher: () => Promise<Dispatcher>;
   /** The whole download (every redirect and the body), ms. */
   timeout: number;
   signal?: AbortSignal;
@@ -39,6 +40,7 @@ export async function download(url: URL, options: DownloadOptions): Promise<Buff
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   let current = url;
   try {
+    const dispatcher = await options.dispatcher();
     for (let redirects = 0; ; redirects++) {
       if (current.protocol !== 'http:' && current.protocol !== 'https:') {
         throw new DownloadFailure(`${shownUrl(current)} is not an http(s) URL`);
@@ -46,7 +48,7 @@ export async function download(url: URL, options: DownloadOptions): Promise<Buff
       const response = await request(current, {
         method: 'GET',
         headers: { accept: 'image/*', 'user-agent': `mesh-sdk/${SDK_VERSION}` },
-        dispatcher: options.dispatcher,
+        dispatcher,
         signal,
       });
       const location = response.headers.location;

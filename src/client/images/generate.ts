@@ -29,7 +29,7 @@ export const IMAGE_MODELS: Readonly<Record<string, string>> = {
 
 export interface ImageCallContext {
   api: ApiCaller;
-  dispatcher: Dispatcher;
+  dispatcher: () => Promise<Dispatcher>;
   logger: InternalLogger;
   /** The client's `defaultProvider`. */
   defaultProvider: string;

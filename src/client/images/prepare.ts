@@ -23,7 +23,7 @@ export interface PreparedImage {
 }
 
 export interface PrepareContext {
-  dispatcher: Dispatcher;
+  dispatcher: () => Promise<Dispatcher>;
   logger: InternalLogger;
   /** Bounds each download, ms. */
   timeout: number;
