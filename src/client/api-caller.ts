@@ -12,12 +12,13 @@ import type { Credentials } from '../auth/credentials.js';
 import type { TokenValidator } from '../auth/tokens/validator.js';
 import { AuthenticationError, NotFoundError } from '../errors/mesh-error.js';
 import type { HttpClient, HttpRequest, HttpResponse, RateLimitInfo } from '../http/http-client.js';
+import { readReply } from '../http/reply-body.js';
 import { errorFromResponse } from '../http/response-errors.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { OTEL_GLOBAL, requestChannel, startTrace, type Trace, type TraceStart } from '../internal/tracing.js';
 import { BackendFacts, mustReport } from './backend-facts.js';
 import { type Operation, PROFILE, PROFILE_PATH } from './operations.js';
-import { parseReply, toProfile } from './replies.js';
+import { toProfile } from './replies.js';
 
 /** One call of an operation: what varies from call to call. */
 export interface CallInput {
@@ -108,7 +109,7 @@ export class ApiCaller {
     const what = input.what ?? operation.what;
     try {
       const response = await this.#exchange(operation, input, what);
-      const data = operation.reply === undefined ? (undefined as T) : await parseReply(operation.reply, response, what);
+      const data = operation.reply === undefined ? (undefined as T) : await readReply(operation.reply, response, what);
       if (trace !== undefined) this.#endTrace(trace, operation, response, data);
       return { data, response };
     } catch (error) {

@@ -1,24 +1,36 @@
 /**
- * How each reply of the backend is read: the common shape by hand, everything else by its zod
- * schema (schemas.ts), loaded on first need. A program whose replies look as expected never
- * loads zod (about 50 ms of a cold start: docs/performance.md). A hand check answers the body
- * only when it plainly matches, and never accepts what its schema refuses
- * (test/client/fast-replies.test.ts); when in doubt it leaves the body to zod, which gives the
- * same result and the same errors as before.
+ * How each reply of the API is checked (a ReplyCheck, read by http/reply-check.ts's readReply like
+ * every other reply): the common shape by hand, everything else by its zod schema (schemas.ts),
+ * loaded on first need. A program whose replies look as expected never loads zod (about 50 ms of
+ * a cold start: docs/performance.md). A hand check answers the body only when it plainly matches,
+ * and never accepts what its schema refuses (test/client/fast-replies.test.ts); when in doubt it
+ * leaves the body to zod, which gives the same result and the same errors.
  */
 import type { z } from 'zod';
-import { ResponseValidationError } from '../errors/mesh-error.js';
-import type { HttpResponse } from '../http/http-client.js';
+import type { CheckResult, ReplyCheck } from '../http/reply-body.js';
 import type { Schemas } from './schemas.js';
 import type { Profile } from './types.js';
 
 type SchemaName = keyof Schemas;
 
 /** One kind of reply: its schema's name and, for the hot ones, a hand check. */
-export interface Reply<T> {
+export interface Reply<T> extends ReplyCheck<T> {
   readonly schema: SchemaName;
   /** The body as the schema would give it, or undefined: ask the schema. */
   readonly fast?: (json: unknown) => T | undefined;
+}
+
+/** A reply checked by `fast` when it answers, else by its schema. */
+function apiReply<T>(schema: SchemaName, fast?: (json: unknown) => T | undefined): Reply<T> {
+  return {
+    schema,
+    fast,
+    safeParse(json): CheckResult<T> | Promise<CheckResult<T>> {
+      const data = fast?.(json);
+      if (data !== undefined) return { success: true, data };
+      return loadSchemas().then((schemas) => (schemas[schema] as unknown as z.ZodType<T>).safeParse(json));
+    },
+  };
 }
 
 type Output<K extends SchemaName> = z.output<Schemas[K]>;
@@ -63,33 +75,26 @@ function profileFields(json: unknown): json is Record<string, unknown> {
   );
 }
 
-export const listKeysReply: Reply<Output<'listKeysSchema'>> = {
-  schema: 'listKeysSchema',
-  fast: (json) => (plainObject(json) && stringArray(json.keys) ? (json as Output<'listKeysSchema'>) : undefined),
-};
+export const listKeysReply = apiReply<Output<'listKeysSchema'>>('listKeysSchema', (json) =>
+  plainObject(json) && stringArray(json.keys) ? (json as Output<'listKeysSchema'>) : undefined,
+);
 
-export const getKeyReply: Reply<Output<'getKeySchema'>> = {
-  schema: 'getKeySchema',
-  fast: (json) =>
-    plainObject(json) && optionalBoolean(json.success) && isOptionalString(json.keyValue) && isOptionalString(json.key)
-      ? json
-      : undefined,
-};
+export const getKeyReply = apiReply<Output<'getKeySchema'>>('getKeySchema', (json) =>
+  plainObject(json) && optionalBoolean(json.success) && isOptionalString(json.keyValue) && isOptionalString(json.key)
+    ? json
+    : undefined,
+);
 
-export const storeKeyReply: Reply<Output<'storeKeySchema'>> = {
-  schema: 'storeKeySchema',
-  fast: (json) => (plainObject(json) && optionalBoolean(json.success) ? json : undefined),
-};
+export const storeKeyReply = apiReply<Output<'storeKeySchema'>>('storeKeySchema', (json) =>
+  plainObject(json) && optionalBoolean(json.success) ? json : undefined,
+);
 
 /** Flat `{id, ...}` first, as the schema (and client.py 1.5.6) reads it; else `{"profile": {...}}`. */
-export const profileReply: Reply<Output<'profileSchema'>> = {
-  schema: 'profileSchema',
-  fast: (json) => {
-    if (profileFields(json)) return json as Output<'profileSchema'>;
-    if (plainObject(json) && json.id === undefined && profileFields(json.profile)) return json.profile as Output<'profileSchema'>;
-    return undefined;
-  },
-};
+export const profileReply = apiReply<Output<'profileSchema'>>('profileSchema', (json) => {
+  if (profileFields(json)) return json as Output<'profileSchema'>;
+  if (plainObject(json) && json.id === undefined && profileFields(json.profile)) return json.profile as Output<'profileSchema'>;
+  return undefined;
+});
 
 /** `usage` as the chat schema's `usageSchema.optional()` keeps it (its three fields), or undefined when it is not one. */
 function usageFields(value: unknown): { prompt_tokens: number; completion_tokens: number; total_tokens?: number } | undefined {
@@ -113,24 +118,21 @@ function textChoices(choices: unknown): choices is Array<{ message: { content: s
  * Chat replies come in three shapes with transforms: the OpenAI shape with text content (nearly
  * every reply) by hand, the others (content parts, `content`, `message`) by the schema.
  */
-export const chatReply: Reply<Output<'chatSchema'>> = {
-  schema: 'chatSchema',
-  fast: (json) => {
-    if (!plainObject(json) || !textChoices(json.choices)) return undefined;
-    if (!isOptionalString(json.id) || !isOptionalString(json.model) || !isOptionalString(json.provider)) return undefined;
-    const usage = usageFields(json.usage);
-    if (json.usage !== undefined && usage === undefined) return undefined; // the schema drops a bad one: its call
-    const { choices, ...rest } = json;
-    const reply = { ...rest, text: choices[0]?.message.content as string } as Output<'chatSchema'>;
-    if (usage !== undefined) reply.usage = usage;
-    return reply;
-  },
-};
-export const createdApiKeyReply: Reply<Output<'createdApiKeySchema'>> = { schema: 'createdApiKeySchema' };
+export const chatReply = apiReply<Output<'chatSchema'>>('chatSchema', (json) => {
+  if (!plainObject(json) || !textChoices(json.choices)) return undefined;
+  if (!isOptionalString(json.id) || !isOptionalString(json.model) || !isOptionalString(json.provider)) return undefined;
+  const usage = usageFields(json.usage);
+  if (json.usage !== undefined && usage === undefined) return undefined; // the schema drops a bad one: its call
+  const { choices, ...rest } = json;
+  const reply = { ...rest, text: choices[0]?.message.content as string } as Output<'chatSchema'>;
+  if (usage !== undefined) reply.usage = usage;
+  return reply;
+});
+export const createdApiKeyReply = apiReply<Output<'createdApiKeySchema'>>('createdApiKeySchema');
 /** Image replies: a generation takes seconds, so the schema alone reads them. */
-export const imagesReply: Reply<Output<'imagesSchema'>> = { schema: 'imagesSchema' };
+export const imagesReply = apiReply<Output<'imagesSchema'>>('imagesSchema');
 /** The ZKP routes' replies: rare calls, read by the schema alone. */
-export const zkpReply: Reply<Output<'zkpSchema'>> = { schema: 'zkpSchema' };
+export const zkpReply = apiReply<Output<'zkpSchema'>>('zkpSchema');
 
 /** `usage` as the schema's `usageSchema.nullable().optional().catch(undefined)` reads it. */
 function usageOrNothing(value: unknown): Output<'chatChunkSchema'>['usage'] {
@@ -168,20 +170,4 @@ export function toProfile(data: { id: string; email?: string | null; name?: stri
   if (typeof data.name === 'string') profile.name = data.name;
   if (typeof data.credits === 'number') profile.credits = data.credits;
   return profile;
-}
-
-/** Parses a 2xx body, or throws the ResponseValidationError it means. */
-export async function parseReply<T>(reply: Reply<T>, response: HttpResponse, what: string): Promise<T> {
-  const fast = reply.fast?.(response.json);
-  if (fast !== undefined) return fast;
-  const schema = (await loadSchemas())[reply.schema] as unknown as z.ZodType<T>;
-  const parsed = schema.safeParse(response.json);
-  if (parsed.success) return parsed.data;
-  const shape = response.json === undefined ? 'a body that is not JSON' : 'a body that does not match the contract';
-  throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} with ${shape}.`, {
-    status: response.status,
-    requestId: response.requestId,
-    hint: 'Check that MESH_API_URL points at a Mesh backend of a compatible version.',
-    cause: parsed.error,
-  });
 }

@@ -2,10 +2,20 @@
  * Reading a reply's body within bounds: at most `maxBytes` (a `Content-Length` over it is refused
  * before a byte is read), and by a deadline, so that a server dripping a byte every few seconds
  * cannot stretch a call past its timeout (undici's `bodyTimeout` bounds each pause, not the whole).
+ * Then the one way a body is checked: a `ReplyCheck` answers in zod's `safeParse` form (a zod
+ * schema is one; the hand checks are in hand-checks.ts; the API's in client/replies.ts), and
+ * `readReply` turns a refusal into the one `ResponseValidationError`.
  */
 import { ErrorCode } from '../errors/codes.js';
 import { ResponseValidationError, TimeoutError } from '../errors/mesh-error.js';
 import type { ReplyBody } from './transport.js';
+
+export type CheckResult<T> = { readonly success: true; readonly data: T } | { readonly success: false; readonly error: Error };
+
+/** A check of a reply's JSON body: its data, or why not (at once, or once a schema is loaded). */
+export interface ReplyCheck<T> {
+  safeParse(value: unknown): CheckResult<T> | Promise<CheckResult<T>>;
+}
 
 /** The largest reply (or stream) read by default: chat replies are kilobytes, images a few megabytes. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024; // 32 MiB
@@ -89,4 +99,22 @@ export async function* boundedChunks(
     if (size > maxBytes) throw tooLarge(what, maxBytes);
     yield chunk;
   }
+}
+
+/** Parses a 2xx body with its check, or throws the ResponseValidationError it means. */
+export async function readReply<T>(
+  check: ReplyCheck<T>,
+  response: { status: number; requestId?: string; json: unknown },
+  what: string,
+): Promise<T> {
+  const result = check.safeParse(response.json);
+  const parsed = result instanceof Promise ? await result : result;
+  if (parsed.success) return parsed.data;
+  const shape = response.json === undefined ? 'a body that is not JSON' : 'a body that does not match the contract';
+  throw new ResponseValidationError(`${what}: the backend answered HTTP ${response.status} with ${shape}.`, {
+    status: response.status,
+    requestId: response.requestId,
+    hint: 'Check that MESH_API_URL points at a Mesh backend of a compatible version.',
+    cause: parsed.error,
+  });
 }

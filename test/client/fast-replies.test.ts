@@ -8,13 +8,13 @@ import {
   getKeyReply,
   listKeysReply,
   loadSchemas,
-  parseReply,
   profileReply,
   type Reply,
   storeKeyReply,
 } from '../../src/client/replies.js';
 import { ErrorCode } from '../../src/errors/codes.js';
 import type { HttpResponse } from '../../src/http/http-client.js';
+import { readReply } from '../../src/http/reply-body.js';
 
 /** Values a field may take in a body, good and bad. */
 const FIELD_VALUES: unknown[] = [
@@ -111,7 +111,7 @@ describe('fast reply checks', () => {
       rateLimit: undefined,
       attempts: 1,
     };
-    await expect(parseReply(listKeysReply, response, 'Listing keys')).rejects.toThrow(
+    await expect(readReply(listKeysReply, response, 'Listing keys')).rejects.toThrow(
       expect.objectContaining({
         code: ErrorCode.INVALID_RESPONSE,
         status: 200,

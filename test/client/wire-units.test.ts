@@ -2,9 +2,10 @@
 // (The error translator over every error body shape: test/http/response-errors.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { type ChatDefaults, chatBody, chatResponseOf, inferProvider } from '../../src/client/chat.js';
-import { chatReply, parseReply } from '../../src/client/replies.js';
+import { chatReply } from '../../src/client/replies.js';
 import { ErrorCode } from '../../src/errors/codes.js';
 import type { HttpResponse } from '../../src/http/http-client.js';
+import { readReply } from '../../src/http/reply-body.js';
 
 const defaults: ChatDefaults = {
   defaultModel: 'gpt-4o',
@@ -73,7 +74,7 @@ describe('chat body', () => {
 
 /** A chat reply as the pipeline reads it (the operation's check), then as chat() gives it. */
 async function readChat(response: HttpResponse, sent: Record<string, unknown>) {
-  return chatResponseOf(await parseReply(chatReply, response, 'Chat'), response, sent);
+  return chatResponseOf(await readReply(chatReply, response, 'Chat'), response, sent);
 }
 
 describe('chat reply shapes', () => {

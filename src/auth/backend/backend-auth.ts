@@ -9,13 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { auth0DomainValue } from '../../config/parsers.js';
 import { AbortError, MeshError, NetworkError, ResponseValidationError } from '../../errors/mesh-error.js';
-import type { HttpClient, HttpResponse } from '../../http/http-client.js';
-import type { Operation } from '../../http/operation.js';
-import { errorFromResponse } from '../../http/response-errors.js';
-import { untilAborted } from '../../http/waiting.js';
-import { type InternalLogger, silentLogger } from '../../internal/logger.js';
-import type { SkewClock } from '../tokens/clock.js';
-import { type TokenReply, tokenReplySchema } from '../tokens/token-set.js';
 import {
   isFiniteNumber,
   kindOf,
@@ -25,7 +18,15 @@ import {
   replyShape,
   requiredText,
   textOrUndefined,
-} from './reply-shape.js';
+} from '../../http/hand-checks.js';
+import type { HttpClient, HttpResponse } from '../../http/http-client.js';
+import type { Operation } from '../../http/operation.js';
+import { readReply } from '../../http/reply-body.js';
+import { errorFromResponse } from '../../http/response-errors.js';
+import { untilAborted } from '../../http/waiting.js';
+import { type InternalLogger, silentLogger } from '../../internal/logger.js';
+import type { SkewClock } from '../tokens/clock.js';
+import { type TokenReply, tokenReplySchema } from '../tokens/token-set.js';
 
 /** Which application `/auth/config` describes: the web login's, or the device flow's (`?flow=device`). */
 export type AuthFlowKind = 'web' | 'device';
@@ -96,7 +97,7 @@ const VALIDATE_TIMEOUT_MS = 3_000; // 3 s
 const DEFAULT_DEVICE_INTERVAL_S = 5; // RFC 8628 §3.2
 const DEFAULT_DEVICE_EXPIRES_S = 900; // Auth0's and the Python SDK's default
 
-// The reply checks below are written by hand (reply-shape.ts): zod is not loaded for a login's
+// The reply checks below are written by hand (http/hand-checks.ts): zod is not loaded for a login's
 // or a refresh's replies. Each keeps the fields it does not know, as a loose zod object did.
 
 interface ConfigReply {
@@ -223,22 +224,8 @@ interface AuthCall {
 }
 
 /** A 2xx body read with its endpoint's check. */
-function read<T>(endpoint: CheckedEndpoint<T>, response: HttpResponse): T {
-  return parseBody(endpoint.reply, response, endpoint.what);
-}
-
-function parseBody<T>(schema: ReplyShape<T>, response: HttpResponse, what: string): T {
-  const parsed = schema.safeParse(response.json);
-  if (parsed.success) return parsed.data;
-  throw new ResponseValidationError(
-    `${what}: the backend answered HTTP ${response.status} with a body that does not match the contract.`,
-    {
-      status: response.status,
-      requestId: response.requestId,
-      hint: 'Check that MESH_API_URL points at a Mesh backend.',
-      cause: parsed.error,
-    },
-  );
+function read<T>(endpoint: CheckedEndpoint<T>, response: HttpResponse): Promise<T> {
+  return readReply(endpoint.reply, response, endpoint.what);
 }
 
 const ok = (response: HttpResponse) => response.status >= 200 && response.status < 300;
@@ -303,7 +290,7 @@ export class BackendAuth {
     const { what } = CONFIG;
     const response = await this.#send(CONFIG, { query: flow === 'device' ? '?flow=device' : undefined });
     if (!ok(response)) throw errorFromResponse(response, what);
-    const body = read(CONFIG, response);
+    const body = await read(CONFIG, response);
     const domain = auth0DomainValue.parse(body.domain);
     if (!domain.ok) {
       throw new ResponseValidationError(`${what}: the backend's domain is neither a host name nor a loopback http origin.`, {
@@ -344,7 +331,7 @@ export class BackendAuth {
     const response = await this.#send(AUTH_URL, { body, signal });
     if (response.status === 404) return undefined;
     if (!ok(response)) throw errorFromResponse(response, AUTH_URL.what);
-    return read(AUTH_URL, response).auth_url;
+    return (await read(AUTH_URL, response)).auth_url;
   }
 
   /** Exchanges the login's code through the backend (it holds the application's secret). */
@@ -412,7 +399,7 @@ export class BackendAuth {
   async tokenStatus(deviceCode: string, signal?: AbortSignal): Promise<DevicePoll> {
     const { what } = TOKEN_STATUS;
     const response = await this.#send(TOKEN_STATUS, { body: { device_code: deviceCode }, signal });
-    if (ok(response)) return { tokens: read(TOKEN_STATUS, response) };
+    if (ok(response)) return { tokens: await read(TOKEN_STATUS, response) };
     const failure = oauthErrorSchema.safeParse(response.json);
     if (failure.success && response.status >= 400 && response.status < 500) {
       return { error: failure.data.error, description: failure.data.error_description };

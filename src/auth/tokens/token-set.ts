@@ -5,8 +5,6 @@
  * wrote (`auth_source`, `expires_in`, anything newer) must survive our rewrites.
  */
 
-import { isObject } from '../../internal/json-text.js';
-import { jwtExpiry } from '../../internal/jwt.js';
 import {
   isFiniteNumber,
   kindOf,
@@ -16,7 +14,9 @@ import {
   replyShape,
   requiredText,
   textOrUndefined,
-} from '../backend/reply-shape.js';
+} from '../../http/hand-checks.js';
+import { isObject } from '../../internal/json-text.js';
+import { jwtExpiry } from '../../internal/jwt.js';
 import type { TokenSet } from '../stores/token-store.js';
 
 export class TokenSetFormatError extends Error {}

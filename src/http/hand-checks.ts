@@ -1,22 +1,20 @@
 /**
- * Hand-written checks of small JSON replies (the auth endpoints', Auth0's device replies) and of
- * stored token sets. They answer in zod's `safeParse` form so that callers read them as they read
- * a schema, without zod being loaded at import (docs/performance.md, "Cold start and first call").
+ * Hand-written checks of small JSON values: the auth endpoints' replies, Auth0's device replies
+ * and stored token sets. Each is a `ReplyCheck` (reply-body.ts), read like every other reply, and
+ * answers at once: no zod at login (docs/performance.md, "Cold start and first call").
  */
 
-import { isObject } from '../../internal/json-text.js';
+import { isObject } from '../internal/json-text.js';
+import type { CheckResult, ReplyCheck } from './reply-body.js';
 
 /** Why a value does not have the expected shape: names the field and what it held. */
 export class ReplyShapeError extends Error {
   override name = 'ReplyShapeError';
 }
 
-export type ShapeResult<T> =
-  | { readonly success: true; readonly data: T }
-  | { readonly success: false; readonly error: ReplyShapeError };
-
-export interface ReplyShape<T> {
-  safeParse(value: unknown): ShapeResult<T>;
+/** A check that answers at once (a stored token set is read without waiting). */
+export interface ReplyShape<T> extends ReplyCheck<T> {
+  safeParse(value: unknown): CheckResult<T>;
 }
 
 /** A JSON value's kind for messages (never the value itself: it may be a token). */
