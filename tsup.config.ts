@@ -23,22 +23,27 @@ export default defineConfig([
     // from shared chunks (dist/chunk-*.js) instead of each bundling all of it again. The shebang
     // comes from the bins' sources, so only dist/cli/*.js carry one (and are made executable).
     ...common,
-    entry: {
-      index: 'src/index.ts',
-      server: 'src/server/index.ts',
-      'cli/mesh-auth': 'src/cli/mesh-auth.ts',
-      'cli/mesh-env': 'src/cli/mesh-env.ts',
-    },
+    entry: { index: 'src/index.ts', 'cli/mesh-auth': 'src/cli/mesh-auth.ts', 'cli/mesh-env': 'src/cli/mesh-env.ts' },
     format: ['esm'],
     splitting: true,
     // Declarations for the library only: the bins are run, never imported.
-    dts: { entry: { index: 'src/index.ts', server: 'src/server/index.ts' } },
+    dts: { entry: { index: 'src/index.ts' } },
   },
   {
     // The CommonJS build of the library (dist/index.cjs, dist/index.d.cts): one file, no chunks.
     ...common,
-    entry: { index: 'src/index.ts', server: 'src/server/index.ts' },
+    entry: { index: 'src/index.ts' },
     format: ['cjs'],
+    splitting: false,
+    dts: true,
+  },
+  {
+    // mesh-sdk/server (dist/server.js, dist/server.cjs and their declarations): a build of its own,
+    // one file per format, so that the client's chunks stay exactly as without it (the client's
+    // cold import does not grow, and never shares a chunk with the server).
+    ...common,
+    entry: { server: 'src/server/index.ts' },
+    format: ['esm', 'cjs'],
     splitting: false,
     dts: true,
   },

@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /** Bottom to top. A file may import its own folder and the folders before it in this list. */
-export const LAYERS = ['internal', 'errors', 'config', 'http', 'auth', 'flow', 'client', 'diagnostics', 'cli'];
+export const LAYERS = ['internal', 'errors', 'config', 'http', 'auth', 'flow', 'client', 'diagnostics', 'cli', 'server'];
 /** Outside the order: anything may import version.ts (below everything); index.ts may import anything (above). */
 const BOTTOM_FILES = ['version.ts'];
 const TOP_FILES = ['index.ts'];

@@ -146,6 +146,45 @@ describe('the published package', () => {
     expect(stdout.trim()).toBe('cjs https://mesh-abh5.onrender.com not_found');
   });
 
+  it('mesh-sdk/server: imported and required with types; importing mesh-sdk loads no file of it', async () => {
+    await writeFile(
+      join(project, 'server.mts'),
+      "import { createVerifier, VerificationError } from 'mesh-sdk/server';\nconst verifier = createVerifier({ issuer: 'https://tenant.example/', audience: 'api', jwksUri: 'https://tenant.example/jwks' });\nconst error: VerificationError | undefined = await verifier.verify('').then(() => undefined, (e: VerificationError) => e);\nconsole.log('esm', error?.code, error?.status);\n",
+    );
+    await typecheck();
+    const esm = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const { createVerifier } = await import('mesh-sdk/server'); const e = await createVerifier({ issuer: 'https://tenant.example/', audience: 'api', jwksUri: 'https://tenant.example/jwks' }).verify('').catch((e) => e); console.log('esm', e.code, e.status);",
+      ],
+      { cwd: project },
+    );
+    expect(esm.stdout.trim()).toBe('esm token_missing 401');
+    const cjs = await run(process.execPath, ['-e', "console.log('cjs', typeof require('mesh-sdk/server').meshAuth.express)"], {
+      cwd: project,
+    });
+    expect(cjs.stdout.trim()).toBe('cjs function');
+    // The client's import, ESM and CommonJS: nothing of the server's build is loaded.
+    const loaded = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { createRequire } from 'node:module'; await import('mesh-sdk'); const require = createRequire(process.cwd() + '/'); require('mesh-sdk'); console.log(JSON.stringify(Object.keys(require.cache)));",
+      ],
+      { cwd: project },
+    );
+    const files = JSON.parse(loaded.stdout) as string[];
+    expect(files.some((file) => file.endsWith('index.cjs'))).toBe(true); // the cache does see the client
+    expect(files.filter((file) => /[\\/]mesh-sdk[\\/]dist[\\/]server/.test(file))).toEqual([]);
+    const chunks = (await readdir(join(project, 'node_modules', 'mesh-sdk', 'dist'))).filter((file) => file.endsWith('.js'));
+    for (const chunk of chunks.filter((file) => file !== 'server.js')) {
+      expect(await readFile(join(project, 'node_modules', 'mesh-sdk', 'dist', chunk), 'utf8'), chunk).not.toMatch(/server\.js/);
+    }
+  });
+
   it('shows a type error to a consumer who passes a wrong option', async () => {
     await writeFile(join(project, 'wrong.mts'), WRONG_TYPES);
     const failure = await run(process.execPath, [tsc, '-p', project], { cwd: project }).then(

@@ -61,8 +61,15 @@ describe('the real tree', () => {
       'client',
       'diagnostics',
       'cli',
+      'server',
       'index.ts',
     ]);
+    // mesh-sdk/server is its own entry: no file outside it imports it (index.ts, above all, may not).
+    const intoServer = Object.entries(json.graph).filter(
+      ([file, edges]) => !file.startsWith('server/') && edges.some((edge) => edge.to.startsWith('server/')),
+    );
+    expect(intoServer).toEqual([]);
+    expect(Object.keys(json.graph).filter((file) => file.startsWith('server/')).length).toBeGreaterThan(5);
   });
 
   it('prints the graph folder by folder, then no findings', async () => {
