@@ -101,11 +101,7 @@ export class ApiCaller {
    * answers `undefined` data: its caller reads the response).
    */
   async perform<T>(operation: Operation<T>, input: CallInput = {}): Promise<{ data: T; response: HttpResponse }> {
-    // Nobody listening costs two property reads: this module calls into tracing.ts only for a listener.
-    const trace =
-      requestChannel.hasSubscribers || (globalThis as OtelHolder)[OTEL_GLOBAL]?.trace !== undefined
-        ? this.#startTrace(operation, input)
-        : undefined;
+    const trace = this.#traceOf(operation, input);
     const what = input.what ?? operation.what;
     try {
       const response = await this.#exchange(operation, input, what);
@@ -118,9 +114,25 @@ export class ApiCaller {
     }
   }
 
-  /** Runs a streaming `operation`: answers its 2xx response with the body unread (the trace ends with the headers). */
-  async open(operation: Operation<never>, input: CallInput = {}): Promise<HttpResponse> {
-    return (await this.perform(operation, input)).response;
+  /**
+   * Runs a streaming `operation`: answers its 2xx response with the body unread, and its trace
+   * still open: the reader of the stream ends it (with the usage the last chunk reports) or fails it.
+   */
+  async open(operation: Operation<never>, input: CallInput = {}): Promise<{ response: HttpResponse; trace: Trace | undefined }> {
+    const trace = this.#traceOf(operation, input);
+    try {
+      return { response: await this.#exchange(operation, input, input.what ?? operation.what), trace };
+    } catch (error) {
+      trace?.fail(error);
+      throw error;
+    }
+  }
+
+  /** The call's trace, or undefined: nobody listening costs two property reads (tracing.ts is entered only for a listener). */
+  #traceOf(operation: Route, input: CallInput): Trace | undefined {
+    return requestChannel.hasSubscribers || (globalThis as OtelHolder)[OTEL_GLOBAL]?.trace !== undefined
+      ? this.#startTrace(operation, input)
+      : undefined;
   }
 
   #startTrace(operation: Route, input: CallInput): Trace | undefined {

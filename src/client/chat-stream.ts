@@ -17,6 +17,7 @@ import type { HttpResponse } from '../http/http-client.js';
 import { tooLarge } from '../http/reply-body.js';
 import { errorFromResponse } from '../http/response-errors.js';
 import { LineSplitter } from '../http/sse.js';
+import type { Trace } from '../internal/tracing.js';
 import { usageOf } from './chat.js';
 import { chatChunkOf } from './replies.js';
 import type { ChatStreamResult, ChatUsage } from './types.js';
@@ -52,6 +53,8 @@ export interface StreamBounds {
   idleMs: number;
   /** The most the whole stream may send, bytes. */
   maxBytes: number;
+  /** The call's trace, when anything listens: ended when the stream ends (with its usage), failed when it fails. */
+  trace?: Trace;
 }
 
 /** Not a MeshError of its own: the marker that the idle timer cut the stream. */
@@ -124,6 +127,9 @@ class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult
   #moved = false;
   /** Answered its end, failed, or left early: later calls answer done. */
   #closed = false;
+  /** The model and id the chunks name (read only for a trace). */
+  #model: string | undefined;
+  #id: string | undefined;
 
   constructor(response: HttpResponse, body: Body, bounds: StreamBounds) {
     this.#response = response;
@@ -163,19 +169,40 @@ class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult
     if (delta !== undefined) return { value: delta, done: false };
     this.#close();
     if (!this.#finished) {
-      if (this.#bounds.signal?.aborted) throw new AbortError('The chat stream was aborted.', details(this.#response));
-      throw new StreamInterruptedError(`The chat stream ended after ${this.#partial.length} characters without its end marker.`, {
-        ...details(this.#response),
-        partialText: this.#partial,
-      });
+      const error = this.#bounds.signal?.aborted
+        ? new AbortError('The chat stream was aborted.', details(this.#response))
+        : new StreamInterruptedError(`The chat stream ended after ${this.#partial.length} characters without its end marker.`, {
+            ...details(this.#response),
+            partialText: this.#partial,
+          });
+      this.#bounds.trace?.fail(error);
+      throw error;
     }
+    this.#endTrace();
     return { value: this.#result(), done: true };
   }
 
-  /** `break` (or the caller's own error): close the connection, do not drain it. */
+  /** `break` (or the caller's own error): close the connection, do not drain it. The trace ends with what came. */
   async return(): Promise<IteratorResult<string, ChatStreamResult>> {
     this.#close();
+    this.#endTrace();
     return { value: this.#result(), done: true };
+  }
+
+  /** Ends the trace, when there is one (only its first end or failure counts). */
+  #endTrace(): void {
+    const trace = this.#bounds.trace;
+    if (trace === undefined) return;
+    const response = this.#response;
+    trace.end({
+      status: response.status,
+      attempts: response.attempts,
+      requestId: response.requestId,
+      responseModel: this.#model,
+      responseId: this.#id,
+      inputTokens: this.#usage?.promptTokens,
+      outputTokens: this.#usage?.completionTokens,
+    });
   }
 
   /** An error thrown in at the caller's `yield*`: read as a failure of the stream, as an async generator would. */
@@ -183,10 +210,12 @@ class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult
     throw this.#failed(error);
   }
 
-  /** Closes, and answers the error a failed read means. */
+  /** Closes, and answers the error a failed read means (the trace fails with it). */
   #failed(error: unknown): Error {
     this.#close();
-    return failure(error, this.#partial, this.#response, this.#bounds);
+    const failed = failure(error, this.#partial, this.#response, this.#bounds);
+    this.#bounds.trace?.fail(failed);
+    return failed;
   }
 
   #result(): ChatStreamResult {
@@ -244,6 +273,7 @@ class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult
     const chunk = chatChunkOf(event);
     if (!chunk) return undefined;
     if (chunk.usage !== undefined) this.#usage = usageOf(chunk.usage) ?? this.#usage;
+    if (this.#bounds.trace !== undefined) this.#traced(chunk);
     const delta = chunk.choices?.[0]?.delta?.content;
     if (typeof delta === 'string' && delta !== '') {
       this.#partial += delta;
@@ -252,6 +282,12 @@ class ChatStreamReader implements AsyncIterableIterator<string, ChatStreamResult
     }
     if (carriesSomething(chunk)) this.#moved = true;
     return undefined;
+  }
+
+  /** The model and id a chunk names, for the trace (OpenAI's chunks each carry both). */
+  #traced(chunk: Record<string, unknown>): void {
+    if (typeof chunk.model === 'string') this.#model = chunk.model;
+    if (typeof chunk.id === 'string') this.#id = chunk.id;
   }
 }
 

@@ -105,11 +105,12 @@ export class MeshClient {
         : await this.#chatBodyWithImages(input, options, true);
     const { signal, timeout, maxRetries, temperature, maxTokens } = options;
     const trace = { model: body.model as string, temperature, maxTokens };
-    const response = await this.#parts.api.open(CHAT_STREAM, { body, signal, timeout, maxRetries, trace });
-    return yield* readChatStream(response, {
+    const opened = await this.#parts.api.open(CHAT_STREAM, { body, signal, timeout, maxRetries, trace });
+    return yield* readChatStream(opened.response, {
       signal: options.signal,
       idleMs: this.config.streamIdleTimeout,
       maxBytes: this.config.maxResponseBytes,
+      trace: opened.trace,
     });
   }
 

@@ -90,6 +90,55 @@ describe('request traces', () => {
     expectNoSecret(texts, [tokens.access_token, tokens.refresh_token, PROMPT, reply.content]);
   });
 
+  it('a stream: its span lasts until the stream ends and carries the usage of the last chunk; the channel ends then too', async () => {
+    const { client, tokens } = await clientWithTokens(stack);
+    await client.listKeys();
+    recorder = recordChannel('request');
+    const stream = client.chatStream(PROMPT, { model: 'gpt-4o' });
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    // Headers and a first delta in: the call is still going, nothing has ended.
+    expect(otel.spans('chat gpt-4o')).toEqual([]);
+    expect(messagesOf('chat').map((e) => e.event)).toEqual(['start', 'end']);
+    let result = await stream.next();
+    while (!result.done) result = await stream.next();
+    const { usage } = result.value;
+    expect(usage).toBeDefined();
+
+    const span = oneSpan('chat gpt-4o');
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    expect(span.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+      'gen_ai.usage.input_tokens': usage?.promptTokens,
+      'gen_ai.usage.output_tokens': usage?.completionTokens,
+      'http.response.status_code': 200,
+    });
+    const chat = messagesOf('chat');
+    expect(chat.map((e) => e.event)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(chat.at(-1)?.message).toMatchObject({ status: 200, inputTokens: usage?.promptTokens, durationMs: expect.any(Number) });
+    const texts = [JSON.stringify(recorder.events.map((e) => e.message)), spanText(span)];
+    expectNoSecret(texts, [tokens.access_token, PROMPT, result.value.content]);
+  });
+
+  it('a stream left early ends its span without an error; a stream cut mid-way fails it with stream_interrupted', async () => {
+    const { client } = await clientWithTokens(stack);
+    await client.listKeys();
+    for await (const _ of client.chatStream('one two three', { model: 'gpt-4o' })) break;
+    expect(oneSpan('chat gpt-4o').status.code).toBe(SpanStatusCode.UNSET);
+    otel.exporter.reset();
+
+    stack.backend.faults.add({ fault: { kind: 'cutStream', afterDeltas: 2 }, match: { path: '/v1/mesh/chat' } });
+    const error = await (async () => {
+      for await (const _ of client.chatStream('a b c d e f', { model: 'gpt-4o' })) {
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'stream_interrupted' });
+    const span = oneSpan('chat gpt-4o');
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes['error.type']).toBe('stream_interrupted');
+  });
+
   it('listKeys: a `mesh.listKeys` span with the HTTP attributes, the path without its query, no user id anywhere', async () => {
     const { client, tokens } = await clientWithTokens(stack);
     const profile = await client.profile();
