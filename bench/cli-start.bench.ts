@@ -1,20 +1,21 @@
 /**
  * Start-up of the built `mesh-auth` bin (issue 22): `mesh-auth status` and `mesh-auth token`, each a
- * whole process from start to exit, against a bare `node -e 0` (goal: within 1.5x). The three run in
- * turn, round after round (the order reversed every other round), so that the machine's drift falls
+ * whole process from start to exit, against a bare `node -e 0` (goal: within 1.5x), and beside them
+ * status's work written by hand with nothing of the SDK (the floor under it). They run in turn, round after round (the order reversed every other round), so that the machine's drift falls
  * on all of them alike; each round gives one ratio per command (its wall time over that round's
  * `node -e 0`), and the figure is the median of those ratios, beside each command's median time.
  *
  * The setting is a logged-in user: a valid token set in a file store (MESH_TOKEN_STORE=file, in a
  * scratch directory), CI=true. `token` prints the stored token (no refresh, no network). `status`
- * asks the backend (`GET /auth/validate`, then `GET /auth/profile` for the e-mail address): here a
+ * asks the backend (`GET /auth/validate`, then `GET /auth/profile` for the e-mail address; through
+ * node:http, the CLI's transport, since undici's start-up was most of its time): here a
  * stub backend on loopback, in a process of its own, answers both at once (AUTH0_DOMAIN points at
  * it too, so nothing leaves the machine). The bins are built into .tmp/ (never dist/, which tests
  * rebuild), unless CLI_BENCH_BIN names a mesh-auth.js to measure instead (a build from before a
  * change). CLI_ROUNDS (default 20). Run: npm run bench:cli. Prints figures; asserts nothing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FileStore } from '../src/auth/stores/file-store.js';
@@ -41,6 +42,23 @@ const server = require('node:http').createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => process.stdout.write('STUB_URL=http://127.0.0.1:' + server.address().port + '\\n'));
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
+`;
+
+/** status's work written by hand, as small as it gets: the floor the bench shows beside it. */
+const STATUS_BY_HAND = `
+import { request } from 'node:http';
+import { readFile } from 'node:fs/promises';
+const { access_token } = JSON.parse(await readFile(process.env.MESH_TOKEN_DIR + '/token.json', 'utf8'));
+const get = (path) => new Promise((resolve, reject) => {
+  const url = new URL(path, process.env.MESH_API_URL);
+  request(url, { headers: { authorization: 'Bearer ' + access_token } }, (reply) => {
+    let body = '';
+    reply.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve(JSON.parse(body)));
+  }).on('error', reject).end();
+});
+if ((await get('/auth/validate')).valid !== true) process.exit(1);
+const { profile } = await get('/auth/profile');
+process.stderr.write('Logged in as ' + profile.email + '\\n');
 `;
 
 function startStub(): Promise<{ url: string; child: ChildProcess }> {
@@ -127,10 +145,15 @@ try {
     AUTH0_DOMAIN: stub.url,
   };
 
+  // The floor under status: the least a script can do for the same answer, by hand (read the
+  // token file, the same two GETs on node:http, print the e-mail address), with nothing of the SDK.
+  const floor = join(WORK, 'status-by-hand.mjs');
+  await writeFile(floor, STATUS_BY_HAND);
   const subjects = [
     { label: 'node -e 0', args: ['-e', '0'] },
     { label: 'mesh-auth status', args: [BIN, 'status'] },
     { label: 'mesh-auth token', args: [BIN, 'token'] },
+    { label: 'status by hand', args: [floor] },
   ] as const;
 
   // Each once, unmeasured (the disk cache), and checked: a bin that fails would be measured failing fast.
@@ -148,7 +171,7 @@ try {
 
   const times = subjects.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? [2, 1, 0] : [0, 1, 2];
+    const order = round % 2 ? [3, 2, 1, 0] : [0, 1, 2, 3];
     for (const index of order) {
       const result = await run([...(subjects[index]?.args ?? [])], env);
       if (result.code !== 0) throw new Error(`${subjects[index]?.label} exited ${result.code}: ${result.stderr}`);

@@ -1,6 +1,10 @@
-// The whole public API of mesh-sdk. Names here are binding: add, don't rename. No logic here.
+// The whole public API of mesh-sdk. Names here are binding: add, don't rename. No logic here but
+// the one line below the exports.
 // Reviewed name by name in issue 22 (CHANGELOG.md, "Unreleased"): each name is one a user constructs, calls,
 // catches or must write down in a type; test/index.test.ts holds the list.
+
+import { useUndiciAtImport } from './http/http-client.js';
+import * as undiciTransports from './http/undici-transport.js';
 
 export type { HeldLock, TokenLock } from './auth/locks/token-lock.js';
 export { EnvStore, type EnvStoreOptions } from './auth/stores/env-store.js';
@@ -86,3 +90,7 @@ export type { AuthFlowCallbacks, DeviceVerification, LoginOptions } from './flow
 export type { CircuitBreakerOptions } from './http/circuit-breaker.js';
 export type { HeadlessVerdict } from './internal/headless.js';
 export { redact } from './internal/redact.js';
+
+// undici comes with the package, so that a client's first request waits for no module; code that
+// does not come through this entry (the CLI, on node:http) loads it only if it needs it (http-client.ts).
+useUndiciAtImport(undiciTransports);

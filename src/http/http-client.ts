@@ -36,6 +36,22 @@ import {
 import { type ReplyBody, requestTo, TIMEOUT_CODES, type Transport, type TransportRequest } from './transport.js';
 import { sleep } from './waiting.js';
 
+type UndiciTransports = typeof import('./undici-transport.js');
+
+/** undici's transports when the package entry brought them in at import (see {@link useUndiciAtImport}). */
+let undiciAtImport: UndiciTransports | undefined;
+
+/**
+ * Called by the package entry (src/index.ts), which imports undici-transport.js statically: a
+ * client then makes its pool as it is built, and its first request waits for no module (undici is
+ * loaded with the package, as the cold-start and first-call benches measure it). Code that does
+ * not come through the entry (the CLI, whose commands use node:http) loads undici by its first
+ * request that needs it, or never.
+ */
+export function useUndiciAtImport(transports: UndiciTransports): void {
+  undiciAtImport = transports;
+}
+
 /** A reply's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers; each absent when not sent. */
 export interface RateLimitInfo {
   limit?: number;
@@ -255,6 +271,7 @@ export class HttpClient {
     this.#ownsTransport = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher;
     this.#transport = options.dispatcher === undefined ? options.transport : undefined;
+    if (this.#transport === undefined && undiciAtImport !== undefined) this.#useUndici(undiciAtImport);
     const prefix = base.pathname.replace(/\/$/, '');
     this.#pathPrefix =
       base.search === '' && base.hash === '' && `${base.origin}${prefix}` === options.baseUrl ? prefix : undefined;
@@ -280,13 +297,16 @@ export class HttpClient {
 
   /** The transport, loaded (undici's, or one over the user's dispatcher) by the first request that needs it. */
   #loadTransport(): Promise<Transport> {
-    this.#loadingTransport ??= import('./undici-transport.js').then(({ defaultDispatcher, dispatcherTransport }) => {
-      const dispatcher = this.#dispatcher === undefined ? defaultDispatcher() : (this.#dispatcher as Dispatcher);
-      this.#dispatcher ??= dispatcher;
-      this.#transport = dispatcherTransport(dispatcher);
-      return this.#transport;
-    });
+    this.#loadingTransport ??= import('./undici-transport.js').then((undici) => this.#useUndici(undici));
     return this.#loadingTransport;
+  }
+
+  /** The transport over the user's dispatcher, or over the default pool (made now). */
+  #useUndici({ defaultDispatcher, dispatcherTransport }: UndiciTransports): Transport {
+    const dispatcher = this.#dispatcher === undefined ? defaultDispatcher() : (this.#dispatcher as Dispatcher);
+    this.#dispatcher ??= dispatcher;
+    this.#transport = dispatcherTransport(dispatcher);
+    return this.#transport;
   }
 
   /**
