@@ -29,17 +29,6 @@ import type {
 } from './types.js';
 import { validateApiKey, validateToken } from './validate-token.js';
 
-/**
- * The Mesh client. Construction resolves and validates all configuration (options, then
- * environment, then defaults) and throws `ConfigError` on a bad value; it does no I/O. Tokens are
- * loaded, refreshed and stored on first use.
- *
- * @example
- * import { MeshClient } from 'mesh-sdk';
- * const client = new MeshClient();
- * const reply = await client.chat('What is 5 + 7?');
- * console.log(reply.content);
- */
 /** What the next client is built with beyond its options: set around one construction by {@link clientWith}. */
 let nextOverrides: AssemblyOverrides | undefined;
 
@@ -56,6 +45,17 @@ export function clientWith(options: MeshClientOptions, overrides: AssemblyOverri
   }
 }
 
+/**
+ * The Mesh client. Construction resolves and validates all configuration (options, then
+ * environment, then defaults) and throws `ConfigError` on a bad value; it does no I/O. Tokens are
+ * loaded, refreshed and stored on first use.
+ *
+ * @example
+ * import { MeshClient } from 'mesh-sdk';
+ * const client = new MeshClient();
+ * const reply = await client.chat('What is 5 + 7?');
+ * console.log(reply.content);
+ */
 export class MeshClient {
   /** The resolved, frozen configuration. */
   readonly config: ResolvedConfig;
