@@ -79,6 +79,16 @@ describe('redis restarted and killed', () => {
     await Promise.all([plain?.stop(), durable?.stop()]);
   });
 
+  it('a reply that came while the process was busy past the bound is taken, not called a timeout', async () => {
+    const store = storeOn(plain, { commandTimeoutMs: 150 });
+    await store.save(tokens('busy')); // connected
+    const loading = store.load();
+    // Busy for twice the bound: Redis answers meanwhile, and the reply waits beside the expired timer.
+    const until = Date.now() + 300;
+    while (Date.now() < until) {}
+    expect(await loading).toMatchObject({ access_token: 'access-busy' });
+  });
+
   it('down mid-run: typed error within the bound, and the same store works once Redis is back', async () => {
     const store = storeOn(durable);
     await store.save(tokens('before'));
