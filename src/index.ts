@@ -48,6 +48,7 @@ export type {
   ChatStreamResult,
   ChatUsage,
   CreatedApiKey,
+  CredentialKind,
   Profile,
   RateLimitInfo,
   RequestOptions,

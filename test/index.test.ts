@@ -88,6 +88,7 @@ const REVIEWED_EXPORTS = [
   'ChatOptions',
   'ChatResponse',
   'ChatStreamResult',
+  'CredentialKind',
   'ChatUsage',
   'CircuitBreakerOptions',
   'CircuitOpenError',
@@ -224,7 +225,7 @@ describe('src/index.ts', () => {
     expectTypeOf<Profile>().toHaveProperty('id');
     expectTypeOf<CreatedApiKey>().toBeObject();
     expectTypeOf<HeadlessVerdict>().toHaveProperty('headless');
-    expectTypeOf<ConfigSource>().toEqualTypeOf<'option' | 'env' | 'default' | 'backend'>();
+    expectTypeOf<ConfigSource>().toEqualTypeOf<'option' | 'env' | 'file' | 'default' | 'backend'>();
     expectTypeOf<ResolvedConfig>().toHaveProperty('apiUrl');
     expectTypeOf<sdk.MeshError['code']>().toEqualTypeOf<ErrorCode>();
     expectTypeOf<sdk.LoginError['serverCode']>().toEqualTypeOf<string | undefined>();

@@ -16,8 +16,8 @@ import type { BackendAuth } from '../auth/backend/backend-auth.js';
 import { createTokenStore } from '../auth/stores/create-token-store.js';
 import { SkewClock } from '../auth/tokens/clock.js';
 import { TokenManager } from '../auth/tokens/token-manager.js';
+import { resolveConfig } from '../client/configuration.js';
 import type { MeshClientOptions } from '../client/options.js';
-import { resolveConfig } from '../config/resolve.js';
 import { proxyConfigured } from '../internal/environment.js';
 import { createLogger } from '../internal/logger.js';
 

@@ -7,6 +7,7 @@
  * wires nothing itself.
  */
 import { channel } from 'node:diagnostics_channel';
+import { mkdir } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { BackendAuth } from '../auth/backend/backend-auth.js';
 import { type Credentials, providedCredentials, staticCredentials } from '../auth/credentials.js';
@@ -16,7 +17,8 @@ import { SkewClock } from '../auth/tokens/clock.js';
 import { JwksCache } from '../auth/tokens/jwks.js';
 import { TokenManager, withUserId } from '../auth/tokens/token-manager.js';
 import { TokenValidator } from '../auth/tokens/validator.js';
-import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
+import { DEFAULT_PROFILE } from '../config/profiles.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
 import type { AuthFlow, LoginOptions } from '../flow/auth-flow.js';
 import { CircuitBreaker } from '../http/circuit-breaker.js';
@@ -25,8 +27,9 @@ import type { Transport } from '../http/transport.js';
 import { type HeadlessVerdict, isInteractive } from '../internal/headless.js';
 import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
+import { resolveConfig } from './configuration.js';
 import type { MeshClientOptions } from './options.js';
-import type { Profile } from './types.js';
+import type { CredentialKind, Profile } from './types.js';
 
 /** A refresh must not wait a whole request timeout while other processes wait on the lock. */
 export const REFRESH_TIMEOUT_CAP_MS = 30_000; // 30 s
@@ -67,6 +70,8 @@ export interface ClientParts {
   validator: TokenValidator;
   credentials: Credentials;
   api: ApiCaller;
+  /** Which credential the client uses (`authStatus()` says it, and the client's first debug line). */
+  credential: CredentialKind;
   /** Present in the default (login) mode; absent with `apiKey`, `authToken` or `tokenProvider`. */
   session: LoginSession | undefined;
 }
@@ -129,12 +134,15 @@ function customStoreHint(store: string): string {
   );
 }
 
-function givenCredentials(options: MeshClientOptions, config: ResolvedConfig): Credentials | undefined {
+function givenCredentials(
+  options: MeshClientOptions,
+  config: ResolvedConfig,
+): { credentials: Credentials; kind: CredentialKind } | undefined {
   const explicit = [options.apiKey, options.authToken, options.tokenProvider].filter((value) => value !== undefined);
   if (explicit.length > 1) {
     throw new ConfigError('Give only one of apiKey, authToken and tokenProvider.', { hint: 'Remove all but one of them.' });
   }
-  if (options.tokenProvider) return providedCredentials(options.tokenProvider);
+  if (options.tokenProvider) return { credentials: providedCredentials(options.tokenProvider), kind: 'tokenProvider' };
   if (options.authToken !== undefined) {
     if (!warnedAuthToken) {
       warnedAuthToken = true;
@@ -146,9 +154,9 @@ function givenCredentials(options: MeshClientOptions, config: ResolvedConfig): C
         },
       );
     }
-    return staticCredentials(options.authToken, 'authToken');
+    return { credentials: staticCredentials(options.authToken, 'authToken'), kind: 'authToken' };
   }
-  if (config.apiKey !== undefined) return staticCredentials(config.apiKey, 'apiKey');
+  if (config.apiKey !== undefined) return { credentials: staticCredentials(config.apiKey, 'apiKey'), kind: 'apiKey' };
   return undefined;
 }
 
@@ -173,8 +181,10 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
 
   const given = givenCredentials(options, config);
   if (given) {
-    const api = new ApiCaller({ http, credentials: given, validator, logger, capabilities });
-    return { config, logger, http, backendAuth, validator, credentials: given, api, session: undefined };
+    logger.debug(firstDebugLine(config, given.kind, 'none (credentials given directly)'));
+    const api = new ApiCaller({ http, credentials: given.credentials, validator, logger, capabilities });
+    const { credentials, kind: credential } = given;
+    return { config, logger, http, backendAuth, validator, credentials, credential, api, session: undefined };
   }
 
   const env = options.env ?? process.env;
@@ -184,6 +194,9 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
     tokenDirectory: overrides.tokenDirectory,
     keychain: overrides.keychain,
   });
+  const credential: CredentialKind = config.tokenStore === 'env' ? 'env' : 'login';
+  logger.debug(firstDebugLine(config, credential, selection.store.describe()));
+  logger.debug(`Headless: ${selection.headless.headless} (${selection.headless.reason}).`);
   // The login machinery (openid-client, the listener, the device flow) is loaded by the first
   // login, not at import: most runs of a program never log in.
   let flow: Promise<AuthFlow> | undefined;
@@ -230,6 +243,9 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
       throw error;
     }
     await manager.setTokens(withUserId(tokens, profile.id));
+    // A named profile's folder exists once it has logged in, whichever store holds its tokens, so
+    // that `mesh-auth status --all` finds it (its lock lives there too).
+    if (config.profile !== DEFAULT_PROFILE) await mkdir(selection.directory, { recursive: true, mode: 0o700 }).catch(() => {});
     const storedAt = performance.now();
     if (loginChannel.hasSubscribers) {
       const event: LoginEvent = callback
@@ -245,5 +261,11 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
     headless: selection.headless,
     login: async (loginOptions) => (await login(loginOptions)).profile,
   };
-  return { config, logger, http, backendAuth, validator, credentials, api, session };
+  return { config, logger, http, backendAuth, validator, credentials, credential, api, session };
+}
+
+/** The first debug line of a client: which profile, which credential, which store (never a secret). */
+export function firstDebugLine(config: ResolvedConfig, credential: CredentialKind, store: string): string {
+  const from = config.sources.profile ?? 'default';
+  return `Profile ${config.profile} (from ${from === 'file' ? config.configFile : from}); credential: ${credential}; tokens: ${store}; API ${config.apiUrl}.`;
 }

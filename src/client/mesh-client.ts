@@ -291,8 +291,10 @@ export class MeshClient {
    * expired token it can refresh; never starts a login. `loggedIn` is false when there are no usable tokens.
    */
   async authStatus(options: Pick<RequestOptions, 'signal'> = {}): Promise<AuthStatus> {
-    const { credentials, http, validator, session } = this.#parts;
+    const { credentials, http, validator, session, config, credential } = this.#parts;
     return readAuthStatus({
+      profile: config.profile,
+      credential,
       manager: session?.manager,
       credentials,
       validate: (token, signal) =>

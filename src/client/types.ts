@@ -107,9 +107,25 @@ export interface Profile {
   credits?: number;
 }
 
+/**
+ * Which credential a client uses: `login` (the stored login of its profile: `npx mesh-auth`),
+ * `env` (tokens from `MESH_ACCESS_TOKEN`/`MESH_REFRESH_TOKEN`, `MESH_TOKEN_FROM_ENV`), `apiKey`
+ * (`MESH_API_KEY`), `tokenProvider` (your `TokenProvider`), `authToken` (the deprecated fixed token).
+ */
+export type CredentialKind = 'login' | 'env' | 'apiKey' | 'tokenProvider' | 'authToken';
+
 /** What `client.authStatus()` finds. */
 export interface AuthStatus {
   loggedIn: boolean;
+  /** The client's profile (`default` unless one was named): whose login this is. */
+  profile: string;
+  /** Which credential the client uses. */
+  credential: CredentialKind;
+  /**
+   * The `email` claim of the stored ID token, when the login returned one (decoded, not verified:
+   * it is the client's own stored token, used only to name the person).
+   */
+  email?: string;
   /** Where the tokens are, e.g. "file /home/me/.mesh/token.json". */
   store: string;
   /** The token's `sub`. */

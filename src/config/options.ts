@@ -33,6 +33,21 @@ export interface Auth0Options {
  */
 export interface ConfigOptions {
   /**
+   * The profile: a login of its own (its own tokens in every store, its own refresh lock) and,
+   * optionally, settings of its own in the user configuration file (docs/profiles.md). Resolved
+   * once, at construction. A name has letters, digits, `.`, `_` and `-` only, 1 to 64 of them,
+   * and is not `.` or `..`; empty means `default`.
+   * @default the configuration file's `defaultProfile` (set by `mesh-auth use <name>`), else 'default': today's storage (env `MESH_PROFILE`)
+   */
+  profile?: string;
+  /**
+   * The user configuration file: `{ "defaultProfile", "profiles": { "<name>": { apiUrl, auth0Domain,
+   * auth0ClientId, auth0Audience, defaultProvider, defaultModel, tokenStore } } }`. Never a file of
+   * the working directory; refused when another user owns it or may write it.
+   * @default '~/.mesh/config.json' (env `MESH_CONFIG_FILE`)
+   */
+  configFile?: string;
+  /**
    * The Mesh backend.
    * @default 'https://mesh-abh5.onrender.com' (env `MESH_API_URL`)
    */

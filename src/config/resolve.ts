@@ -15,13 +15,37 @@ import {
   tokenStoreKindValue,
   type ValueParser,
 } from './parsers.js';
+import { DEFAULT_PROFILE, noUserConfig, PROFILE_SETTING_KEYS, parseUserConfig, type UserConfig } from './profiles.js';
 import { SETTINGS, type Setting } from './settings.js';
 
-/** Where a resolved value came from; `status` and `doctor` show it. */
-export type ConfigSource = 'option' | 'env' | 'default' | 'backend';
+/**
+ * Where a resolved value came from; `status` and `doctor` show it. `file`: the user configuration
+ * file (`~/.mesh/config.json`): the profile's settings there, or its `defaultProfile`.
+ */
+export type ConfigSource = 'option' | 'env' | 'file' | 'default' | 'backend';
+
+/**
+ * How the user configuration file is found and read: given by the client layer (config-file.ts,
+ * Node), never read by this module itself, so that mesh-sdk/server resolves settings without a
+ * file system. Without a reader there is no file: only options, environment and defaults.
+ */
+export interface ConfigFileReader {
+  /** The file when neither `configFile` nor `MESH_CONFIG_FILE` names one (`~/.mesh/config.json`). */
+  defaultPath(): string;
+  /** Its text, or undefined when there is none. @throws ConfigError for a file not to trust */
+  read(path: string): string | undefined;
+}
 
 /** Configuration after resolution: every value checked, defaults applied, frozen. */
 export interface ResolvedConfig {
+  /**
+   * The profile: whose tokens, lock and settings this client uses (`default`: the storage of a
+   * client that names none). Resolved once; nothing changes it later. `sources.profile` says where
+   * it came from (`file`: the configuration file's `defaultProfile`, set by `mesh-auth use`).
+   */
+  readonly profile: string;
+  /** The user configuration file read (whether or not it exists); undefined when none was read. */
+  readonly configFile: string | undefined;
   readonly apiUrl: string;
   readonly auth0: { readonly domain: string; readonly clientId: string; readonly audience: string };
   readonly callbackPort: number;
@@ -132,11 +156,17 @@ function envNames(row: Setting<unknown>): readonly string[] {
   return typeof row.env === 'string' ? [row.env] : row.env;
 }
 
+/** A profile's value for a setting in the configuration file, and how an error names it. */
+type FileValue = { raw: unknown; where: string } | undefined;
+type FileLookup = (row: Setting<unknown>) => FileValue;
+const NO_FILE: FileLookup = () => undefined;
+
 function resolveSetting<T>(
   row: Setting<T>,
   options: ConfigInput,
   env: Env,
   sources: Record<string, ConfigSource>,
+  file: FileLookup = NO_FILE,
 ): T | undefined {
   const option = optionAt(options, row.option);
   if (option !== undefined) {
@@ -149,8 +179,45 @@ function resolveSetting<T>(
     sources[row.option] = 'env';
     return parseEnv(row.parser, fromEnv, name, row.secret);
   }
+  const fromFile = file(row as Setting<unknown>);
+  if (fromFile !== undefined) {
+    sources[row.option] = 'file';
+    return parse(row.parser, fromFile.raw, fromFile.where, row.secret);
+  }
   sources[row.option] = 'default';
   return row.default;
+}
+
+/** The user configuration file's path: `configFile`, `MESH_CONFIG_FILE`, else the reader's default. */
+function resolveConfigFile(
+  options: ConfigInput,
+  env: Env,
+  sources: Record<string, ConfigSource>,
+  reader: ConfigFileReader | undefined,
+): string | undefined {
+  const named = resolveSetting(SETTINGS.configFile, options, env, sources);
+  return named ?? reader?.defaultPath();
+}
+
+/** The profile: option, `MESH_PROFILE`, the file's `defaultProfile`, else `default`. */
+function resolveProfile(options: ConfigInput, env: Env, sources: Record<string, ConfigSource>, file: UserConfig): string {
+  return (
+    resolveSetting(SETTINGS.profile, options, env, sources, () =>
+      file.defaultProfile === undefined ? undefined : { raw: file.defaultProfile, where: `"defaultProfile" in ${file.path}` },
+    ) ?? DEFAULT_PROFILE
+  );
+}
+
+/** The lookup of a profile's settings in the file, by the settings table's names. */
+function profileLookup(file: UserConfig, profile: string): FileLookup {
+  const settings = file.profiles[profile];
+  if (settings === undefined) return NO_FILE;
+  const table = SETTINGS as Record<string, Setting<unknown>>;
+  return (row) => {
+    const key = PROFILE_SETTING_KEYS.find((name) => table[name] === row);
+    if (key === undefined || settings[key] === undefined) return undefined;
+    return { raw: settings[key], where: `setting "profiles.${profile}.${key}" in ${file.path}` };
+  };
 }
 
 function isTokenStore(value: unknown): value is CustomTokenStore {
@@ -186,7 +253,12 @@ function parseStoreChoice(raw: unknown, where: string, variable?: string): Token
   return { kind: parse(tokenStoreKindValue, raw, where, false, variable) };
 }
 
-function resolveTokenStore(options: ConfigInput, env: Env, sources: Record<string, ConfigSource>): TokenStoreChoice {
+function resolveTokenStore(
+  options: ConfigInput,
+  env: Env,
+  sources: Record<string, ConfigSource>,
+  file: FileValue,
+): TokenStoreChoice {
   const fromEnvRaw = envAt(env, 'MESH_TOKEN_FROM_ENV');
   const fromEnv = () => (fromEnvRaw === undefined ? false : parseEnv(booleanValue, fromEnvRaw, 'MESH_TOKEN_FROM_ENV'));
   const option = options.tokenStore;
@@ -215,6 +287,11 @@ function resolveTokenStore(options: ConfigInput, env: Env, sources: Record<strin
       throw aboutVariable(conflict, 'MESH_TOKEN_STORE');
     }
     return choice;
+  }
+  if (!seed && file !== undefined) {
+    sources.tokenStore = 'file';
+    const choice = parseStoreChoice(file.raw, file.where);
+    return choice.kind === 'redis' ? { ...choice, seedFromEnv: false } : choice;
   }
   sources.tokenStore = seed ? 'env' : 'default';
   return { kind: seed ? 'env' : 'auto' };
@@ -250,7 +327,7 @@ export function defaultModelFor(
  * value is replaced by its default in `config`. For diagnostics (`mesh-auth doctor`): a client is
  * built with `resolveConfig`, which throws.
  */
-export function inspectConfig(options: ConfigInput = {}): ConfigReport {
+export function inspectConfig(options: ConfigInput = {}, reader?: ConfigFileReader): ConfigReport {
   const env: Env = options.env ?? process.env;
   const sources: Record<string, ConfigSource> = {};
   const problems: ConfigProblem[] = [];
@@ -265,8 +342,17 @@ export function inspectConfig(options: ConfigInput = {}): ConfigReport {
       return fallback;
     }
   }
+  // The file first: the profile's name may come from it, and the profile's settings do.
+  const configFile = guarded('configFile', undefined, () => resolveConfigFile(options, env, sources, reader));
+  const userConfig =
+    reader === undefined || configFile === undefined
+      ? noUserConfig(configFile ?? '')
+      : guarded('configFile', noUserConfig(configFile), () => parseUserConfig(reader.read(configFile), configFile));
+  const profile = guarded('profile', DEFAULT_PROFILE, () => resolveProfile(options, env, sources, userConfig));
+  const fromFile = profileLookup(userConfig, profile);
+
   const get = <T>(row: Setting<T>) =>
-    guarded(row.option, row.default, () => resolveSetting(row, options, env, sources)) as T | undefined;
+    guarded(row.option, row.default, () => resolveSetting(row, options, env, sources, fromFile)) as T | undefined;
 
   const defaultProvider = get(SETTINGS.defaultProvider) as string;
   const defaultOpenaiModel = get(SETTINGS.defaultOpenaiModel) as string;
@@ -277,11 +363,16 @@ export function inspectConfig(options: ConfigInput = {}): ConfigReport {
   // Resolved in the literal below, in table order, so that problems come in the order of the settings.
   let store: TokenStoreChoice = { kind: 'auto' };
   const storeChoice = () => {
-    store = guarded<TokenStoreChoice>('tokenStore', store, () => resolveTokenStore(options, env, sources));
+    const inFile = userConfig.profiles[profile]?.tokenStore;
+    const file: FileValue =
+      inFile === undefined ? undefined : { raw: inFile, where: `setting "profiles.${profile}.tokenStore" in ${userConfig.path}` };
+    store = guarded<TokenStoreChoice>('tokenStore', store, () => resolveTokenStore(options, env, sources, file));
     return store.kind;
   };
 
   const config: ResolvedConfig = {
+    profile,
+    configFile,
     apiUrl: get(SETTINGS.apiUrl) as string,
     auth0: Object.freeze({
       domain: get(SETTINGS.auth0Domain) as string,
@@ -346,16 +437,17 @@ function withSecretsHidden(config: ResolvedConfig): ResolvedConfig {
 }
 
 /**
- * Resolves every setting once: option, then environment, then default. The backend's
- * `/auth/config` step for the Auth0 settings happens at login, for those still at `default`.
+ * Resolves every setting once: option, then environment, then (with a `reader`) the profile's
+ * settings in the user configuration file, then default. The backend's `/auth/config` step for the
+ * Auth0 settings happens at login, for those still at `default`.
  *
  * @throws ConfigError naming the option or variable, the value and what was expected.
  * @example
  * const config = resolveConfig({ env: { MESH_API_URL: 'https://mesh.example.com' } });
  * config.apiUrl; // 'https://mesh.example.com'
  */
-export function resolveConfig(options: ConfigInput = {}): ResolvedConfig {
-  const { config, problems } = inspectConfig(options);
+export function resolveConfig(options: ConfigInput = {}, reader?: ConfigFileReader): ResolvedConfig {
+  const { config, problems } = inspectConfig(options, reader);
   if (problems[0]) throw problems[0].error;
   return config;
 }

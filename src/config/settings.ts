@@ -18,6 +18,7 @@ import {
   sealingKeyValue,
   secondsValue,
 } from './parsers.js';
+import { DEFAULT_PROFILE, profileNameValue } from './profiles.js';
 
 export const DEFAULT_API_URL = 'https://mesh-abh5.onrender.com';
 export const DEFAULT_AUTH0_DOMAIN = 'dev-hzpwy8oqs2ojss6r.us.auth0.com';
@@ -49,6 +50,10 @@ function setting<T>(row: Setting<T>): Setting<T> {
  * `logger` have rules of their own and are resolved beside these (see resolve.ts).
  */
 export const SETTINGS = {
+  // Resolved by rules of their own too (resolve.ts): the profile falls back to the user configuration
+  // file's defaultProfile before its default, and the file's default path is the client's (~/.mesh).
+  profile: setting({ option: 'profile', env: 'MESH_PROFILE', parser: profileNameValue, default: DEFAULT_PROFILE }),
+  configFile: setting<string>({ option: 'configFile', env: 'MESH_CONFIG_FILE', parser: filePathValue, default: undefined }),
   apiUrl: setting({ option: 'apiUrl', env: 'MESH_API_URL', parser: apiUrlValue, default: DEFAULT_API_URL }),
   auth0Domain: setting({
     option: 'auth0.domain',

@@ -14,11 +14,12 @@
 import type { Dispatcher } from 'undici';
 import { keychainSlotFor, redisStoreFor } from '../auth/stores/create-token-store.js';
 import { KeychainStore, type KeychainStoreOptions } from '../auth/stores/keychain-store.js';
+import { inspectConfig } from '../client/configuration.js';
 import type { MeshClient } from '../client/mesh-client.js';
 import type { MeshClientOptions } from '../client/options.js';
 import type { AuthStatus } from '../client/types.js';
 import { looksLikeRedisUrl } from '../config/parsers.js';
-import { type ConfigProblem, inspectConfig, type ResolvedConfig } from '../config/resolve.js';
+import type { ConfigProblem, ResolvedConfig } from '../config/resolve.js';
 import { AbortError, ConfigError, type MeshError } from '../errors/mesh-error.js';
 import { HttpClient } from '../http/http-client.js';
 import { errorCode } from '../http/retry-policy.js';
@@ -288,9 +289,13 @@ async function validateEndpointCheck(probes: Probes, apiUrl: string): Promise<Ch
 
 async function tokenChecks(client: MeshClient, signal: AbortSignal | undefined): Promise<Check[]> {
   const checks: Check[] = [];
-  const status: AuthStatus = await client
-    .authStatus({ signal })
-    .catch((error: Error) => ({ loggedIn: false, store: client.describeTokenStore(), reason: error.message }));
+  const status: AuthStatus = await client.authStatus({ signal }).catch((error: Error) => ({
+    loggedIn: false,
+    profile: client.config.profile,
+    credential: 'login' as const,
+    store: client.describeTokenStore(),
+    reason: error.message,
+  }));
   const expiry = status.expiresAt ? `, expires ${new Date(status.expiresAt * 1000).toISOString()}` : '';
   checks.push(
     status.loggedIn

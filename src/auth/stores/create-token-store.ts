@@ -6,8 +6,15 @@
  * `redis` (a fleet's shared store, which brings its own lock; seeded from the environment's tokens
  * with `MESH_TOKEN_FROM_ENV=true`); or the user's own TokenStore (its own `lock`, if it has one, is
  * used by the composition root).
+ *
+ * Profiles (issue 23): the `default` profile is exactly the storage of a client that names none.
+ * A named profile `<name>` has its own place in every store: `<dir>/profiles/<name>/token.json`
+ * (and its lock beside it), keychain account `<name>` (`<name>@<api host>` off the default
+ * deployment), and a Redis key ending in `:profile:<name>`. The name was checked at resolution
+ * (letters, digits, `.`, `_`, `-`; never `.` or `..`), so it is one path segment.
  */
 import { join, resolve } from 'node:path';
+import { DEFAULT_PROFILE } from '../../config/profiles.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE, DEFAULT_AUTH0_CLIENT_ID, DEFAULT_AUTH0_DOMAIN } from '../../config/settings.js';
 import { detectHeadless, type HeadlessVerdict } from '../../internal/headless.js';
@@ -34,6 +41,8 @@ export interface TokenStoreDependencies {
 
 export interface TokenStoreSelection {
   store: TokenStore;
+  /** The profile's token directory (its file store's and lock's), whichever store is used. */
+  directory: string;
   /**
    * The lock file for processes sharing a local store; none for memory, env, Redis and user stores
    * (a store that brings its own `lock`, as the Redis store does, is locked with that one).
@@ -69,20 +78,54 @@ export function isDefaultDeployment(config: Pick<ResolvedConfig, 'apiUrl' | 'aut
   );
 }
 
+type ProfileOf = Partial<Pick<ResolvedConfig, 'profile'>>;
+
+function namedProfile(config: ProfileOf): string | undefined {
+  return config.profile === undefined || config.profile === DEFAULT_PROFILE ? undefined : config.profile;
+}
+
 /**
- * The keychain slot of a configuration: the Python SDK's (service `mesh-sdk`, account `default`,
- * token_manager.py 1.5.4) for the default deployment, else `tokens@<api host>`.
+ * The keychain slot of a configuration. The `default` profile: the Python SDK's (service
+ * `mesh-sdk`, account `default`, token_manager.py 1.5.4) for the default deployment, else
+ * `tokens@<api host>`. A named profile: account `<name>` for the default deployment, else
+ * `<name>@<api host>` (as for the default profile, a local stack never overwrites real tokens);
+ * never shared with the Python SDK, which knows only `default`.
  */
-export function keychainSlotFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0'>): { account: string; shared: boolean } {
+export function keychainSlotFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0'> & ProfileOf): {
+  account: string;
+  shared: boolean;
+} {
+  const profile = namedProfile(config);
+  if (profile !== undefined) {
+    return { account: isDefaultDeployment(config) ? profile : `${profile}@${new URL(config.apiUrl).host}`, shared: false };
+  }
   return isDefaultDeployment(config)
     ? { account: PYTHON_KEYCHAIN_ACCOUNT, shared: true }
     : { account: keychainAccountFor(config.apiUrl), shared: false };
 }
 
-/** The Redis key of a configuration: `tokenStoreKey`, else one per deployment (API URL + audience). */
-export function redisKeyFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0' | 'tokenStoreKey'>): string {
-  return config.tokenStoreKey ?? defaultRedisKey(config.apiUrl, config.auth0.audience);
+/**
+ * The Redis key of a configuration: `tokenStoreKey` (taken as given, profile or not), else one per
+ * deployment (API URL + audience) and, for a named profile, `:profile:<name>` after it.
+ */
+export function redisKeyFor(config: Pick<ResolvedConfig, 'apiUrl' | 'auth0' | 'tokenStoreKey'> & ProfileOf): string {
+  if (config.tokenStoreKey !== undefined) return config.tokenStoreKey;
+  const profile = namedProfile(config);
+  const key = defaultRedisKey(config.apiUrl, config.auth0.audience);
+  return profile === undefined ? key : `${key}:profile:${profile}`;
 }
+
+/**
+ * The directory of a profile's `token.json` and lock: `base` (MESH_TOKEN_DIR, else `~/.mesh`) for
+ * the default profile, `<base>/profiles/<name>` for a named one.
+ */
+export function tokenDirectoryFor(config: ProfileOf, base: string): string {
+  const profile = namedProfile(config);
+  return profile === undefined ? base : join(base, PROFILES_DIRECTORY, profile);
+}
+
+/** The folder of the named profiles' token directories, inside the token directory. */
+export const PROFILES_DIRECTORY = 'profiles';
 
 /**
  * The Redis store of a configuration with `tokenStore: 'redis'` (URL, key, sealing key, and the
@@ -108,7 +151,7 @@ export function redisStoreFor(
 export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDependencies = {}): TokenStoreSelection {
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? silentLogger;
-  const directory = deps.tokenDirectory ?? config.tokenDirectory ?? defaultTokenDirectory();
+  const directory = tokenDirectoryFor(config, deps.tokenDirectory ?? config.tokenDirectory ?? defaultTokenDirectory());
   const headless = detectHeadless(config.headless, { env });
   const lock = new RefreshLock(join(directory, `${TOKEN_FILE_NAME}.lock`));
   // The default directory is refused inside a git work tree that does not ignore it; a named one is the user's choice.
@@ -123,25 +166,30 @@ export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDepende
       : [new PythonTokenFile({ path: resolve(config.pythonTokenFile), audience: config.auth0.audience, acceptOpaque, logger })];
 
   const choice = config.tokenStore;
-  if (typeof choice === 'object') return { store: choice as TokenStore, lock: undefined, headless };
+  if (typeof choice === 'object') return { store: choice as TokenStore, lock: undefined, headless, directory };
   switch (choice) {
     case 'memory':
-      return { store: new MemoryStore(), lock: undefined, headless };
+      return { store: new MemoryStore(), lock: undefined, headless, directory };
     case 'redis':
       // Its lock is the store's own (`store.lock`, the fleet-wide Redis lease): the composition root uses it.
-      return { store: redisStoreFor(config, { env, logger }), lock: undefined, headless };
+      return { store: redisStoreFor(config, { env, logger }), lock: undefined, headless, directory };
     case 'env':
-      return { store: new EnvStore({ env, logger, onTokensRefreshed: deps.onTokensRefreshed }), lock: undefined, headless };
+      return {
+        store: new EnvStore({ env, logger, onTokensRefreshed: deps.onTokensRefreshed }),
+        lock: undefined,
+        headless,
+        directory,
+      };
     case 'file':
-      return { store: new LayeredStore(undefined, file(), logger, imports()), lock, headless };
+      return { store: new LayeredStore(undefined, file(), logger, imports()), lock, headless, directory };
     case 'keychain':
-      return { store: keychain(), lock, headless };
+      return { store: keychain(), lock, headless, directory };
     case 'auto':
-      logger.debug(`Headless: ${headless.headless} (${headless.reason}).`);
       return {
         store: new LayeredStore(headless.headless ? undefined : keychain(), file(), logger, imports()),
         lock,
         headless,
+        directory,
       };
   }
 }
