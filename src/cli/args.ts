@@ -24,3 +24,25 @@ export function expandAbbreviations(args: readonly string[], longNames: readonly
   }
   return expanded;
 }
+
+/** `--profile`, or an abbreviation of it (`--pr` at least: `--p` could be `--port`), with or without `=value`. */
+const PROFILE_FLAG = /^--pr(o(f(i(le?)?)?)?)?(=.*)?$/;
+
+/**
+ * The command word and the rest of `argv`: `--profile <name>` (or `--profile=<name>`) may come
+ * before the command word as well as after it, and is then moved after it. Without a command
+ * word (`mesh-auth --headless`), the `fallback` command with every argument.
+ */
+export function splitCommand(argv: readonly string[], fallback: string): { name: string; args: string[] } {
+  const leading: string[] = [];
+  let index = 0;
+  while (index < argv.length && PROFILE_FLAG.test(argv[index] as string)) {
+    const flag = argv[index] as string;
+    leading.push(flag);
+    if (!flag.includes('=') && index + 1 < argv.length) leading.push(argv[++index] as string);
+    index += 1;
+  }
+  const word = argv[index];
+  if (word !== undefined && !word.startsWith('-')) return { name: word, args: [...leading, ...argv.slice(index + 1)] };
+  return { name: fallback, args: [...argv] };
+}

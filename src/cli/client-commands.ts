@@ -5,48 +5,41 @@
  */
 import { access } from 'node:fs/promises';
 import { pythonHeadlessTokenPaths } from '../auth/stores/python-token-file.js';
-import { clientWith, type MeshClient } from '../client/mesh-client.js';
-import type { MeshClientOptions } from '../client/options.js';
+import { idTokenEmail } from '../client/auth-status.js';
 import type { AuthStatus } from '../client/types.js';
-import { cliTransport } from './cli-transport.js';
-import type { Command, CommandContext } from './command.js';
+import { cliClient, emailOf, profileFlag, who } from './cli-client.js';
+import type { Command } from './command.js';
 import type { Output } from './output.js';
 import { EXIT, Exit, UsageError } from './run.js';
 
-/**
- * The CLI's client: never a login unasked (`interactive: false`), the login shown through the CLI's
- * UI, its requests on the CLI's transport (cli-transport.ts).
- */
-export function cliClient(context: CommandContext, options: MeshClientOptions = {}): MeshClient {
-  return clientWith({ interactive: false, loginUi: context.ui.callbacks, ...options }, { transport: cliTransport() });
+/** ` (profile work)` after a name, for a named profile; nothing for the default one, as before profiles. */
+function ofProfile(profile: string): string {
+  return profile === 'default' ? '' : ` (profile ${profile})`;
 }
 
 function describeStatus(out: Output, status: AuthStatus, email: string | undefined): string[] {
   if (!status.loggedIn)
     return [
       out.fail(`Not logged in: ${status.reason ?? 'no tokens'}.`),
+      `  Profile: ${status.profile}`,
       `  Tokens: ${status.store}`,
-      '  Run `npx mesh-auth` to log in.',
+      `  Run \`npx mesh-auth${profileFlag(status.profile)}\` to log in.`,
     ];
   return [
-    out.ok(`Logged in as ${email ?? status.subject ?? 'unknown user'}`),
+    out.ok(`Logged in as ${who(status, email)}`),
+    `  Profile: ${status.profile}`,
     ...(status.expiresAt ? [`  Access token expires: ${new Date(status.expiresAt * 1000).toISOString()}`] : []),
     `  Tokens: ${status.store}`,
     `  Checked by: the ${status.validation?.source ?? 'local'} validator${status.validation?.reason ? ` (${status.validation.reason})` : ''}`,
   ];
 }
 
-async function emailOf(mesh: MeshClient, signal: AbortSignal): Promise<string | undefined> {
-  return mesh.profile({ signal }).then(
-    (profile) => profile.email,
-    () => undefined,
-  );
-}
-
 export const logout: Command = async (_values, _signal, _positionals, context) => {
   const { out } = context;
-  const places = await cliClient(context).logout();
-  out.err(out.ok(places.length ? `Logged out: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
+  const mesh = cliClient(context);
+  const places = await mesh.logout();
+  const of = mesh.config.profile === 'default' ? '' : ` of profile ${mesh.config.profile}`;
+  out.err(out.ok(places.length ? `Logged out${of}: removed the tokens from ${places.join(' and ')}.` : 'Nothing to log out of.'));
 };
 
 export const login: Command = async (values, signal, positionals, context) => {
@@ -65,26 +58,32 @@ export const login: Command = async (values, signal, positionals, context) => {
   if (!values.force) {
     const status = await mesh.authStatus({ signal });
     if (status.loggedIn) {
-      out.err(out.ok(`Already logged in as ${(await emailOf(mesh, signal)) ?? status.subject}. Use --force to log in again.`));
+      const as = who(status, status.email ?? (await emailOf(mesh, signal)));
+      out.err(out.ok(`Already logged in as ${as}${ofProfile(status.profile)}. Use --force to log in again.`));
       return;
     }
   }
   const profile = await mesh
     .login({ ...(forceDevice ? { device: true } : {}), ...(values['no-browser'] ? { openBrowser: false } : {}), signal })
     .finally(() => ui.stop());
-  out.err(out.ok(`Logged in as ${profile.email}. Tokens: ${mesh.describeTokenStore()}`));
+  const stored = await mesh.tokenSet({ signal }).catch(() => undefined);
+  const as = idTokenEmail(stored?.id_token) ?? profile.email ?? `${profile.id} (no e-mail address on this account)`;
+  out.err(out.ok(`Logged in as ${as}${ofProfile(mesh.config.profile)}. Tokens: ${mesh.describeTokenStore()}`));
 };
 
-export const status: Command = async (values, signal, _positionals, context) => {
+export const status: Command = async (values, signal, positionals, context) => {
+  if (values.all) return (await import('./profile-commands.js')).statusAll(values, signal, positionals, context);
   const { out } = context;
   const mesh = cliClient(context);
   const status = await mesh.authStatus({ signal });
-  const email = status.loggedIn ? await emailOf(mesh, signal) : undefined;
+  const email = status.loggedIn && status.email === undefined ? await emailOf(mesh, signal) : undefined;
   if (values.json) {
     out.out(
       JSON.stringify({
+        profile: status.profile,
+        credential: status.credential,
         loggedIn: status.loggedIn,
-        email,
+        email: status.loggedIn ? (status.email ?? email) : undefined,
         subject: status.subject,
         expiresAt: status.expiresAt,
         store: status.store,

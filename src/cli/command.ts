@@ -11,6 +11,8 @@ export interface CommandContext {
   ui: LoginUi;
   /** The command's own usage text (for a UsageError). */
   usage: string;
+  /** `--profile <name>`, when given (checked when a client resolves it: a ConfigError naming the rule). */
+  profile?: string;
 }
 
 export type Command = (

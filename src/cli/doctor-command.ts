@@ -4,10 +4,10 @@ import { diagnose } from '../diagnostics/doctor.js';
 import type { Command } from './command.js';
 import { EXIT, Exit } from './run.js';
 
-export const doctor: Command = async (values, signal, _positionals, { out, ui }) => {
+export const doctor: Command = async (values, signal, _positionals, { out, ui, profile }) => {
   // Not the CLI's client(): a bad setting is the doctor's first finding, not the end of it.
   const checks = await diagnose({
-    options: { interactive: false, loginUi: ui.callbacks },
+    options: { interactive: false, loginUi: ui.callbacks, ...(profile === undefined ? {} : { profile }) },
     makeClient: (options) => new MeshClient(options),
     signal,
   });

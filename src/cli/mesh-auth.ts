@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * `mesh-auth`: log in, log out, status, token, print-tokens, doctor, import-python. A thin shell over
+ * `mesh-auth`: log in, log out, status, token, print-tokens, doctor, import-python, use. A thin shell over
  * MeshClient: parsing, printing and exit codes only. This file parses and dispatches; each command
  * is in a module loaded when it runs (client-commands.ts, token-commands.ts, doctor-command.ts).
  */
 import { parseArgs } from 'node:util';
 import { SDK_VERSION } from '../version.js';
-import { expandAbbreviations } from './args.js';
+import { expandAbbreviations, splitCommand } from './args.js';
 import type { Command } from './command.js';
 import { loginUi } from './login-ui.js';
 import { createOutput } from './output.js';
@@ -22,8 +22,11 @@ Commands:
   print-tokens   Print the tokens as environment variables for a server or CI
   doctor         Check configuration, connectivity, the keychain and the token
   import-python  Copy the login in a Python SDK token file (.mesh_token.json) into mesh-sdk's store
+  use            Choose the profile processes started from now on use (no name: show it)
 
-Options: --help, --version. Run "mesh-auth <command> --help" for a command's options.
+Options: --help, --version, and for every command --profile <name> (before or after the command
+word): that profile's login and settings (default: MESH_PROFILE, else "mesh-auth use", else
+"default"; see docs/profiles.md). Run "mesh-auth <command> --help" for a command's options.
 The Python SDK's spellings work too: "mesh-auth --clear" logs out, "mesh-auth --headless --force" logs in;
 long options may be abbreviated ("--head").`;
 
@@ -32,8 +35,9 @@ const COMMANDS: Record<
   { usage: string; options: NonNullable<Parameters<typeof parseArgs>[0]>['options']; positionals?: number }
 > = {
   login: {
-    usage: `Usage: mesh-auth login [--port <port>] [--headless] [--no-browser] [--force] [--clear]
+    usage: `Usage: mesh-auth login [--profile <name>] [--port <port>] [--headless] [--no-browser] [--force] [--clear]
 
+  --profile <name> Log in to this profile (its own tokens; default: MESH_PROFILE, else "mesh-auth use")
   --port <port>   Callback port on localhost (registered in Auth0; default 8000 or AUTH0_CALLBACK_PORT)
   --headless      Log in with a device code even where a browser could open; alias --device.
                   Without it, the device code is used when headless (SSH, a container, CI, no
@@ -51,18 +55,47 @@ const COMMANDS: Record<
     },
   },
   logout: {
-    usage: 'Usage: mesh-auth logout\n\nRemoves the stored tokens from every place this configuration keeps them.',
+    usage:
+      'Usage: mesh-auth logout [--profile <name>]\n\nRemoves the stored tokens of one profile (default: the current one) from every place\nit keeps them; other profiles keep theirs.',
     options: {},
   },
-  status: { usage: 'Usage: mesh-auth status [--json]\n\nExits 1 when not logged in.', options: { json: { type: 'boolean' } } },
-  token: { usage: 'Usage: mesh-auth token\n\nPrints a valid access token (refreshing it first) and nothing else.', options: {} },
+  status: {
+    usage: `Usage: mesh-auth status [--profile <name>] [--all] [--json]
+
+Who is logged in to the profile, until when, where its tokens are. Exits 1 when not logged in.
+
+  --all    Every profile found (default, each folder under ~/.mesh/profiles, each profile of
+           ~/.mesh/config.json), each asked of its own backend; exits 1 when none is logged in
+  --json   One object; with --all an array of
+           { profile, loggedIn, email, subject, expiresAt, store, apiUrl }`,
+    options: { json: { type: 'boolean' }, all: { type: 'boolean' } },
+  },
+  token: {
+    usage:
+      'Usage: mesh-auth token [--profile <name>]\n\nPrints a valid access token of the profile (refreshing it first) and nothing else.',
+    options: {},
+  },
   'print-tokens': {
-    usage: 'Usage: mesh-auth print-tokens\n\nPrints the export lines and the dashboard form for MESH_TOKEN_FROM_ENV.',
+    usage:
+      'Usage: mesh-auth print-tokens [--profile <name>]\n\nPrints the export lines and the dashboard form for MESH_TOKEN_FROM_ENV.',
     options: {},
   },
-  doctor: { usage: 'Usage: mesh-auth doctor [--json]\n\nExits 1 when a check fails.', options: { json: { type: 'boolean' } } },
+  doctor: {
+    usage: 'Usage: mesh-auth doctor [--profile <name>] [--json]\n\nChecks one profile. Exits 1 when a check fails.',
+    options: { json: { type: 'boolean' } },
+  },
+  use: {
+    usage: `Usage: mesh-auth use [<name>]
+
+Sets the profile that processes started from now on use when neither --profile nor MESH_PROFILE
+names one: writes "defaultProfile" to ~/.mesh/config.json (or MESH_CONFIG_FILE), mode 600.
+A process already running keeps the profile it started with. "mesh-auth use default" goes back
+to the default profile. Without a name, prints the current default and where it comes from.`,
+    options: {},
+    positionals: 1,
+  },
   'import-python': {
-    usage: `Usage: mesh-auth import-python [path] [--remove] [--force]
+    usage: `Usage: mesh-auth import-python [path] [--profile <name>] [--remove] [--force]
 
 Copies the login in the Python SDK's headless token file into mesh-sdk's own store, once.
 mesh-sdk never reads such a file by itself (a cloned repository could carry one); to share one
@@ -94,23 +127,25 @@ const commands: Record<string, () => Promise<Command>> = {
   'print-tokens': async () => (await import('./token-commands.js')).printTokens,
   doctor: async () => (await import('./doctor-command.js')).doctor,
   'import-python': async () => (await import('./client-commands.js')).importPython,
+  use: async () => (await import('./profile-commands.js')).use,
 };
 
 await runCli(USAGE, async (signal) => {
   const argv = process.argv.slice(2);
   if (argv[0] === '--version' || argv[0] === '-v') return out.out(SDK_VERSION);
   if (argv[0] === '--help' || argv[0] === '-h') return out.out(USAGE);
-  const name = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'login';
+  // `--profile <name>` may come before the command word too (`mesh-auth --profile work status`).
+  const { name, args: rest } = splitCommand(argv, 'login');
   const spec = COMMANDS[name];
   if (!spec) throw new UsageError(`Unknown command "${name}".`);
-  const longNames = [...Object.keys(spec.options ?? {}), 'help'];
-  const args = expandAbbreviations(argv[0] === name ? argv.slice(1) : argv, longNames, spec.usage);
+  const longNames = [...Object.keys(spec.options ?? {}), 'profile', 'help'];
+  const args = expandAbbreviations(rest, longNames, spec.usage);
   let values: Record<string, unknown>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args,
-      options: { ...spec.options, help: { type: 'boolean', short: 'h' } },
+      options: { ...spec.options, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: (spec.positionals ?? 0) > 0,
     }));
@@ -121,5 +156,6 @@ await runCli(USAGE, async (signal) => {
     throw new UsageError(`Unexpected argument "${positionals.at(-1)}".`, spec.usage);
   if (values.help) return out.out(spec.usage);
   const command = await (commands[name] as (typeof commands)[string])();
-  await command(values, signal, positionals, { out, ui, usage: spec.usage });
+  const profile = typeof values.profile === 'string' ? values.profile : undefined;
+  await command(values, signal, positionals, { out, ui, usage: spec.usage, profile });
 });

@@ -20,10 +20,12 @@ import { loginUi } from './login-ui.js';
 import { createOutput } from './output.js';
 import { EXIT, Exit, runCli, UsageError } from './run.js';
 
-const USAGE = `Usage: mesh-env [-o <path>] [-f] [--api-key [<name>]]
+const USAGE = `Usage: mesh-env [--profile <name>] [-o <path>] [-f] [--api-key [<name>]]
 
 Writes Mesh credentials to a .env file (mode 600), logging in first if needed.
 
+  --profile <name>      The profile whose login (and settings) to use: default MESH_PROFILE,
+                        else "mesh-auth use", else "default" (see docs/profiles.md)
   -o, --output <path>   Where to write (default: .env)
   -f, --force           Overwrite without asking, and write into a git work tree that does
                         not ignore the file (refused without it)
@@ -49,6 +51,7 @@ await runCli(USAGE, async (signal) => {
     output: { type: 'string', short: 'o', default: '.env' },
     force: { type: 'boolean', short: 'f' },
     'api-key': { type: 'boolean' },
+    profile: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   } as const;
@@ -86,11 +89,12 @@ await runCli(USAGE, async (signal) => {
   }
 
   const ui = loginUi(out);
-  const mesh = new MeshClient({ interactive: false, loginUi: ui.callbacks });
+  const profile = values.profile === undefined ? {} : { profile: values.profile };
+  const mesh = new MeshClient({ interactive: false, loginUi: ui.callbacks, ...profile });
   if (!(await mesh.authStatus({ signal })).loggedIn) {
     if (!isInteractive({ env: process.env, stdin: process.stdin, stderr: process.stderr })) {
       throw new ReauthenticationRequiredError('mesh-env needs a login, and nobody can answer one here (no terminal, or CI).', {
-        hint: 'Run `npx mesh-auth` first, then `npx mesh-env` again.',
+        hint: `Run \`npx mesh-auth${values.profile ? ` --profile ${values.profile}` : ''}\` first, then \`npx mesh-env\` again.`,
       });
     }
     await mesh.login({ signal }).finally(() => ui.stop());

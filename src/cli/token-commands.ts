@@ -9,13 +9,17 @@ import type { MeshClientOptions } from '../client/options.js';
 import type { Command, CommandContext } from './command.js';
 import { tokenManagerWithoutHttp } from './token-session.js';
 
-/** What `cliClient(context).tokenSet({ signal })` answers (client-commands.ts), without its HTTP stack when it can. */
+/** What `cliClient(context).tokenSet({ signal })` answers (cli-client.ts), without its HTTP stack when it can. */
 async function currentTokenSet(context: CommandContext, signal: AbortSignal): Promise<TokenSet> {
   // The options cliClient() gives MeshClient.
-  const options: MeshClientOptions = { interactive: false, loginUi: context.ui.callbacks };
+  const options: MeshClientOptions = {
+    interactive: false,
+    loginUi: context.ui.callbacks,
+    ...(context.profile === undefined ? {} : { profile: context.profile }),
+  };
   const manager = tokenManagerWithoutHttp(options);
   if (manager) return manager.getTokenSet({ signal, allowLogin: false });
-  const { cliClient } = await import('./client-commands.js');
+  const { cliClient } = await import('./cli-client.js');
   return cliClient(context).tokenSet({ signal });
 }
 
