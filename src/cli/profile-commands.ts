@@ -46,15 +46,15 @@ export const use: Command = async (_values, _signal, positionals, context) => {
   }
 };
 
-/** One row of `status --all --json`. */
+/** One row of `status --all --json`: every key present, `null` for what is not known. */
 interface ProfileRow {
   profile: string;
   loggedIn: boolean;
-  email: string | undefined;
-  subject: string | undefined;
-  expiresAt: number | undefined;
-  store: string | undefined;
-  apiUrl: string | undefined;
+  email: string | null;
+  subject: string | null;
+  expiresAt: number | null;
+  store: string | null;
+  apiUrl: string | null;
   /** Why not logged in (not in the issue's shape, but useful; omitted when logged in). */
   reason?: string;
 }
@@ -90,9 +90,9 @@ export const statusAll: Command = async (values, signal, _positionals, context) 
       row = {
         profile,
         loggedIn: status.loggedIn,
-        email: status.loggedIn ? (status.email ?? backendEmail) : undefined,
-        subject: status.subject,
-        expiresAt: status.expiresAt,
+        email: (status.loggedIn ? (status.email ?? backendEmail) : undefined) ?? null,
+        subject: status.subject ?? null,
+        expiresAt: status.expiresAt ?? null,
         store: status.store,
         apiUrl: mesh.config.apiUrl,
         ...(status.loggedIn ? {} : { reason: status.reason ?? 'no tokens' }),
@@ -102,11 +102,11 @@ export const statusAll: Command = async (values, signal, _positionals, context) 
       row = {
         profile,
         loggedIn: false,
-        email: undefined,
-        subject: undefined,
-        expiresAt: undefined,
-        store: undefined,
-        apiUrl: undefined,
+        email: null,
+        subject: null,
+        expiresAt: null,
+        store: null,
+        apiUrl: null,
         reason: (error as Error).message,
       };
     }
@@ -124,8 +124,8 @@ export const statusAll: Command = async (values, signal, _positionals, context) 
           ? out.ok(`${row.profile}${mark}: logged in as ${name}${until}`)
           : out.fail(`${row.profile}${mark}: not logged in (${row.reason})`),
       );
-      if (row.store !== undefined) out.err(`    Tokens: ${row.store}`);
-      if (row.apiUrl !== undefined) out.err(`    API: ${row.apiUrl}`);
+      if (row.store !== null) out.err(`    Tokens: ${row.store}`);
+      if (row.apiUrl !== null) out.err(`    API: ${row.apiUrl}`);
     }
   }
   if (!rows.some((row) => row.loggedIn)) throw new Exit(EXIT.failure);
