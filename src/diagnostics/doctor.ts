@@ -190,6 +190,8 @@ function configurationCheck(config: ResolvedConfig, env: Env): Check {
   const source = (key: string) => config.sources[key] ?? 'default';
   const verdict = detectHeadless(config.headless, { env });
   const rows = [
+    `MESH_PROFILE=${config.profile} (${source('profile')})`,
+    ...(config.configFile === undefined ? [] : [`MESH_CONFIG_FILE=${config.configFile} (${source('configFile')})`]),
     `MESH_API_URL=${config.apiUrl} (${source('apiUrl')})`,
     `AUTH0_DOMAIN=${config.auth0.domain} (${source('auth0.domain')})`,
     `AUTH0_CLIENT_ID=${config.auth0.clientId} (${source('auth0.clientId')})`,

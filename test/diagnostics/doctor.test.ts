@@ -122,6 +122,16 @@ describe('doctor probes through the client dispatcher', () => {
     }
   });
 
+  it('the configuration check names the profile and the configuration file, with their sources', async () => {
+    const configFile = join(tokenDir, 'config.json');
+    const checks = byName(
+      await diagnose(doctorInput({ MESH_TOKEN_STORE: 'memory', MESH_PROFILE: 'work', MESH_CONFIG_FILE: configFile })),
+    );
+    expect(checks.configuration?.detail).toContain(
+      `MESH_PROFILE=work (env); MESH_CONFIG_FILE=${configFile} (env); MESH_API_URL=`,
+    );
+  });
+
   it('an aborted signal stops the doctor with an AbortError instead of reporting the network down', async () => {
     const controller = new AbortController();
     controller.abort();
