@@ -4,15 +4,17 @@
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { who } from '../../src/cli/cli-client.js';
 import { decodeJwtPayload } from '../helpers/backend-login.js';
-import { runBin } from '../helpers/bins.js';
+import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
+import { approveDevice, chromiumInstalled, launchChromium, loopbackContext } from '../helpers/browser.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
-const stack = useStack();
+const stack = useStack({ provider: { deviceInterval: 1 } });
 
 let home: string;
 let env: NodeJS.ProcessEnv;
@@ -198,3 +200,42 @@ async function mkdirp(path: string): Promise<string> {
   await mkdir(path, { recursive: true, mode: 0o700 });
   return path;
 }
+
+describe.skipIf(!chromiumInstalled())('a device login into a named profile', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("lands in that profile only, and status names the person by the ID token's e-mail, not the backend's stand-in", async () => {
+    const child = startBin('mesh-auth', ['--profile', 'dev', 'login', '--headless'], env);
+    const result = finished(child);
+    const url = await waitForStderr(child, /http:\/\/127\.0\.0\.1:\d+\/activate\?user_code=\S+/);
+    const context = await loopbackContext(browser);
+    await approveDevice(await context.newPage(), url);
+    const login = await result;
+    await context.close();
+    expect([login.code, login.stderr]).toEqual([
+      0,
+      expect.stringContaining('✓ Logged in as device-user@example.test (profile dev).'),
+    ]);
+    const stored = JSON.parse(await readFile(join(mesh(), 'profiles', 'dev', 'token.json'), 'utf8'));
+    expect(stored.id_token).toEqual(expect.any(String));
+    await expect(stat(join(mesh(), 'token.json'))).rejects.toThrow(/ENOENT/);
+    // The backend saw no ID token in a device login: its profile says <sub>@unknown.test.
+    const status = await runBin('mesh-auth', ['status', '--profile', 'dev'], env);
+    expect([status.code, status.stderr]).toEqual([0, expect.stringContaining('✓ Logged in as device-user@example.test\n')]);
+    expect(status.stderr).not.toContain('@unknown.test');
+    const all = JSON.parse((await runBin('mesh-auth', ['status', '--all', '--json'], env)).stdout) as {
+      profile: string;
+      email: string;
+    }[];
+    expect(all.map(({ profile, email }) => [profile, email])).toEqual([
+      ['default', null],
+      ['dev', 'device-user@example.test'],
+    ]);
+  }, 90_000);
+});
