@@ -1,5 +1,7 @@
 // Property-based fuzzing of every parser that reads outside input: only the parser's own typed
 // error may escape, and nothing hangs. FUZZ_RUNS sets the runs per property (the soak uses 10,000).
+
+import { basename, dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EnvStore } from '../../src/auth/stores/env-store.js';
@@ -121,6 +123,27 @@ describe('fuzzing', () => {
           onlyThrows(() => resolveConfig({ env }), ConfigError);
         },
       ),
+      options,
+    );
+  });
+
+  it('a profile name is accepted only as one path segment of its own, and anything else is a ConfigError', () => {
+    const nameLike = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.stringMatching(/^[A-Za-z0-9._/ -]{0,70}$/),
+      fc.constantFrom('.', '..', '../x', 'a/..', '/', 'x'.repeat(64), 'x'.repeat(65)),
+    );
+    fc.assert(
+      fc.property(nameLike, (name) => {
+        onlyThrows(() => {
+          const { profile } = resolveConfig({ env: {}, profile: name });
+          if (profile === 'default') return;
+          const base = join('/base', 'profiles');
+          expect(dirname(join(base, profile))).toBe(base);
+          expect(basename(join(base, profile))).toBe(profile);
+        }, ConfigError);
+      }),
       options,
     );
   });
