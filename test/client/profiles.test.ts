@@ -167,6 +167,24 @@ describe('processes', () => {
   });
 });
 
+describe('a corrupt file', () => {
+  it("in one profile is moved aside there, and the other profile's login and file are untouched", async () => {
+    const alice = await logIn('personal', 'alice@example.test');
+    await logIn('work', 'bob@example.test');
+    const personalFile = join(tokens, 'profiles', 'personal', 'token.json');
+    const before = await readFile(personalFile, 'utf8');
+    await writeFile(join(tokens, 'profiles', 'work', 'token.json'), '{ not json', { mode: 0o600 });
+    const warnings: string[] = [];
+    const work = client('work', {}, { logger: { debug: () => {}, warn: (line: string) => warnings.push(line) } });
+    expect(await work.authStatus()).toMatchObject({ loggedIn: false, profile: 'work' });
+    expect(warnings.join('\n')).toMatch(
+      /profiles\/work\/token\.json: it is not a token set.*Moved it to .*profiles\/work\/token\.json\.corrupt-/s,
+    );
+    expect(await readFile(personalFile, 'utf8')).toBe(before);
+    expect(await client('personal').authStatus()).toMatchObject({ loggedIn: true, subject: alice });
+  });
+});
+
 describe('the default slot', () => {
   it("keeps the Python SDK's set: read by the default profile, untouched by the named ones", async () => {
     const reply = await loginTokens(stack, { login: 'python@example.test' });
