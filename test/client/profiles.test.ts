@@ -203,6 +203,20 @@ describe('the default slot', () => {
   });
 });
 
+describe('MESH_PYTHON_TOKEN_FILE', () => {
+  it('backs the default profile only: a named profile neither reads it nor writes to it', async () => {
+    const reply = await loginTokens(stack, { login: 'python@example.test' });
+    const file = join(directory, '.mesh_token.json');
+    const python = pythonTokenFile(reply);
+    await writeFile(file, python, { mode: 0o600 });
+    const named = client('work', { MESH_PYTHON_TOKEN_FILE: file });
+    expect(await named.authStatus()).toMatchObject({ loggedIn: false, profile: 'work' });
+    const byDefault = client(undefined, { MESH_PYTHON_TOKEN_FILE: file });
+    expect(await byDefault.authStatus()).toMatchObject({ loggedIn: true, subject: decodeJwtPayload(reply.access_token).sub });
+    expect(await readFile(file, 'utf8')).toBe(python);
+  });
+});
+
 async function mkdirp(path: string): Promise<string> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(path, { recursive: true, mode: 0o700 });

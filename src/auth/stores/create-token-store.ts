@@ -160,8 +160,10 @@ export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDepende
   const keychain = () => new KeychainStore({ ...keychainSlotFor(config), logger, ...deps.keychain });
   const acceptOpaque = isDefaultDeployment(config);
   // Only a file the user named: no directory the process did not choose decides the account.
+  // The Python SDK knows one login per machine: its file backs the default profile only, so a named
+  // profile never reads (or writes back to) the Python login when MESH_PYTHON_TOKEN_FILE is exported.
   const imports = () =>
-    config.pythonTokenFile === undefined
+    config.pythonTokenFile === undefined || namedProfile(config) !== undefined
       ? []
       : [new PythonTokenFile({ path: resolve(config.pythonTokenFile), audience: config.auth0.audience, acceptOpaque, logger })];
 
