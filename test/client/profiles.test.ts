@@ -96,6 +96,26 @@ describe('two users side by side in two profiles', () => {
   });
 });
 
+describe('the credential kind', () => {
+  it('authStatus says login, env, tokenProvider or authToken, with the profile', async () => {
+    const set = await storedTokens(stack, 'erin@example.test');
+    const sub = decodeJwtPayload(set.access_token).sub;
+    const fromEnv = client('ci', {
+      MESH_TOKEN_STORE: '', // empty is unset
+      MESH_TOKEN_FROM_ENV: 'true',
+      MESH_ACCESS_TOKEN: set.access_token,
+      MESH_REFRESH_TOKEN: set.refresh_token as string,
+      MESH_TOKEN_EXPIRES_AT: String(set.expires_at),
+    });
+    expect(await fromEnv.authStatus()).toMatchObject({ loggedIn: true, profile: 'ci', credential: 'env', subject: sub });
+    const provided = client('vault', {}, { tokenProvider: { getAccessToken: async () => set.access_token } });
+    expect(await provided.authStatus()).toMatchObject({ loggedIn: true, profile: 'vault', credential: 'tokenProvider' });
+    const fixed = client(undefined, {}, { authToken: set.access_token });
+    expect(await fixed.authStatus()).toMatchObject({ loggedIn: true, profile: 'default', credential: 'authToken' });
+    expect(await client(undefined).authStatus()).toMatchObject({ profile: 'default', credential: 'login' });
+  });
+});
+
 /** Runs profile-child.ts with `extra` in its environment. */
 function child(extra: Record<string, string>): Promise<Record<string, unknown>> {
   const process_ = spawn(process.execPath, ['--import', 'tsx', CHILD], {
