@@ -70,6 +70,18 @@ describe('--profile', () => {
     expect(json).toMatchObject({ profile: 'work', credential: 'login', loggedIn: true, email: 'bob@example.test' });
   });
 
+  it("token and print-tokens --profile print that profile's token, and only it", async () => {
+    const bob = await logIn('work', 'bob@example.test');
+    const alice = await logIn('personal', 'alice@example.test');
+    const token = await runBin('mesh-auth', ['token', '--profile', 'work'], env);
+    expect([token.code, token.stdout]).toEqual([0, `${bob.access_token}\n`]);
+    const other = await runBin('mesh-auth', ['--profile', 'personal', 'token'], env);
+    expect(other.stdout).toBe(`${alice.access_token}\n`);
+    const lines = await runBin('mesh-auth', ['print-tokens', '--profile', 'work'], env);
+    expect(lines.stdout).toContain(`MESH_REFRESH_TOKEN=${bob.refresh_token}`);
+    expect(lines.stdout).not.toContain(alice.refresh_token);
+  });
+
   it('logout --profile work leaves the other profile logged in', async () => {
     await logIn('personal', 'alice@example.test');
     await logIn('work', 'bob@example.test');
