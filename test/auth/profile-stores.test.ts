@@ -3,10 +3,11 @@
 // logout of one leaves the other. Logins come in through the client itself (importPythonTokens
 // copies a set into the client's own store), so the entries are where the client puts them.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { approveDeviceOverHttp } from '../../dev/login-driver.js';
 import { type RedisServer, startRedis } from '../../dev/redis.js';
 import { defaultRedisKey } from '../../src/auth/stores/redis-store.js';
 import { clientWith, type MeshClient } from '../../src/client/mesh-client.js';
@@ -16,7 +17,7 @@ import { pythonTokenFile } from '../helpers/python-format.js';
 import { type RawRedis, rawRedis } from '../helpers/redis.js';
 import { useStack } from '../helpers/stack.js';
 
-const stack = useStack();
+const stack = useStack({ provider: { deviceInterval: 1 } });
 
 let directory: string;
 beforeEach(async () => {
@@ -79,6 +80,36 @@ describe.skipIf(!keychainToolsInstalled())('in one keychain', () => {
     expect(accounts()).toEqual([`personal@${host}`]);
     expect(await client('personal').authStatus()).toMatchObject({ loggedIn: true, subject: alice });
     await personal.logout();
+  }, 60_000);
+
+  it("a login into a named profile puts the set in its keychain entry and creates the profile's folder (for status --all), no file", async () => {
+    const host = new URL(stack.apiUrl).host;
+    const laptop = clientWith(
+      {
+        env: {
+          ...stack.env,
+          MESH_TOKEN_STORE: 'keychain',
+          MESH_HEADLESS: 'true',
+          MESH_TOKEN_DIR: join(directory, 'tokens'),
+          MESH_CONFIG_FILE: join(directory, 'c.json'),
+        },
+        profile: 'laptop',
+        interactive: false,
+        loginUi: {
+          onVerification: (verification) => {
+            void approveDeviceOverHttp(verification.verificationUriComplete as string, { login: 'frank@example.test' });
+          },
+          onHeadlessTokens: () => {},
+        },
+      },
+      { keychain: { env: bus.env } },
+    );
+    await laptop.login(); // its Profile is the backend's, which never saw the device login's ID token
+    expect(accounts()).toEqual([`laptop@${host}`]);
+    expect(await readdir(join(directory, 'tokens', 'profiles', 'laptop'))).toEqual([]);
+    expect(await laptop.authStatus()).toMatchObject({ loggedIn: true, profile: 'laptop', email: 'frank@example.test' });
+    await laptop.logout();
+    expect(accounts()).toEqual([]);
   }, 60_000);
 });
 
