@@ -20,10 +20,17 @@ for (const entry of allowedSkips) {
 const ci = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 const NOT_RUN = new Set(['skipped', 'pending', 'todo']);
 
+// The first line of a failure message, cut to a readable length (the full text is in the log above).
+function firstLine(messages) {
+  const line = String((messages ?? []).find(Boolean) ?? 'failed (no message)').split('\n')[0];
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
 const files = process.argv.length > 2 ? process.argv.slice(2) : ['.tmp/vitest.json'];
 const total = { passed: 0, failed: 0, skipped: 0 };
 const lines = [];
 const skipLines = [];
+const failLines = [];
 const allowedSeen = new Set();
 for (const file of files) {
   let report;
@@ -43,6 +50,11 @@ for (const file of files) {
     const testFile = relative(root, result.name ?? '')
       .split(sep)
       .join('/');
+    const failedTests = (result.assertionResults ?? []).filter((test) => test.status === 'failed');
+    for (const test of failedTests)
+      failLines.push(`  ${basename(file, '.json')}: ${testFile} > ${test.fullName}: ${firstLine(test.failureMessages)}`);
+    if (result.status === 'failed' && failedTests.length === 0)
+      failLines.push(`  ${basename(file, '.json')}: ${testFile}: ${firstLine([result.message])}`);
     for (const test of result.assertionResults ?? []) {
       if (!NOT_RUN.has(test.status)) continue;
       const allowed = allowedSkips.find(
@@ -63,6 +75,11 @@ for (const file of files) {
   const skippedNote = counts.skipped ? `, ${counts.skipped} skipped` : '';
   const disallowedNote = disallowed ? ` (${disallowed} of them skips not allowed in CI)` : '';
   lines.push(`${basename(file, '.json')}: ${counts.passed} passed, ${counts.failed} failed${disallowedNote}${skippedNote}`);
+}
+// Failed tests by name, so the end of a CI log says what failed without the whole log.
+if (failLines.length > 0) {
+  console.log('Failed:');
+  for (const line of failLines) console.log(line);
 }
 if (skipLines.length > 0) {
   console.log(`Tests that did not run${ci ? ' (CI: each fails the run unless on scripts/allowed-skips.mjs)' : ''}:`);

@@ -20,6 +20,7 @@ afterAll(async () => {
 interface Test {
   fullName: string;
   status: 'passed' | 'failed' | 'skipped' | 'todo';
+  failureMessages?: string[];
 }
 
 async function report(name: string, tests: Test[], file = 'test/flow/browser-login.test.ts'): Promise<string> {
@@ -117,5 +118,23 @@ describe('test-summary', () => {
     expect(stdout).toContain('one: 1 passed, 0 failed');
     expect(stdout).toContain('two: 0 passed, 1 failed');
     expect(stdout.trim().split('\n').at(-1)).toBe('1 passed, 2 failed');
+  });
+
+  it('names each failed test with the first line of its message, so the end of the log says what failed', async () => {
+    const file = await report('extensions', [
+      { fullName: 'a', status: 'passed' },
+      {
+        fullName: 'refresh survives a kill',
+        status: 'failed',
+        failureMessages: ['AssertionError: expected 1 to be 2\n    at stack'],
+      },
+    ]);
+    const { code, stdout } = await summary([file], {});
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      'extensions: test/flow/browser-login.test.ts > refresh survives a kill: AssertionError: expected 1 to be 2',
+    );
+    expect(stdout).not.toContain('at stack');
+    expect(stdout.trim().split('\n').at(-1)).toBe('1 passed, 1 failed');
   });
 });
