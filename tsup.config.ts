@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
 // No source maps in the package, on purpose: the build is not minified, so a stack trace already
@@ -15,6 +16,19 @@ const common = {
   // at run time by the first image that needs scaling, never bundled.
   external: ['sharp'],
 } satisfies Options;
+
+/**
+ * The Worker build resolves the packages a Worker cannot load to src/edge/ (typed errors in their
+ * place), so that dist/worker.js names none of them and a Worker's bundler never pulls them in:
+ * undici (the transport there is fetch), and open, redis and sharp (loaded on first need only).
+ */
+const edgePackages = {
+  name: 'edge-packages',
+  setup(build: { onResolve: (options: { filter: RegExp }, callback: (args: { path: string }) => { path: string }) => void }) {
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: resolve('src/edge/undici.ts') }));
+    build.onResolve({ filter: /^(open|redis|sharp)$/ }, () => ({ path: resolve('src/edge/unavailable-module.ts') }));
+  },
+};
 
 // dist/ is emptied by the build script (`rm -rf dist && tsup`): two configs building at once must not clean each other.
 export default defineConfig([
@@ -45,6 +59,22 @@ export default defineConfig([
     entry: { server: 'src/server/index.ts' },
     format: ['esm', 'cjs'],
     splitting: false,
+    dts: true,
+  },
+  {
+    // mesh-sdk in edge Workers (dist/worker.js and its declarations), chosen by the `workerd`,
+    // `worker` and `browser` export conditions: src/worker.ts, with fetch as the transport and the
+    // packages a Worker cannot load resolved to src/edge/. ESM only, as Workers load modules.
+    ...common,
+    entry: { worker: 'src/worker.ts' },
+    format: ['esm'],
+    splitting: false,
+    target: 'es2022',
+    // Workers take the node: prefix (with the nodejs_compat flag); tsup would drop it.
+    removeNodeProtocol: false,
+    external: [],
+    noExternal: ['undici', 'open', 'redis', 'sharp'],
+    esbuildPlugins: [edgePackages],
     dts: true,
   },
 ]);

@@ -11,10 +11,10 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
 /** Bottom to top. A file may import its own folder and the folders before it in this list. */
-export const LAYERS = ['internal', 'errors', 'config', 'http', 'auth', 'flow', 'client', 'diagnostics', 'cli', 'server'];
-/** Outside the order: anything may import version.ts (below everything); index.ts may import anything (above). */
+export const LAYERS = ['internal', 'errors', 'config', 'http', 'auth', 'flow', 'client', 'diagnostics', 'cli', 'server', 'edge'];
+/** Outside the order: anything may import version.ts (below everything); the entries (index.ts, worker.ts) and the API they share (api.ts) may import anything (above). */
 const BOTTOM_FILES = ['version.ts'];
-const TOP_FILES = ['index.ts'];
+const TOP_FILES = ['index.ts', 'worker.ts', 'api.ts'];
 
 function parseArgs(argv) {
   const args = { root: resolve(import.meta.dirname, '..'), dir: 'src', json: false };

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
-const USES_DIST = ['test/package/', 'test/cli/', 'test/examples/', 'test/docs/'];
+const USES_DIST = ['test/package/', 'test/cli/', 'test/examples/', 'test/docs/', 'test/runtimes/'];
 
 /** The file filters given on the command line; undefined for a whole-suite run. */
 function fileFilters(project: TestProject): string[] | undefined {

@@ -1,10 +1,10 @@
-import type { Dispatcher } from 'undici';
 import type { TokenSet } from '../auth/stores/token-store.js';
 import type { ValidationResult } from '../auth/tokens/validator.js';
 import { defaultModelFor, type ResolvedConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors/mesh-error.js';
 import type { LoginOptions } from '../flow/auth-flow.js';
 import type { RateLimitInfo } from '../http/http-client.js';
+import type { Transport } from '../http/transport.js';
 import type { InternalLogger } from '../internal/logger.js';
 import { ApiKeys, defaultApiKeyName, unsupported } from './api-keys.js';
 import { type AssemblyOverrides, assembleClient, type ClientParts, type LoginSession } from './assemble.js';
@@ -130,9 +130,9 @@ export class MeshClient {
     );
   }
 
-  /** Downloads go through the client's dispatcher (proxies apply), never with its credentials. */
-  #imageIo(): { dispatcher: () => Promise<Dispatcher>; logger: InternalLogger } {
-    return { dispatcher: () => this.#parts.http.dispatcher(), logger: this.#parts.logger };
+  /** Downloads go through the client's transport (proxies apply), never with its credentials. */
+  #imageIo(): { transport: () => Promise<Transport>; logger: InternalLogger } {
+    return { transport: () => this.#parts.http.transport(), logger: this.#parts.logger };
   }
 
   /**

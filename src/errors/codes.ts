@@ -120,6 +120,13 @@ export const ErrorCode = {
    */
   UNSUPPORTED_BY_BACKEND: 'unsupported_by_backend',
   /**
+   * The feature needs something this JavaScript runtime does not have: in an edge Worker (workerd),
+   * the login, the file and keychain stores and the Redis store, which need a file system, a browser,
+   * a terminal or TCP sockets. Raised by `UnsupportedRuntimeError`; nothing was read or sent. Pass
+   * `apiKey`, tokens or a `tokenProvider` there, or run the feature on Node.js, Bun or Deno.
+   */
+  UNSUPPORTED_RUNTIME: 'unsupported_runtime',
+  /**
    * The backend refused the request with a status no other class covers (e.g. 405, 409, 422), or
    * answered 2xx with a failure in the body (`"success": false`). `serverCode`/`serverMessage` hold
    * the backend's own words. Raised by `MeshError` (from the reply translator). Read

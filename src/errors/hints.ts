@@ -31,6 +31,7 @@ export const DEFAULT_HINTS: Readonly<Record<ErrorCode, string>> = {
   circuit_open: 'Wait for the cool-down (30 s); the earlier errors say why the backend failed.',
   stream_interrupted: 'Use partialText, or ask again.',
   unsupported_by_backend: 'This deployment has no endpoint for it; nothing was sent.',
+  unsupported_runtime: 'In a Worker, pass apiKey, tokens or a tokenProvider; log in and keep tokens on Node.js, Bun or Deno.',
   request_failed: 'Read serverCode and serverMessage: the backend says what it refused.',
   token_store_conflict: 'Load the store again: another process saved a newer token set.',
   token_sealing_failed: 'Set MESH_TOKEN_KEY to the key the other instances use, or log out and log in to reseal.',

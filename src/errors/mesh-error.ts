@@ -182,6 +182,15 @@ export class UnsupportedByBackendError extends MeshError {
 }
 
 /**
+ * The feature cannot work on this JavaScript runtime (code `unsupported_runtime`): in an edge
+ * Worker, the login and the stores that keep tokens on the machine. The message names the feature,
+ * the runtime and what works there instead; nothing was read or sent.
+ */
+export class UnsupportedRuntimeError extends MeshError {
+  static override defaultCode: ErrorCode = ErrorCode.UNSUPPORTED_RUNTIME;
+}
+
+/**
  * A local token store failed (disk full, permissions, a vanished directory; code
  * `token_store_failed`) or holds a file that is not safe to trust (a symbolic link, another user's
  * file, an absurdly large file; code `token_store_unsafe`). The message names the path.

@@ -7,6 +7,7 @@
  * code exchanged by the backend. When headless or asked: the device flow, straight to Auth0 with the backend's
  * device application (or through the backend when it advertises `device_flow`).
  */
+
 import type { Dispatcher } from 'undici';
 import type { BackendAuth, ExchangeBody, GetAuthUrlBody } from '../auth/backend/backend-auth.js';
 import type { TokenSet } from '../auth/stores/token-store.js';
@@ -14,6 +15,7 @@ import type { SkewClock } from '../auth/tokens/clock.js';
 import { BROWSER_SOURCE, DEVICE_FLOW_SOURCE } from '../auth/tokens/rotation.js';
 import { type TokenReply, tokenSetFromReply } from '../auth/tokens/token-set.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { requireLocalMachine } from '../config/runtime.js';
 import type { HeadlessVerdict } from '../internal/headless.js';
 import { type InternalLogger, silentLogger } from '../internal/logger.js';
 import { startTrace } from '../internal/tracing.js';
@@ -136,6 +138,7 @@ export class AuthFlow {
 
   /** Runs the login and returns the token set (not stored: the caller stores it). */
   async login(options: LoginOptions = {}): Promise<FlowResult> {
+    requireLocalMachine('The login', 'a browser or a terminal to show a code, and a loopback port for the callback');
     const useDevice = options.device ?? this.#options.headless.headless;
     // The `mesh-sdk:login` trace and span (internal/tracing.ts): the store named by its kind only.
     const { tokenStore } = this.#options.config;

@@ -1,7 +1,7 @@
 /**
  * One pooled transport per client (undici by default, loaded by the first request: keep-alive,
  * HTTPS_PROXY/HTTP_PROXY/NO_PROXY through EnvHttpProxyAgent; or the user's own Dispatcher; or
- * node:http for the CLI: transport.ts), per-attempt timeouts, the caller's signal,
+ * node:http for the CLI; or fetch in an edge Worker: transport.ts), per-attempt timeouts, the caller's signal,
  * retries by the policy in retry-policy.ts, a circuit breaker per origin, redirects that never
  * carry a credential to another origin. Answers every status; mapping statuses to errors is the
  * caller's job (401/404 need the token's story first).
@@ -50,6 +50,18 @@ let undiciAtImport: UndiciTransports | undefined;
  */
 export function useUndiciAtImport(transports: UndiciTransports): void {
   undiciAtImport = transports;
+}
+
+/** The fetch transport's maker when the Worker entry brought it in (see {@link useFetchAtImport}). */
+let fetchAtImport: (() => Transport) | undefined;
+
+/**
+ * Called by the Worker entry (src/worker.ts, chosen by the `workerd`, `worker` and `browser` export
+ * conditions): a client sends through the runtime's fetch (fetch-transport.ts) unless it is given a
+ * transport or a dispatcher, and never loads undici.
+ */
+export function useFetchAtImport(make: () => Transport): void {
+  fetchAtImport = make;
 }
 
 /** A reply's `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` headers; each absent when not sent. */
@@ -260,9 +272,10 @@ export class HttpClient {
     this.baseUrl = options.baseUrl;
     const base = new URL(options.baseUrl);
     this.origin = base.origin;
+    const byDefault = options.dispatcher === undefined && options.transport === undefined;
     // The default pool reads the proxy variables when the first request loads it: a malformed one
-    // is refused now, as the client is built, before anything is read or sent.
-    const proxy = options.dispatcher === undefined && options.transport === undefined ? malformedProxyVariable() : undefined;
+    // is refused now, as the client is built, before anything is read or sent. (fetch reads none.)
+    const proxy = byDefault && fetchAtImport === undefined ? malformedProxyVariable() : undefined;
     if (proxy !== undefined) {
       throw new ConfigError(`${proxy} is set, but not to a URL.`, {
         hint: `Set ${proxy} to the proxy's URL (e.g. http://proxy.example:3128), or unset it.`,
@@ -271,7 +284,8 @@ export class HttpClient {
     this.#ownsTransport = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher;
     this.#transport = options.dispatcher === undefined ? options.transport : undefined;
-    if (this.#transport === undefined && undiciAtImport !== undefined) this.#useUndici(undiciAtImport);
+    if (byDefault && fetchAtImport !== undefined) this.#transport = fetchAtImport();
+    else if (this.#transport === undefined && undiciAtImport !== undefined) this.#useUndici(undiciAtImport);
     const prefix = base.pathname.replace(/\/$/, '');
     this.#pathPrefix =
       base.search === '' && base.hash === '' && `${base.origin}${prefix}` === options.baseUrl ? prefix : undefined;

@@ -28,9 +28,9 @@ export interface TransportRequest {
  */
 export interface ReplyBody extends AsyncIterable<Uint8Array> {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   once(event: 'end' | 'close', listener: () => void): unknown;
   once(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
   destroy(error?: Error): unknown;
   /** Reads at most a little of the rest, then drops it. */
   dump(): Promise<void>;

@@ -199,7 +199,7 @@ describe('scaling to 1.15 MP and 1568 px', () => {
     const warnings: string[] = [];
     const logger = createLogger({ logger: { debug() {}, warn: (line) => warnings.push(line) } });
     const big = pngBytes(1600, 1200);
-    const context = { dispatcher: undefined as never, logger, timeout: 1000, loadSharp: async () => undefined };
+    const context = { transport: undefined as never, logger, timeout: 1000, loadSharp: async () => undefined };
     const [first] = await prepareImages(big, context);
     await prepareImages([big, big], context);
     expect(first?.base64).toBe(big.toString('base64'));

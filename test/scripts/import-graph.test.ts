@@ -62,8 +62,16 @@ describe('the real tree', () => {
       'diagnostics',
       'cli',
       'server',
+      'edge',
       'index.ts',
+      'worker.ts',
+      'api.ts',
     ]);
+    // src/edge/ stands in for packages in the Worker build only (tsup.config.ts): no source file imports it.
+    const intoEdge = Object.values(json.graph).filter((edges) => edges.some((edge) => edge.to.startsWith('edge/')));
+    expect(intoEdge).toEqual([]);
+    // The Worker entry never reaches undici's transport by a static import.
+    expect(json.graph['worker.ts']?.map((edge) => edge.to)).not.toContain('http/undici-transport.ts');
     // mesh-sdk/server is its own entry: no file outside it imports it (index.ts, above all, may not).
     const intoServer = Object.entries(json.graph).filter(
       ([file, edges]) => !file.startsWith('server/') && edges.some((edge) => edge.to.startsWith('server/')),

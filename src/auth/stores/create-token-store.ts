@@ -13,9 +13,11 @@
  * deployment), and a Redis key ending in `:profile:<name>`. The name was checked at resolution
  * (letters, digits, `.`, `_`, `-`; never `.` or `..`), so it is one path segment.
  */
+
 import { join, resolve } from 'node:path';
 import { DEFAULT_PROFILE } from '../../config/profiles.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
+import { requireLocalMachine } from '../../config/runtime.js';
 import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE, DEFAULT_AUTH0_CLIENT_ID, DEFAULT_AUTH0_DOMAIN } from '../../config/settings.js';
 import { detectHeadless, type HeadlessVerdict } from '../../internal/headless.js';
 import { type InternalLogger, silentLogger } from '../../internal/logger.js';
@@ -149,6 +151,9 @@ export function redisStoreFor(
 }
 
 export function createTokenStore(config: ResolvedConfig, deps: TokenStoreDependencies = {}): TokenStoreSelection {
+  if (config.tokenStore === 'auto') {
+    requireLocalMachine('Keeping a login (the keychain, else ~/.mesh/token.json)', 'a file system and a keychain');
+  }
   const env = deps.env ?? process.env;
   const logger = deps.logger ?? silentLogger;
   const directory = tokenDirectoryFor(config, deps.tokenDirectory ?? config.tokenDirectory ?? defaultTokenDirectory());

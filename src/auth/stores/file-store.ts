@@ -9,9 +9,11 @@
  * a typed `TokenStoreError` naming the path and what to do. A complete set a killed process left in
  * its temp file is taken up (leftovers.ts).
  */
+
 import { chmod, mkdir, rename, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { requireLocalMachine } from '../../config/runtime.js';
 import { ErrorCode } from '../../errors/codes.js';
 import { TokenStoreError } from '../../errors/mesh-error.js';
 import { gitExposure } from '../../internal/git-exposure.js';
@@ -58,6 +60,7 @@ export class FileStore implements TokenStore {
   readonly #refuseInWorkTree: boolean;
 
   constructor(options: FileStoreOptions = {}) {
+    requireLocalMachine('The file token store (~/.mesh/token.json)', 'a file system that keeps files between requests');
     this.path = join(options.directory ?? defaultTokenDirectory(), TOKEN_FILE_NAME);
     this.#logger = options.logger ?? createLogger();
     this.#refuseInWorkTree = options.refuseInWorkTree ?? false;

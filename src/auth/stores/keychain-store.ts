@@ -8,6 +8,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { requireLocalMachine } from '../../config/runtime.js';
 import { KeychainError } from '../../errors/mesh-error.js';
 import { createLogger, type InternalLogger } from '../../internal/logger.js';
 import { parseStoredTokenJson, TokenSetFormatError, tokenSetJson } from '../tokens/token-set.js';
@@ -152,6 +153,7 @@ export class KeychainStore implements TokenStore {
     if (options.backend) {
       this.#backend = options.backend;
     } else {
+      requireLocalMachine('The keychain token store', "the operating system's keychain");
       const { timeoutMs, env, binding } = options;
       this.#ownClient = new LazyKeychainClient({ service: this.#service, timeoutMs, env, binding });
       this.#backend = this.#ownClient;

@@ -15,7 +15,9 @@
  * `{"format":1,"version":N,"sealed":{"kid","iv","tag","data"}}`. Anything else under the key is
  * reported as a typed error and never overwritten.
  */
+
 import { createHash } from 'node:crypto';
+import { requireLocalMachine } from '../../config/runtime.js';
 import { DEFAULT_API_URL, DEFAULT_AUTH0_AUDIENCE } from '../../config/settings.js';
 import { ErrorCode } from '../../errors/codes.js';
 import { ConfigError, MeshError } from '../../errors/mesh-error.js';
@@ -403,5 +405,6 @@ class RedisStore implements RedisTokenStore {
  * });
  */
 export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
+  requireLocalMachine('The Redis token store', 'TCP connections to Redis');
   return new RedisStore(options);
 }

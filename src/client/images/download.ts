@@ -1,12 +1,12 @@
 /**
- * Downloading an image from a foreign host: a plain GET through the client's dispatcher (so
- * HTTPS_PROXY and the caller's own dispatcher apply), with no Mesh credential and no header of
+ * Downloading an image from a foreign host: a plain GET through the client's transport (so
+ * HTTPS_PROXY and the caller's own dispatcher apply, and a Worker's fetch), with no Mesh credential and no header of
  * ours beyond the user agent and `accept`, bounded in size and time, following at most 5
  * redirects to http(s) only. Nothing of the client's request pipeline (credentials, breaker,
  * retries) is on this path: it cannot leak a token to the host an image lives on.
  */
-import { type Dispatcher, request } from 'undici';
 import { AbortError } from '../../errors/mesh-error.js';
+import { type ReplyBody, requestTo, type Transport } from '../../http/transport.js';
 import { SDK_VERSION } from '../../version.js';
 
 /** The largest image the SDK reads from a file, a buffer or a download. */
@@ -15,8 +15,8 @@ const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export interface DownloadOptions {
-  /** The client's dispatcher, made on first need. */
-  dispatcher: () => Promise<Dispatcher>;
+  /** The client's transport, loaded on first need. */
+  transport: () => Promise<Transport>;
   /** The whole download (every redirect and the body), ms. */
   timeout: number;
   signal?: AbortSignal;
@@ -40,17 +40,21 @@ export async function download(url: URL, options: DownloadOptions): Promise<Buff
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   let current = url;
   try {
-    const dispatcher = await options.dispatcher();
+    const transport = await options.transport();
     for (let redirects = 0; ; redirects++) {
       if (current.protocol !== 'http:' && current.protocol !== 'https:') {
         throw new DownloadFailure(`${shownUrl(current)} is not an http(s) URL`);
       }
-      const response = await request(current, {
-        method: 'GET',
-        headers: { accept: 'image/*', 'user-agent': `mesh-sdk/${SDK_VERSION}` },
-        dispatcher,
-        signal,
-      });
+      const response = await transport.request(
+        requestTo(current, {
+          method: 'GET',
+          headers: { accept: 'image/*', 'user-agent': `mesh-sdk/${SDK_VERSION}` },
+          signal,
+          // The deadline above bounds the whole download; these only keep a stalled one from outliving it.
+          headersTimeout: options.timeout,
+          bodyTimeout: options.timeout,
+        }),
+      );
       const location = response.headers.location;
       if (REDIRECTS.has(response.statusCode) && typeof location === 'string') {
         await response.body.dump();
@@ -84,10 +88,10 @@ export async function download(url: URL, options: DownloadOptions): Promise<Buff
   }
 }
 
-async function readBounded(body: Dispatcher.ResponseData['body'], maxBytes: number, url: URL): Promise<Buffer> {
-  const chunks: Buffer[] = [];
+async function readBounded(body: ReplyBody, maxBytes: number, url: URL): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  for await (const chunk of body) {
     size += chunk.length;
     if (size > maxBytes) {
       body.destroy();

@@ -7,8 +7,9 @@
  * Reply `{"data": [{"url"} | {"b64_json"}]}`. Not idempotent: a generation costs credits, so the
  * POST is never retried after it may have been processed (the HTTP layer's rule for every POST).
  */
-import type { Dispatcher } from 'undici';
+
 import { ConfigError, ResponseValidationError } from '../../errors/mesh-error.js';
+import type { Transport } from '../../http/transport.js';
 import type { InternalLogger } from '../../internal/logger.js';
 import type { ApiCaller } from '../api-caller.js';
 import { inferProvider } from '../chat.js';
@@ -29,7 +30,7 @@ export const IMAGE_MODELS: Readonly<Record<string, string>> = {
 
 export interface ImageCallContext {
   api: ApiCaller;
-  dispatcher: () => Promise<Dispatcher>;
+  transport: () => Promise<Transport>;
   logger: InternalLogger;
   /** The client's `defaultProvider`. */
   defaultProvider: string;
@@ -69,7 +70,7 @@ async function requestBody(
     }
     // The edit sends the image as given (client.py reads the file as it is): no scaling.
     const image = await prepareImage(options.image, 0, {
-      dispatcher: context.dispatcher,
+      transport: context.transport,
       logger: context.logger,
       timeout: options.timeout ?? context.timeout,
       signal: options.signal,
@@ -155,7 +156,7 @@ async function fetched(
 ): Promise<Uint8Array> {
   try {
     return await download(new URL(image.url as string), {
-      dispatcher: context.dispatcher,
+      transport: context.transport,
       timeout: options.timeout ?? context.timeout,
       signal: options.signal,
     });

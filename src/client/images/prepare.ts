@@ -3,9 +3,10 @@
  * typed from its bytes (a stated type must agree), scaled to fit, and encoded to base64 once.
  * Every failure is an ImageInputError thrown here, before a byte of the request is sent.
  */
-import type { Dispatcher } from 'undici';
+
 import { ErrorCode } from '../../errors/codes.js';
 import { ImageInputError } from '../../errors/mesh-error.js';
+import type { Transport } from '../../http/transport.js';
 import type { InternalLogger } from '../../internal/logger.js';
 import { download } from './download.js';
 import { type ImageMediaType, normalizeMediaType, sniffMediaType } from './media-type.js';
@@ -23,7 +24,7 @@ export interface PreparedImage {
 }
 
 export interface PrepareContext {
-  dispatcher: () => Promise<Dispatcher>;
+  transport: () => Promise<Transport>;
   logger: InternalLogger;
   /** Bounds each download, ms. */
   timeout: number;
@@ -56,7 +57,7 @@ export function typedImage({ bytes, stated, label }: ImageBytes): ImageMediaType
 /** One image read, typed and (unless `scale: false`) scaled. */
 export async function prepareImage(input: ImageInput, index: number, context: PrepareContext): Promise<PreparedImage> {
   const read = await readImageInput(input, index, {
-    fetch: (url) => download(url, { dispatcher: context.dispatcher, timeout: context.timeout, signal: context.signal }),
+    fetch: (url) => download(url, { transport: context.transport, timeout: context.timeout, signal: context.signal }),
   });
   const mediaType = typedImage(read);
   const bytes =
