@@ -29,7 +29,7 @@ import { createLogger, type InternalLogger } from '../internal/logger.js';
 import { ApiCaller } from './api-caller.js';
 import { resolveConfig } from './configuration.js';
 import type { MeshClientOptions } from './options.js';
-import type { CredentialKind, Profile } from './types.js';
+import type { CredentialKind, Profile, TokenProvider } from './types.js';
 
 /** A refresh must not wait a whole request timeout while other processes wait on the lock. */
 export const REFRESH_TIMEOUT_CAP_MS = 30_000; // 30 s
@@ -142,7 +142,15 @@ function givenCredentials(
   if (explicit.length > 1) {
     throw new ConfigError('Give only one of apiKey, authToken and tokenProvider.', { hint: 'Remove all but one of them.' });
   }
-  if (options.tokenProvider) return { credentials: providedCredentials(options.tokenProvider), kind: 'tokenProvider' };
+  if (options.tokenProvider) {
+    // Plain JavaScript passes a function as often as the object: say so, not a TypeError at the first call.
+    if (typeof (options.tokenProvider as Partial<TokenProvider>).getAccessToken !== 'function') {
+      throw new ConfigError('The option tokenProvider is invalid: it has no getAccessToken() method.', {
+        hint: 'Pass an object: { getAccessToken: async () => token }.',
+      });
+    }
+    return { credentials: providedCredentials(options.tokenProvider), kind: 'tokenProvider' };
+  }
   if (options.authToken !== undefined) {
     if (!warnedAuthToken) {
       warnedAuthToken = true;

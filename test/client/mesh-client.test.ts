@@ -272,6 +272,17 @@ describe('auth modes', () => {
     );
   });
 
+  it('refuses a token provider without getAccessToken (a bare function, from plain JavaScript) as it is built', () => {
+    const bare = async () => 'token';
+    expect(() => new MeshClient({ env: {}, tokenProvider: bare as never })).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.CONFIG_INVALID,
+        message: expect.stringMatching(/tokenProvider is invalid: it has no getAccessToken\(\) method/),
+        hint: expect.stringContaining('{ getAccessToken: async () => token }'),
+      }),
+    );
+  });
+
   it('validates its token, saying which source answered', async () => {
     const { client } = await clientWithTokens(stack);
     expect(await client.validateToken()).toMatchObject({ valid: true, source: 'backend' });
