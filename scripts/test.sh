@@ -20,7 +20,7 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.
 reports=(.tmp/vitest.json)
 # The whole suite (no file filter given) includes the other runtimes: Bun, Deno, workerd (test/runtimes).
 if [ $# -eq 0 ]; then
-  npx vitest run --config vitest.runtimes.config.ts --reporter=default --reporter=json \
+  MESH_DIST_FRESH=1 npx vitest run --config vitest.runtimes.config.ts --reporter=default --reporter=json \
     --outputFile.json=.tmp/vitest-runtimes.json || status=1
   reports+=(.tmp/vitest-runtimes.json)
 fi

@@ -3,7 +3,7 @@
 // files that use none of that skips the build: it costs a core for a while, and deleting dist/
 // under a CLI test that is running in another terminal breaks that test.
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
@@ -17,6 +17,8 @@ function fileFilters(project: TestProject): string[] | undefined {
 
 export default async function setup(project: TestProject): Promise<void> {
   const root = resolve(import.meta.dirname, '..');
+  // scripts/test.sh runs test/runtimes right after the main suite, which has just built dist/.
+  if (process.env.MESH_DIST_FRESH === '1' && existsSync(join(root, 'dist', 'index.js'))) return;
   const filters = fileFilters(project);
   if (filters !== undefined) {
     const selected = await project.vitest.globTestSpecifications(filters);
