@@ -18,23 +18,36 @@ import {
   runCommand,
   scriptCommand,
 } from './harness.js';
-import { bundleWorker, startWorker } from './workerd.js';
+import { bundleWorker, type CompatibilityFlags, startWorker } from './workerd.js';
 
 const stack = useStack();
 let project: ConsumerProject;
-let workerBundle: string;
+/** The Worker bundled with the nodejs_compat flag (what most Workers set) and without any flag. */
+const workerBundles = new Map<string, string>();
 
 beforeAll(async () => {
   project = await consumerProject('runtimes-api');
   await cp(join(import.meta.dirname, 'scripts'), project.dir, { recursive: true });
-  workerBundle = await bundleWorker(project.dir, 'worker.mjs');
+  for (const flags of WORKER_FLAGS) workerBundles.set(flags.join(), await bundleWorker(project.dir, 'worker.mjs', flags));
 }, 180_000);
+
+const WORKER_FLAGS: CompatibilityFlags[] = [['nodejs_compat'], []];
 
 afterAll(async () => {
   await project?.remove();
 });
 
+/** A local runtime, or workerd with the Worker's compatibility flags. */
 type Runtime = LocalRuntime | 'workerd';
+interface Target {
+  name: string;
+  runtime: Runtime;
+  flags?: CompatibilityFlags;
+}
+const TARGETS: Target[] = [
+  ...LOCAL_RUNTIMES.map((runtime) => ({ name: runtime, runtime })),
+  ...WORKER_FLAGS.map((flags) => ({ name: `workerd (flags: ${flags.join() || 'none'})`, runtime: 'workerd' as const, flags })),
+];
 
 /** A fresh login per run (a refresh rotates the refresh token), an API key, and the stack's settings. */
 async function scriptEnv(runtime: Runtime): Promise<Record<string, string>> {
@@ -56,9 +69,10 @@ interface ScriptAnswer {
 }
 
 /** Runs a script (api or limits) on a runtime; a Worker runs it per request. */
-async function runScript(runtime: Runtime, script: 'api' | 'limits', env: Record<string, string>): Promise<ScriptAnswer> {
+async function runScript(target: Target, script: 'api' | 'limits', env: Record<string, string>): Promise<ScriptAnswer> {
+  const { runtime, flags = [] } = target;
   if (runtime === 'workerd') {
-    const worker = await startWorker(project.dir, workerBundle, env);
+    const worker = await startWorker(project.dir, workerBundles.get(flags.join()) as string, env, flags);
     try {
       const response = await fetch(`${worker.url}/${script}`);
       const text = await response.text();
@@ -78,9 +92,10 @@ async function runScript(runtime: Runtime, script: 'api' | 'limits', env: Record
   return lastJson<ScriptAnswer>(result);
 }
 
-describe.each([...LOCAL_RUNTIMES, 'workerd' as const])('on %s', (runtime) => {
+describe.each(TARGETS)('on $name', (target) => {
+  const { runtime } = target;
   it('an API key, env tokens and a token provider: chat, stream, keys and images work', async () => {
-    const answer = await runScript(runtime, 'api', await scriptEnv(runtime));
+    const answer = await runScript(target, 'api', await scriptEnv(runtime));
     expect(answer.error, answer.error?.stack).toBeUndefined();
     expect(answer.seen).toEqual({
       chat: expect.stringContaining('12'),
@@ -95,16 +110,16 @@ describe.each([...LOCAL_RUNTIMES, 'workerd' as const])('on %s', (runtime) => {
   });
 });
 
-describe('in an edge Worker', () => {
+describe.each(TARGETS.filter((target) => target.runtime === 'workerd'))('in an edge Worker, $name', (target) => {
   it('the bundle wrangler makes from the package has no undici in it', async () => {
-    const bundle = await readFile(workerBundle, 'utf8');
+    const bundle = await readFile(workerBundles.get((target.flags ?? []).join()) as string, 'utf8');
     expect(bundle).toContain('mesh-sdk');
     expect(bundle).not.toMatch(/node_modules\/undici\//);
     expect(bundle).not.toMatch(/node_modules\/(open|redis|sharp)\//);
   });
 
   it('the login and the local token stores are typed errors that name the runtime and what to use instead', async () => {
-    const answer = await runScript('workerd', 'limits', { MESH_API_URL: stack.apiUrl });
+    const answer = await runScript(target, 'limits', { MESH_API_URL: stack.apiUrl });
     expect(answer.error, answer.error?.stack).toBeUndefined();
     const seen = answer.seen as Record<string, { name: string; code: string; message: string; hint: string }>;
     expect(Object.keys(seen)).toEqual(['defaultClient', 'fileStore', 'keychainStore', 'redisStore', 'login']);

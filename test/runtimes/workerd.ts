@@ -17,7 +17,8 @@ const run = promisify(execFile);
 /** The day the Workers' behaviour is pinned to (workerd supports dates up to its own release). */
 export const COMPATIBILITY_DATE = '2026-11-01';
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-const WORKERD = join(ROOT, 'node_modules', '.bin', 'workerd');
+/** workerd's binary (from wrangler's dependencies). */
+export const WORKERD = join(ROOT, 'node_modules', '.bin', 'workerd');
 
 /** Node.js 22's binary (wrangler refuses older), from the npm registry through npx. */
 async function node22(): Promise<string> {
@@ -25,8 +26,19 @@ async function node22(): Promise<string> {
   return stdout;
 }
 
-/** Bundles `main` (a module in `project`) with wrangler into `<project>/out/<main's name>`; returns that path. */
-export async function bundleWorker(project: string, main: string): Promise<string> {
+/** A Worker's compatibility flags: with Node.js's APIs (`nodejs_compat`, what most Workers set) or without. */
+export type CompatibilityFlags = [] | ['nodejs_compat'];
+
+/**
+ * Bundles `main` (a module in `project`) with wrangler into `<project>/out-<flags>/<main's name>`;
+ * returns that path. The flags change the bundle (with nodejs_compat, wrangler leaves the node:
+ * modules to workerd), so each set of flags has its own.
+ */
+export async function bundleWorker(
+  project: string,
+  main: string,
+  flags: CompatibilityFlags = ['nodejs_compat'],
+): Promise<string> {
   for (const tool of [WRANGLER, WORKERD]) {
     if (!existsSync(tool)) throw new Error(`${tool} is missing: run npm ci (wrangler is a devDependency).`);
   }
@@ -36,18 +48,19 @@ export async function bundleWorker(project: string, main: string): Promise<strin
       'name = "mesh-sdk-runtime-test"',
       `main = "${main}"`,
       `compatibility_date = "${COMPATIBILITY_DATE}"`,
-      'compatibility_flags = ["nodejs_compat"]',
+      `compatibility_flags = ${JSON.stringify(flags)}`,
     ].join('\n'),
   );
-  await run(await node22(), [WRANGLER, 'deploy', '--dry-run', '--outdir', 'out'], {
+  const outdir = `out-${flags.join('-') || 'plain'}`;
+  await run(await node22(), [WRANGLER, 'deploy', '--dry-run', '--outdir', outdir], {
     cwd: project,
     env: { PATH: process.env.PATH, HOME: project, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
     maxBuffer: 16 * 1024 * 1024,
   });
   // One module (wrangler keeps the entry's name and extension), beside its source map.
-  const [bundle] = (await readdir(join(project, 'out'))).filter((file) => /\.m?js$/.test(file));
-  if (bundle === undefined) throw new Error(`wrangler wrote no bundle into ${join(project, 'out')}`);
-  return join(project, 'out', bundle);
+  const [bundle] = (await readdir(join(project, outdir))).filter((file) => /\.m?js$/.test(file));
+  if (bundle === undefined) throw new Error(`wrangler wrote no bundle into ${join(project, outdir)}`);
+  return join(project, outdir, bundle);
 }
 
 export interface RunningWorker {
@@ -67,8 +80,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** workerd's configuration: the bundle, its text bindings, and an outbound network that includes loopback. */
-function capnpConfig(bundle: string, port: number, bindings: Record<string, string>): string {
+/**
+ * workerd's configuration: the bundle, its text bindings, and an outbound network that includes
+ * loopback. Exported for bench/runtimes.bench.ts, which spawns workerd itself to time its start.
+ */
+export function capnpConfig(bundle: string, port: number, bindings: Record<string, string>, flags: CompatibilityFlags): string {
   const texts = Object.entries(bindings)
     .map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`)
     .join(',\n      ');
@@ -83,7 +99,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed ${JSON.stringify(bundle)})],
   compatibilityDate = "${COMPATIBILITY_DATE}",
-  compatibilityFlags = ["nodejs_compat"],
+  compatibilityFlags = ${JSON.stringify(flags)},
   bindings = [
       ${texts}
   ],
@@ -92,11 +108,16 @@ const worker :Workerd.Worker = (
 }
 
 /** Serves a bundle with workerd on a free loopback port; resolves once it answers. */
-export async function startWorker(project: string, bundle: string, bindings: Record<string, string>): Promise<RunningWorker> {
+export async function startWorker(
+  project: string,
+  bundle: string,
+  bindings: Record<string, string>,
+  flags: CompatibilityFlags = ['nodejs_compat'],
+): Promise<RunningWorker> {
   const port = await freePort();
-  const config = join(project, 'workerd.capnp');
+  const config = join(project, `workerd-${port}.capnp`);
   // workerd reads an embedded file relative to the configuration's folder.
-  await writeFile(config, capnpConfig(relative(project, bundle), port, bindings));
+  await writeFile(config, capnpConfig(relative(project, bundle), port, bindings, flags));
   const child: ChildProcess = spawn(WORKERD, ['serve', config, '--verbose'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => {
