@@ -119,10 +119,13 @@ describe.each(TARGETS.filter((target) => target.runtime === 'workerd'))('in an e
   });
 
   it('the login and the local token stores are typed errors that name the runtime and what to use instead', async () => {
-    const answer = await runScript(target, 'limits', { MESH_API_URL: stack.apiUrl });
+    const apiKey = await createApiKey(stack, 'worker-limits@example.test');
+    const before = stack.backend.counters.imagesGenerated;
+    const answer = await runScript(target, 'limits', { MESH_API_URL: stack.apiUrl, MESH_API_KEY: apiKey });
     expect(answer.error, answer.error?.stack).toBeUndefined();
     const seen = answer.seen as Record<string, { name: string; code: string; message: string; hint: string }>;
-    expect(Object.keys(seen)).toEqual(['defaultClient', 'fileStore', 'keychainStore', 'redisStore', 'login']);
+    expect(Object.keys(seen)).toEqual(['defaultClient', 'fileStore', 'keychainStore', 'redisStore', 'login', 'saveTo']);
+    expect(stack.backend.counters.imagesGenerated).toBe(before); // saveTo was refused before anything was generated
     for (const [attempt, error] of Object.entries(seen)) {
       expect(error, attempt).toMatchObject({ name: 'UnsupportedRuntimeError', code: 'unsupported_runtime' });
       expect(error.message, attempt).toMatch(/edge Worker \(workerd\)/);

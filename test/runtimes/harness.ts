@@ -105,3 +105,43 @@ export async function consumerProject(name: string, extra: string[] = []): Promi
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], { cwd: dir });
   return { dir, tarball, remove: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/** What `runScript` answers: the process's output, and how long it lived on after its last line. */
+export interface ScriptResult extends ProcessResult {
+  /** ms from the last stdout line to the exit: a script that lingers holds something open. */
+  lingerMs: number;
+}
+
+/**
+ * Runs a command to its end like `runCommand`, calling `onLine` with each stdout line as it comes
+ * (to drive a login from the URL a script prints), and measures how long the process lingered
+ * after its last line. Killed after `timeoutMs` (code null); never rejects.
+ */
+export function runScript(
+  command: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number; onLine?: (line: string) => void },
+): Promise<ScriptResult> {
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let lastLineAt = Date.now();
+  child.stdout.on('data', (chunk) => {
+    const before = stdout.length;
+    stdout += chunk;
+    lastLineAt = Date.now();
+    const start = stdout.lastIndexOf('\n', before - 1) + 1;
+    const complete = stdout.slice(start, stdout.lastIndexOf('\n') + 1);
+    for (const line of complete.split('\n').slice(0, -1)) options.onLine?.(line);
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  return new Promise((resolvePromise) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr, lingerMs: Date.now() - lastLineAt });
+    }),
+  );
+}

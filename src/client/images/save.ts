@@ -4,10 +4,12 @@
  * renamed over the target: a link planted at the target is replaced, not followed, and a reader
  * never sees half an image. Images are not secrets: the mode is the default (0666 less the umask).
  */
+
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
+import { requireLocalMachine } from '../../config/runtime.js';
 import { ConfigError } from '../../errors/mesh-error.js';
 import { extensionFor } from './media-type.js';
 
@@ -25,6 +27,7 @@ export function savePaths(saveTo: string, mediaTypes: ReadonlyArray<string | und
 
 /** Fails before the request is sent when `saveTo`'s folder is missing or not writable: a generation costs credits. */
 export async function checkSaveTarget(saveTo: string): Promise<void> {
+  requireLocalMachine('Saving images (saveTo)', 'a file system that keeps files');
   const folder = dirname(resolve(saveTo));
   const problem = await stat(folder).then(
     async (info) => {

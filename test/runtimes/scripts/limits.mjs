@@ -22,5 +22,9 @@ export async function run(env) {
     keychainStore: await failure(() => new KeychainStore({ account: 'me' })),
     redisStore: await failure(() => redisTokenStore({ url: 'redis://127.0.0.1:6379' })),
     login: await failure(() => new MeshClient({ tokenStore: new MemoryStore(), env: settings }).login()),
+    // Refused before the request: nothing is generated (or paid for) that could not be saved.
+    saveTo: await failure(() =>
+      new MeshClient({ apiKey: env.MESH_API_KEY, env: settings }).generateImage('A lighthouse', { saveTo: 'lighthouse.png' }),
+    ),
   };
 }
