@@ -7,7 +7,7 @@ import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../helpers/api-key.js';
-import { registeredTokens } from '../helpers/backend-login.js';
+import { decodeJwtPayload, registeredTokens } from '../helpers/backend-login.js';
 import { useStack } from '../helpers/stack.js';
 import {
   type ConsumerProject,
@@ -69,7 +69,11 @@ interface ScriptAnswer {
 }
 
 /** Runs a script (api or limits) on a runtime; a Worker runs it per request. */
-async function runScript(target: Target, script: 'api' | 'limits', env: Record<string, string>): Promise<ScriptAnswer> {
+async function runScript(
+  target: Target,
+  script: 'api' | 'limits' | 'server',
+  env: Record<string, string>,
+): Promise<ScriptAnswer> {
   const { runtime, flags = [] } = target;
   if (runtime === 'workerd') {
     const worker = await startWorker(project.dir, workerBundles.get(flags.join()) as string, env, flags);
@@ -106,6 +110,20 @@ describe.each(TARGETS)('on $name', (target) => {
       tokens: expect.stringContaining('12'),
       tokensStatus: 'env',
       provider: expect.stringContaining('12'),
+    });
+  });
+});
+
+describe.each(TARGETS)('mesh-sdk/server on $name', (target) => {
+  it('verifies an access token and an API key, and refuses a forged token with 401', async () => {
+    const env = await scriptEnv(target.runtime);
+    const answer = await runScript(target, 'server', env);
+    expect(answer.error, answer.error?.stack).toBeUndefined();
+    const subject = decodeJwtPayload(env.MESH_ACCESS_TOKEN as string).sub;
+    expect(answer.seen).toEqual({
+      token: { kind: 'token', subject },
+      apiKey: { kind: 'api_key', subject: expect.any(String) },
+      forged: { name: expect.stringMatching(/Error$/), status: 401 },
     });
   });
 });

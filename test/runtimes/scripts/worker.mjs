@@ -2,8 +2,9 @@
 // Worker's bindings and answers its result as JSON, as run-local.mjs prints it.
 import { run as api } from './api.mjs';
 import { run as limits } from './limits.mjs';
+import { run as server } from './server.mjs';
 
-const scripts = { api, limits };
+const scripts = { api, limits, server };
 
 export default {
   async fetch(request, env) {
