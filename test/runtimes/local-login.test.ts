@@ -5,10 +5,11 @@
 // in ~/.mesh/token.json under a temporary HOME.
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
+import { recordingOpener } from '../flow/recording-opener.js';
 import { approveDevice, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 import { useStack } from '../helpers/stack.js';
 import {
@@ -40,8 +41,9 @@ afterAll(async () => {
 });
 
 /**
- * Runs the login script; when it prints `<marker> <url>`, hands the URL to `drive` (Chromium).
- * Killed after 40 s (code null).
+ * Runs the login script under `runtime` and drives the login in Chromium: the device login from
+ * the `VERIFY <url>` line the script prints, the browser login from the URL the system opener
+ * (xdg-open, with a stand-in $BROWSER) was started with. Killed after 40 s (code null).
  */
 async function runLogin(
   runtime: LocalRuntime,
@@ -49,16 +51,30 @@ async function runLogin(
   env: NodeJS.ProcessEnv,
   drive: (url: string) => Promise<void>,
 ) {
-  const marker = mode === 'browser' ? 'OPEN ' : 'VERIFY ';
   let driven: Promise<void> | undefined;
-  const result = await runScript(scriptCommand(runtime, 'local-login.mjs', [mode]), {
-    cwd: project.dir,
-    env,
-    timeoutMs: 40_000,
-    onLine: (line) => {
-      if (line.startsWith(marker) && driven === undefined) driven = drive(line.slice(marker.length));
-    },
-  });
+  const opener = mode === 'browser' ? await recordingOpener({ display: true }) : undefined;
+  let watching = true;
+  const watch = async () => {
+    while (watching && opener && driven === undefined) {
+      const [url] = await opener.opened();
+      if (url) driven = drive(url);
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const [result] = await Promise.all([
+    runScript(scriptCommand(runtime, 'local-login.mjs', [mode]), {
+      cwd: project.dir,
+      env: { ...env, ...opener?.env },
+      timeoutMs: 40_000,
+      onLine: (line) => {
+        if (line.startsWith('VERIFY ') && driven === undefined) driven = drive(line.slice('VERIFY '.length));
+      },
+    }).finally(async () => {
+      watching = false;
+      if (opener) await rm(dirname(opener.env.BROWSER as string), { recursive: true, force: true });
+    }),
+    watch(),
+  ]);
   await driven;
   expect(result.code, `the script exits by itself\n${result.stdout}\n${result.stderr}`).toBe(0);
   expect(result.lingerMs, 'ms the script lived on after its last line').toBeLessThan(2000);
@@ -78,7 +94,7 @@ describe.each(LOCAL_RUNTIMES)('%s: the login from a user script', (runtime) => {
     await context?.close();
   });
 
-  it('browser: the SDK loopback server takes the callback from Chromium; tokens in ~/.mesh/token.json (0600); a chat then works', async () => {
+  it('browser: the system opener gets the link, the SDK loopback server the callback from Chromium; tokens in ~/.mesh/token.json (0600); a chat then works', async () => {
     const page = await context.newPage();
     const exchanges = stack.backend.counters.exchanges;
     const login = `browser-${runtime}@example.test`;
@@ -90,6 +106,7 @@ describe.each(LOCAL_RUNTIMES)('%s: the login from a user script', (runtime) => {
     );
     expect(result).toEqual({
       email: login,
+      browserOpened: true,
       content: '5 + 7 = 12',
       mode: '600',
       authSource: 'browser',

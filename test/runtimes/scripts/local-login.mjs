@@ -1,7 +1,8 @@
 // A user's login script, run under Node.js, Bun or Deno from a consumer project: logs in (argv[2]:
-// `browser`, through the SDK's loopback callback server, or `device`), then chats with the stored
-// login. The login URL goes to stdout as `OPEN <url>` / `VERIFY <url>` for the test's Chromium.
-// Last line: one JSON object of results, or of the error ({ error: { name, code, message } }).
+// `browser`, through the SDK's loopback callback server and the default browser opener, or
+// `device`), then chats with the stored login. The device login's URL goes to stdout as
+// `VERIFY <url>` for the test's Chromium. Last line: one JSON object of results, or of the error
+// ({ error: { name, code, message } }).
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { MeshClient } from 'mesh-sdk';
 
 const mode = process.argv[2];
 const say = (line) => process.stdout.write(`${line}\n`);
+let browserOpened = null;
 try {
   // The callback port comes from AUTH0_CALLBACK_PORT, as the SDK reads it.
   const client = new MeshClient({
@@ -16,8 +18,9 @@ try {
     headless: mode === 'device',
     interactive: false,
     loginUi: {
-      openBrowser: async (url) => say(`OPEN ${url}`),
-      onAuthUrl: () => {},
+      onAuthUrl: (_url, opened) => {
+        browserOpened = opened;
+      },
       onVerification: (verification) => say(`VERIFY ${verification.verificationUriComplete}`),
       onHeadlessTokens: () => {},
     },
@@ -29,6 +32,7 @@ try {
   say(
     JSON.stringify({
       email: profile.email,
+      browserOpened,
       content: reply.content,
       mode: ((await stat(file)).mode & 0o777).toString(8),
       authSource: stored.auth_source ?? null,
