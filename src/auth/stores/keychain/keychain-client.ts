@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { currentRuntime } from '../../../config/runtime.js';
 import { KeychainError } from '../../../errors/mesh-error.js';
 import { KEYCHAIN_CHILD_SOURCE } from './keychain-child.js';
 
@@ -172,7 +173,11 @@ export class KeychainClient implements KeychainBackend {
       });
       child.once('error', (error) => {
         clearTimeout(timer);
-        reject(this.#fail(new KeychainError(`Could not start the keychain helper: ${error.message}`, { cause: error })));
+        reject(
+          this.#fail(
+            new KeychainError(`Could not start the keychain helper: ${error.message}`, { cause: error, hint: startHint(error) }),
+          ),
+        );
       });
     });
   }
@@ -208,6 +213,18 @@ export class KeychainClient implements KeychainBackend {
       child.send({ id, op, account, value });
     });
   }
+}
+
+/**
+ * What to do when the helper could not be started. Deno refuses to start a process without run
+ * permission (`NotCapable`, "Requires run access"): the keychain then needs `--allow-run`; the
+ * native module loads in the helper, so `--allow-ffi` is not needed.
+ */
+function startHint(error: Error): string | undefined {
+  if (currentRuntime() === 'Deno' && (error.name === 'NotCapable' || /requires run access/i.test(error.message))) {
+    return 'Deno reaches the OS keychain through a helper process: run with --allow-run (or -A), or set MESH_TOKEN_STORE=file.';
+  }
+  return undefined;
 }
 
 /** The likely cause of a keychain failure, in words a user can act on. */
