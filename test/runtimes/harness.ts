@@ -106,6 +106,13 @@ export async function consumerProject(name: string, extra: string[] = []): Promi
   return { dir, tarball, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * How long a script may live on after its last line. What it catches holds a process for good or
+ * for tens of seconds (a keychain helper's open pipe, a loopback server's connection); a loaded
+ * 2-core machine has taken more than 2 s to tear a runtime down.
+ */
+export const LINGER_BOUND_MS = 5000;
+
 /** What `runScript` answers: the process's output, and how long it lived on after its last line. */
 export interface ScriptResult extends ProcessResult {
   /** ms from the last stdout line to the exit: a script that lingers holds something open. */

@@ -22,7 +22,6 @@ import {
   runCommand,
 } from './harness.js';
 
-const stack = useStack();
 let project: ConsumerProject;
 /** A folder with a `node` that fails loudly, first on PATH under Bun and Deno. */
 let guard: string;
@@ -49,7 +48,9 @@ function binCommand(runtime: LocalRuntime, bin: 'mesh-auth' | 'mesh-env', args: 
   return [binary, join('node_modules', '.bin', bin), ...args];
 }
 
-describe.each(LOCAL_RUNTIMES)('%s: mesh-auth and mesh-env from the installed package', (runtime) => {
+// Each runtime with its own stack: what the backend counts is that runtime's alone.
+describe.each(LOCAL_RUNTIMES)('%s', (runtime) => {
+  const stack = useStack();
   let home: string;
   let planted: TokenSet;
   let env: NodeJS.ProcessEnv;
@@ -67,35 +68,37 @@ describe.each(LOCAL_RUNTIMES)('%s: mesh-auth and mesh-env from the installed pac
     runCommand(binCommand(runtime, bin, args), { cwd: project.dir, env, timeoutMs: 30_000 });
   const stored = async () => (await new FileStore({ directory: join(home, '.mesh') }).load()) as TokenSet;
 
-  it('mesh-auth token: refreshes the expired login once and prints the new access token, nothing else', async () => {
-    const refreshes = stack.backend.counters.refreshes;
-    const result = await run('mesh-auth', ['token']);
-    expect(result.code, result.stderr).toBe(0);
-    expect(stack.backend.counters.refreshes - refreshes).toBe(1);
-    const kept = await stored();
-    expect(kept.access_token).not.toBe(planted.access_token);
-    // Compared, never shown: a failing assertion would print the token.
-    expect(result.stdout === `${kept.access_token}\n`, 'stdout is the stored access token and a newline').toBe(true);
-  });
-
-  it('mesh-auth status --json: logged in, by whom, in which store', async () => {
-    const result = await run('mesh-auth', ['status', '--json']);
-    expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({
-      loggedIn: true,
-      email: `cli-${runtime}@example.test`,
-      store: `file ${join(home, '.mesh', 'token.json')}`,
+  describe('mesh-auth and mesh-env from the installed package', () => {
+    it('mesh-auth token: refreshes the expired login once and prints the new access token, nothing else', async () => {
+      const refreshes = stack.backend.counters.refreshes;
+      const result = await run('mesh-auth', ['token']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(stack.backend.counters.refreshes - refreshes).toBe(1);
+      const kept = await stored();
+      expect(kept.access_token).not.toBe(planted.access_token);
+      // Compared, never shown: a failing assertion would print the token.
+      expect(result.stdout === `${kept.access_token}\n`, 'stdout is the stored access token and a newline').toBe(true);
     });
-  });
 
-  it('mesh-env: writes the login to a .env file (mode 600)', async () => {
-    const output = join(home, 'app', '.env');
-    await mkdir(dirname(output), { recursive: true });
-    const result = await run('mesh-env', ['-o', output, '-f']);
-    expect(result.code, result.stderr).toBe(0);
-    expect((await stat(output)).mode & 0o777).toBe(0o600);
-    const text = await readFile(output, 'utf8');
-    expect(text).toContain(`MESH_API_URL=${stack.apiUrl}\n`);
-    expect(text.includes(`MESH_ACCESS_TOKEN=${(await stored()).access_token}\n`), 'the stored access token').toBe(true);
+    it('mesh-auth status --json: logged in, by whom, in which store', async () => {
+      const result = await run('mesh-auth', ['status', '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        loggedIn: true,
+        email: `cli-${runtime}@example.test`,
+        store: `file ${join(home, '.mesh', 'token.json')}`,
+      });
+    });
+
+    it('mesh-env: writes the login to a .env file (mode 600)', async () => {
+      const output = join(home, 'app', '.env');
+      await mkdir(dirname(output), { recursive: true });
+      const result = await run('mesh-env', ['-o', output, '-f']);
+      expect(result.code, result.stderr).toBe(0);
+      expect((await stat(output)).mode & 0o777).toBe(0o600);
+      const text = await readFile(output, 'utf8');
+      expect(text).toContain(`MESH_API_URL=${stack.apiUrl}\n`);
+      expect(text.includes(`MESH_ACCESS_TOKEN=${(await stored()).access_token}\n`), 'the stored access token').toBe(true);
+    });
   });
 });

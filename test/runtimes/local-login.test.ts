@@ -15,6 +15,7 @@ import { useStack } from '../helpers/stack.js';
 import {
   type ConsumerProject,
   consumerProject,
+  LINGER_BOUND_MS,
   LOCAL_RUNTIMES,
   type LocalRuntime,
   lastJson,
@@ -22,11 +23,6 @@ import {
   scriptCommand,
 } from './harness.js';
 
-const callbackPorts: Partial<Record<LocalRuntime, number>> = {};
-const stack = useStack(async () => {
-  for (const runtime of LOCAL_RUNTIMES) callbackPorts[runtime] = await freePort();
-  return { callbackPorts: Object.values(callbackPorts) };
-});
 let project: ConsumerProject;
 let browser: Browser;
 const homes: string[] = [];
@@ -34,7 +30,6 @@ const homes: string[] = [];
 beforeAll(async () => {
   [project, browser] = await Promise.all([consumerProject('local-login'), launchChromium()]);
   await copyFile(join(import.meta.dirname, 'scripts', 'local-login.mjs'), join(project.dir, 'local-login.mjs'));
-  stack.provider.settings.deviceInterval = 1; // the provider's default 5 s polling interval would only slow the test
 });
 afterAll(async () => {
   await Promise.all([project?.remove(), browser?.close(), ...homes.map((home) => rm(home, { recursive: true, force: true }))]);
@@ -77,11 +72,21 @@ async function runLogin(
   ]);
   await driven;
   expect(result.code, `the script exits by itself\n${result.stdout}\n${result.stderr}`).toBe(0);
-  expect(result.lingerMs, 'ms the script lived on after its last line').toBeLessThan(2000);
+  expect(result.lingerMs, 'ms the script lived on after its last line').toBeLessThan(LINGER_BOUND_MS);
   return lastJson(result);
 }
 
-describe.each(LOCAL_RUNTIMES)('%s: the login from a user script', (runtime) => {
+// The runtimes side by side (the login mostly waits: the start link's 3 s hold, the device
+// polling), each with its own stack and callback port, its tests one after another.
+describe.concurrent.each(LOCAL_RUNTIMES)('%s', (runtime) => {
+  let callbackPort: number;
+  const stack = useStack(async () => {
+    callbackPort = await freePort();
+    return { callbackPorts: [callbackPort] };
+  });
+  beforeAll(() => {
+    stack.provider.settings.deviceInterval = 1; // the provider's default 5 s polling interval would only slow the test
+  });
   // A context per test, as a person on another device has no session at the provider yet.
   let context: BrowserContext;
   let home: string;
@@ -94,42 +99,44 @@ describe.each(LOCAL_RUNTIMES)('%s: the login from a user script', (runtime) => {
     await context?.close();
   });
 
-  it('browser: the system opener gets the link, the SDK loopback server the callback from Chromium; tokens in ~/.mesh/token.json (0600); a chat then works', async () => {
-    const page = await context.newPage();
-    const exchanges = stack.backend.counters.exchanges;
-    const login = `browser-${runtime}@example.test`;
-    const result = await runLogin(
-      runtime,
-      'browser',
-      { PATH: process.env.PATH, HOME: home, ...stack.env, AUTH0_CALLBACK_PORT: String(callbackPorts[runtime]) },
-      (url) => logInWithBrowser(page, url, { login }),
-    );
-    expect(result).toEqual({
-      email: login,
-      browserOpened: true,
-      content: '5 + 7 = 12',
-      mode: '600',
-      authSource: 'browser',
-      hasRefreshToken: true,
+  describe.sequential('the login from a user script', () => {
+    it('browser: the system opener gets the link, the SDK loopback server the callback from Chromium; tokens in ~/.mesh/token.json (0600); a chat then works', async () => {
+      const page = await context.newPage();
+      const exchanges = stack.backend.counters.exchanges;
+      const login = `browser-${runtime}@example.test`;
+      const result = await runLogin(
+        runtime,
+        'browser',
+        { PATH: process.env.PATH, HOME: home, ...stack.env, AUTH0_CALLBACK_PORT: String(callbackPort) },
+        (url) => logInWithBrowser(page, url, { login }),
+      );
+      expect(result).toEqual({
+        email: login,
+        browserOpened: true,
+        content: '5 + 7 = 12',
+        mode: '600',
+        authSource: 'browser',
+        hasRefreshToken: true,
+      });
+      expect(stack.backend.counters.exchanges - exchanges).toBe(1);
+      await expect.poll(() => page.textContent('h1')).toBe('Logged in to Mesh');
+      expect(new URL(page.url()).pathname).toBe('/done'); // the code left the address bar
     });
-    expect(stack.backend.counters.exchanges - exchanges).toBe(1);
-    await expect.poll(() => page.textContent('h1')).toBe('Logged in to Mesh');
-    expect(new URL(page.url()).pathname).toBe('/done'); // the code left the address bar
-  });
 
-  it('device (MESH_HEADLESS=true): approved in Chromium; device-flow tokens in ~/.mesh/token.json; a chat then works', async () => {
-    const page = await context.newPage();
-    const result = await runLogin(
-      runtime,
-      'device',
-      { PATH: process.env.PATH, HOME: home, ...stack.env, MESH_HEADLESS: 'true' },
-      (url) => approveDevice(page, url),
-    );
-    expect(result).toMatchObject({
-      content: '5 + 7 = 12',
-      mode: '600',
-      authSource: 'device_flow',
-      hasRefreshToken: true,
+    it('device (MESH_HEADLESS=true): approved in Chromium; device-flow tokens in ~/.mesh/token.json; a chat then works', async () => {
+      const page = await context.newPage();
+      const result = await runLogin(
+        runtime,
+        'device',
+        { PATH: process.env.PATH, HOME: home, ...stack.env, MESH_HEADLESS: 'true' },
+        (url) => approveDevice(page, url),
+      );
+      expect(result).toMatchObject({
+        content: '5 + 7 = 12',
+        mode: '600',
+        authSource: 'device_flow',
+        hasRefreshToken: true,
+      });
     });
   });
 });

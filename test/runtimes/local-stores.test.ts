@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../dev/redis.js';
+import type { Stack } from '../../dev/stack.js';
 import { keychainAccountFor } from '../../src/auth/stores/create-token-store.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { KeychainStore } from '../../src/auth/stores/keychain-store.js';
@@ -19,14 +20,15 @@ import { storedTokens } from '../helpers/token-manager.js';
 import {
   type ConsumerProject,
   consumerProject,
+  LINGER_BOUND_MS,
   LOCAL_RUNTIMES,
   type LocalRuntime,
   lastJson,
+  requireRuntime,
   runScript,
   scriptCommand,
 } from './harness.js';
 
-const stack = useStack();
 let project: ConsumerProject;
 let bus: PrivateBus;
 let redis: RedisServer;
@@ -48,7 +50,7 @@ afterAll(async () => {
 });
 
 /** A login for `who` whose access token expired a minute ago (the refresh token is good). */
-async function expiredLogin(who: string): Promise<TokenSet> {
+async function expiredLogin(stack: Stack, who: string): Promise<TokenSet> {
   return { ...(await storedTokens(stack, who)), expires_at: Math.floor(Date.now() / 1000) - 60 };
 }
 
@@ -65,7 +67,11 @@ interface StoreScriptResult {
 }
 
 /** Runs the store script under `runtime`: it must exit by itself, at once (killed at 30 s: code null). */
-async function runStoreScript(runtime: LocalRuntime, env: NodeJS.ProcessEnv): Promise<StoreScriptResult & { stderr: string }> {
+async function runStoreScript(
+  stack: Stack,
+  runtime: LocalRuntime,
+  env: NodeJS.ProcessEnv,
+): Promise<StoreScriptResult & { stderr: string }> {
   const result = await runScript(scriptCommand(runtime, 'local-stores.mjs'), {
     cwd: project.dir,
     env: { PATH: process.env.PATH, ...stack.env, MESH_HEADLESS: 'true', ...env },
@@ -74,95 +80,140 @@ async function runStoreScript(runtime: LocalRuntime, env: NodeJS.ProcessEnv): Pr
   const output = lastJson<StoreScriptResult>(result);
   expect(output, result.stderr).toMatchObject({ content: ['5 + 7 = 12', '6 * 7 = 42'] });
   expect(result.code, 'the script exits by itself').toBe(0);
-  expect(result.lingerMs, 'ms the script lived on after its last line').toBeLessThan(2000);
+  expect(result.lingerMs, 'ms the script lived on after its last line').toBeLessThan(LINGER_BOUND_MS);
   return { ...output, stderr: result.stderr };
 }
 
 /** Runs the store script once and counts the refreshes the backend made meanwhile: one. */
-async function chatWith(runtime: LocalRuntime, env: NodeJS.ProcessEnv) {
+async function chatWith(stack: Stack, runtime: LocalRuntime, env: NodeJS.ProcessEnv) {
   const refreshes = stack.backend.counters.refreshes;
-  const result = await runStoreScript(runtime, env);
+  const result = await runStoreScript(stack, runtime, env);
   expect(stack.backend.counters.refreshes - refreshes, 'one refresh').toBe(1);
   return result;
 }
 
-describe.each(LOCAL_RUNTIMES)('%s: the token stores refresh an expired login and keep the new set', (runtime) => {
-  it('file: ~/.mesh/token.json under HOME, 0600', async () => {
-    const home = await freshHome();
-    const planted = await expiredLogin(`file-${runtime}@example.test`);
-    await new FileStore({ directory: join(home, '.mesh') }).save(planted);
-    await chatWith(runtime, { HOME: home, MESH_TOKEN_STORE: 'file' });
-    const file = join(home, '.mesh', 'token.json');
-    const kept = JSON.parse(await readFile(file, 'utf8')) as TokenSet;
-    expect(kept.access_token).not.toBe(planted.access_token);
-    expect(kept.expires_at).toBeGreaterThan(Date.now() / 1000);
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
-  });
-
-  it('keychain: the Secret Service on a private D-Bus (gnome-keyring), through @napi-rs/keyring', async () => {
-    const home = await freshHome();
-    const planted = await expiredLogin(`keychain-${runtime}@example.test`);
-    const store = new KeychainStore({ account: keychainAccountFor(stack.apiUrl), env: bus.env });
-    try {
-      await store.save(planted);
-      await chatWith(runtime, { ...bus.env, HOME: home, MESH_TOKEN_STORE: 'keychain' });
-      const kept = await store.load();
-      expect(kept?.access_token).not.toBe(planted.access_token);
-      expect(kept?.expires_at).toBeGreaterThan(Date.now() / 1000);
-    } finally {
-      store.close();
-    }
-  });
-
-  it('env: MESH_ACCESS_TOKEN and MESH_REFRESH_TOKEN (the new set lives in memory)', async () => {
-    const home = await freshHome();
-    const planted = await expiredLogin(`env-${runtime}@example.test`);
-    const result = await chatWith(runtime, {
-      HOME: home,
-      MESH_TOKEN_STORE: 'env',
-      MESH_ACCESS_TOKEN: planted.access_token,
-      MESH_REFRESH_TOKEN: planted.refresh_token,
-      MESH_TOKEN_EXPIRES_AT: String(planted.expires_at),
+// Each runtime with its own stack: what the backend counts (refreshes) is that runtime's alone.
+describe.each(LOCAL_RUNTIMES)('%s', (runtime) => {
+  const stack = useStack();
+  describe('the token stores refresh an expired login and keep the new set', () => {
+    it('file: ~/.mesh/token.json under HOME, 0600', async () => {
+      const home = await freshHome();
+      const planted = await expiredLogin(stack, `file-${runtime}@example.test`);
+      await new FileStore({ directory: join(home, '.mesh') }).save(planted);
+      await chatWith(stack, runtime, { HOME: home, MESH_TOKEN_STORE: 'file' });
+      const file = join(home, '.mesh', 'token.json');
+      const kept = JSON.parse(await readFile(file, 'utf8')) as TokenSet;
+      expect(kept.access_token).not.toBe(planted.access_token);
+      expect(kept.expires_at).toBeGreaterThan(Date.now() / 1000);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
     });
-    expect(result.stderr).not.toContain(planted.refresh_token);
-  });
 
-  it('redis: tokenStore redis://… against a real redis-server', async () => {
-    const home = await freshHome();
-    const key = `mesh-sdk:tokens:runtime-${runtime}`;
-    const planted = await expiredLogin(`redis-${runtime}@example.test`);
-    const store = redisTokenStore({ url: redis.url, key, logger: quiet });
-    try {
-      await store.save(planted);
-      await chatWith(runtime, { HOME: home, MESH_TOKEN_STORE: redis.url, MESH_TOKEN_STORE_KEY: key });
-      const kept = await store.load();
-      expect(kept?.access_token).not.toBe(planted.access_token);
-      expect(kept?.expires_at).toBeGreaterThan(Date.now() / 1000);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('the refresh lock across processes: two processes refreshing one file-store login at once make one refresh', async () => {
-    const home = await freshHome();
-    const planted = await expiredLogin(`lock-${runtime}@example.test`);
-    await new FileStore({ directory: join(home, '.mesh') }).save(planted);
-    // The refresh takes 1.5 s at the backend: the second process asks while the first holds the lock.
-    stack.backend.faults.add({
-      fault: { kind: 'slowHeaders', ms: 1500 },
-      match: { method: 'POST', path: '/auth/refresh-token' },
+    it('keychain: the Secret Service on a private D-Bus (gnome-keyring), through @napi-rs/keyring', async () => {
+      const home = await freshHome();
+      const planted = await expiredLogin(stack, `keychain-${runtime}@example.test`);
+      const store = new KeychainStore({ account: keychainAccountFor(stack.apiUrl), env: bus.env });
+      try {
+        await store.save(planted);
+        await chatWith(stack, runtime, { ...bus.env, HOME: home, MESH_TOKEN_STORE: 'keychain' });
+        const kept = await store.load();
+        expect(kept?.access_token).not.toBe(planted.access_token);
+        expect(kept?.expires_at).toBeGreaterThan(Date.now() / 1000);
+      } finally {
+        store.close();
+      }
     });
-    const counters = { refreshes: stack.backend.counters.refreshes, failures: stack.backend.counters.refreshFailures };
-    const reuse = stack.provider.counters.refreshTokenReuse;
-    const env = { HOME: home, MESH_TOKEN_STORE: 'file' };
-    const [first, second] = await Promise.all([runStoreScript(runtime, env), runStoreScript(runtime, env)]);
-    stack.backend.faults.clear();
-    // They overlapped: each started its first call before the other finished.
-    expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(Math.min(first.endedAt, second.endedAt));
-    expect(stack.backend.counters.refreshes - counters.refreshes, 'refreshes').toBe(1);
-    expect(stack.backend.counters.refreshFailures - counters.failures).toBe(0);
-    expect(stack.provider.counters.refreshTokenReuse - reuse).toBe(0);
-    const kept = await new FileStore({ directory: join(home, '.mesh') }).load();
-    expect(kept?.access_token).not.toBe(planted.access_token);
+
+    it('env: MESH_ACCESS_TOKEN and MESH_REFRESH_TOKEN (the new set lives in memory)', async () => {
+      const home = await freshHome();
+      const planted = await expiredLogin(stack, `env-${runtime}@example.test`);
+      const result = await chatWith(stack, runtime, {
+        HOME: home,
+        MESH_TOKEN_STORE: 'env',
+        MESH_ACCESS_TOKEN: planted.access_token,
+        MESH_REFRESH_TOKEN: planted.refresh_token,
+        MESH_TOKEN_EXPIRES_AT: String(planted.expires_at),
+      });
+      expect(result.stderr).not.toContain(planted.refresh_token);
+    });
+
+    it('redis: tokenStore redis://… against a real redis-server', async () => {
+      const home = await freshHome();
+      const key = `mesh-sdk:tokens:runtime-${runtime}`;
+      const planted = await expiredLogin(stack, `redis-${runtime}@example.test`);
+      const store = redisTokenStore({ url: redis.url, key, logger: quiet });
+      try {
+        await store.save(planted);
+        await chatWith(stack, runtime, { HOME: home, MESH_TOKEN_STORE: redis.url, MESH_TOKEN_STORE_KEY: key });
+        const kept = await store.load();
+        expect(kept?.access_token).not.toBe(planted.access_token);
+        expect(kept?.expires_at).toBeGreaterThan(Date.now() / 1000);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('the refresh lock across processes: two processes refreshing one file-store login at once make one refresh', async () => {
+      const home = await freshHome();
+      const planted = await expiredLogin(stack, `lock-${runtime}@example.test`);
+      await new FileStore({ directory: join(home, '.mesh') }).save(planted);
+      // The refresh takes 1.5 s at the backend: the second process asks while the first holds the lock.
+      stack.backend.faults.add({
+        fault: { kind: 'slowHeaders', ms: 1500 },
+        match: { method: 'POST', path: '/auth/refresh-token' },
+      });
+      const counters = { refreshes: stack.backend.counters.refreshes, failures: stack.backend.counters.refreshFailures };
+      const reuse = stack.provider.counters.refreshTokenReuse;
+      const env = { HOME: home, MESH_TOKEN_STORE: 'file' };
+      const [first, second] = await Promise.all([runStoreScript(stack, runtime, env), runStoreScript(stack, runtime, env)]);
+      stack.backend.faults.clear();
+      // They overlapped: each started its first call before the other finished.
+      expect(Math.max(first.startedAt, second.startedAt)).toBeLessThan(Math.min(first.endedAt, second.endedAt));
+      expect(stack.backend.counters.refreshes - counters.refreshes, 'refreshes').toBe(1);
+      expect(stack.backend.counters.refreshFailures - counters.failures).toBe(0);
+      expect(stack.provider.counters.refreshTokenReuse - reuse).toBe(0);
+      const kept = await new FileStore({ directory: join(home, '.mesh') }).load();
+      expect(kept?.access_token).not.toBe(planted.access_token);
+    });
+  });
+});
+
+// Deno without run permission cannot start the keychain helper (a child process): the keychain
+// store says so in a KeychainError naming the flag, and the default store keeps the login in the file.
+describe('deno with --allow-env --allow-read --allow-write --allow-net --allow-sys (no --allow-run)', () => {
+  const stack = useStack();
+  const command = () => [
+    requireRuntime('deno'),
+    'run',
+    '--allow-env',
+    '--allow-read',
+    '--allow-write',
+    '--allow-net',
+    '--allow-sys',
+    'local-stores.mjs',
+  ];
+
+  it('tokenStore keychain: a KeychainError whose hint names --allow-run; auto: the login refreshes in ~/.mesh/token.json', async () => {
+    const home = await freshHome();
+    await new FileStore({ directory: join(home, '.mesh') }).save(await expiredLogin(stack, 'deno-no-run@example.test'));
+    const env = { PATH: process.env.PATH, ...stack.env, ...bus.env, HOME: home, MESH_HEADLESS: 'false', DISPLAY: ':99' };
+    const keychain = await runScript(command(), {
+      cwd: project.dir,
+      env: { ...env, MESH_TOKEN_STORE: 'keychain' },
+      timeoutMs: 30_000,
+    });
+    expect(keychain.code).toBe(1);
+    expect(lastJson(keychain)).toEqual({
+      error: {
+        name: 'KeychainError',
+        code: 'keychain_unavailable',
+        message: expect.stringMatching(/^Could not start the keychain helper: Requires run access/),
+        hint: 'Deno reaches the OS keychain through a helper process: run with --allow-run (or -A), or set MESH_TOKEN_STORE=file.',
+      },
+    });
+    const refreshes = stack.backend.counters.refreshes;
+    const auto = await runScript(command(), { cwd: project.dir, env, timeoutMs: 30_000 });
+    expect(lastJson(auto), auto.stderr).toMatchObject({ content: ['5 + 7 = 12', '6 * 7 = 42'] });
+    expect(auto.stderr).toContain('--allow-run');
+    expect(stack.backend.counters.refreshes - refreshes).toBe(1);
   });
 });

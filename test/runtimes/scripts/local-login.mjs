@@ -40,6 +40,6 @@ try {
     }),
   );
 } catch (error) {
-  say(JSON.stringify({ error: { name: error?.name, code: error?.code, message: String(error?.message) } }));
+  say(JSON.stringify({ error: { name: error?.name, code: error?.code, message: String(error?.message), hint: error?.hint } }));
   process.exitCode = 1;
 }

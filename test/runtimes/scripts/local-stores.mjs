@@ -13,6 +13,6 @@ try {
   const again = await client.chat('What is 6 * 7?');
   say(JSON.stringify({ content: [reply.content, again.content], startedAt, endedAt: Date.now() }));
 } catch (error) {
-  say(JSON.stringify({ error: { name: error?.name, code: error?.code, message: String(error?.message) } }));
+  say(JSON.stringify({ error: { name: error?.name, code: error?.code, message: String(error?.message), hint: error?.hint } }));
   process.exitCode = 1;
 }
