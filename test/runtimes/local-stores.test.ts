@@ -3,6 +3,7 @@
 // has expired, so that it refreshes first and the store keeps the new set. The stores are the real
 // ones: ~/.mesh/token.json under a temporary HOME (0600), gnome-keyring's Secret Service on a
 // private D-Bus, the environment, and a real redis-server.
+import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,16 +109,21 @@ describe.each(LOCAL_RUNTIMES)('%s', (runtime) => {
       expect((await stat(file)).mode & 0o777).toBe(0o600);
     });
 
-    it('keychain: the Secret Service on a private D-Bus (gnome-keyring), through @napi-rs/keyring', async () => {
+    // The keychain asked for by name, and as the default store on a desktop (auto: keychain first).
+    it.each([
+      ['tokenStore keychain', { MESH_TOKEN_STORE: 'keychain' }],
+      ['auto on a desktop (MESH_HEADLESS=false)', { MESH_HEADLESS: 'false', DISPLAY: ':99' }],
+    ])('keychain, %s: the Secret Service on a private D-Bus (gnome-keyring), through @napi-rs/keyring', async (_name, choice) => {
       const home = await freshHome();
       const planted = await expiredLogin(stack, `keychain-${runtime}@example.test`);
       const store = new KeychainStore({ account: keychainAccountFor(stack.apiUrl), env: bus.env });
       try {
         await store.save(planted);
-        await chatWith(stack, runtime, { ...bus.env, HOME: home, MESH_TOKEN_STORE: 'keychain' });
+        await chatWith(stack, runtime, { ...bus.env, HOME: home, ...choice });
         const kept = await store.load();
         expect(kept?.access_token).not.toBe(planted.access_token);
         expect(kept?.expires_at).toBeGreaterThan(Date.now() / 1000);
+        expect(existsSync(join(home, '.mesh', 'token.json')), 'no token file beside the keychain').toBe(false);
       } finally {
         store.close();
       }
