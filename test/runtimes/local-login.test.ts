@@ -70,8 +70,14 @@ async function runLogin(
     }),
     watch(),
   ]);
-  await driven;
-  expect(result.code, `the script exits by itself\n${result.stdout}\n${result.stderr}`).toBe(0);
+  const driveError = await driven?.then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  expect(result.code, `the script exits by itself\n${result.stdout}\n${result.stderr}\nChromium: ${driveError ?? 'done'}`).toBe(
+    0,
+  );
+  expect(driveError).toBeUndefined();
   expect(result.lingerMs, 'ms the script lived on after its last line').toBeLessThan(LINGER_BOUND_MS);
   return lastJson(result);
 }

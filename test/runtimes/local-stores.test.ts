@@ -93,10 +93,11 @@ async function chatWith(stack: Stack, runtime: LocalRuntime, env: NodeJS.Process
   return result;
 }
 
-// Each runtime with its own stack: what the backend counts (refreshes) is that runtime's alone.
-describe.each(LOCAL_RUNTIMES)('%s', (runtime) => {
+// The runtimes side by side, each with its own stack (what the backend counts, and its faults,
+// are that runtime's alone), its tests one after another.
+describe.concurrent.each(LOCAL_RUNTIMES)('%s', (runtime) => {
   const stack = useStack();
-  describe('the token stores refresh an expired login and keep the new set', () => {
+  describe.sequential('the token stores refresh an expired login and keep the new set', () => {
     it('file: ~/.mesh/token.json under HOME, 0600', async () => {
       const home = await freshHome();
       const planted = await expiredLogin(stack, `file-${runtime}@example.test`);
@@ -162,9 +163,9 @@ describe.each(LOCAL_RUNTIMES)('%s', (runtime) => {
       const home = await freshHome();
       const planted = await expiredLogin(stack, `lock-${runtime}@example.test`);
       await new FileStore({ directory: join(home, '.mesh') }).save(planted);
-      // The refresh takes 1.5 s at the backend: the second process asks while the first holds the lock.
+      // The refresh takes 2.5 s at the backend: the second process asks while the first holds the lock.
       stack.backend.faults.add({
-        fault: { kind: 'slowHeaders', ms: 1500 },
+        fault: { kind: 'slowHeaders', ms: 2500 },
         match: { method: 'POST', path: '/auth/refresh-token' },
       });
       const counters = { refreshes: stack.backend.counters.refreshes, failures: stack.backend.counters.refreshFailures };
@@ -185,7 +186,7 @@ describe.each(LOCAL_RUNTIMES)('%s', (runtime) => {
 
 // Deno without run permission cannot start the keychain helper (a child process): the keychain
 // store says so in a KeychainError naming the flag, and the default store keeps the login in the file.
-describe('deno with --allow-env --allow-read --allow-write --allow-net --allow-sys (no --allow-run)', () => {
+describe.concurrent('deno with --allow-env --allow-read --allow-write --allow-net --allow-sys (no --allow-run)', () => {
   const stack = useStack();
   const command = () => [
     requireRuntime('deno'),
