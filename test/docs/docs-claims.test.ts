@@ -89,3 +89,42 @@ it('text the docs quote as what the SDK prints (```text blocks) is the SDK’s, 
   );
   expect(missing).toEqual([]);
 });
+
+describe('docs/runtimes.md: every cell of the runtime table is tested', () => {
+  const text = page('docs/runtimes.md').text;
+  const start = text.indexOf('<!-- runtimes-table -->');
+  const rows = text
+    .slice(start)
+    .split('\n')
+    .slice(3) // the marker, the header, the rule
+    .filter((line, index, lines) => line.startsWith('|') && lines.slice(0, index).every((before) => before.startsWith('|')))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
+
+  it('has a row per feature, with a cell for each runtime and the tests that check it', () => {
+    expect(start).toBeGreaterThan(0);
+    expect(rows.length).toBeGreaterThanOrEqual(10);
+    for (const row of rows) expect(row, row[0]).toHaveLength(6);
+  });
+
+  it.each(rows.map((row) => [row[0], row[5]] as const))('%s: each named test exists, in the file named', (_feature, testedBy) => {
+    const references = [...(testedBy ?? '').matchAll(/`([\w.-]+\.test\.ts)` "([^"]+)"/g)];
+    expect(references.length).toBeGreaterThan(0);
+    for (const [, file, title] of references) {
+      const source = readFileSync(join(ROOT, 'test', 'runtimes', file as string), 'utf8');
+      expect(source, `${file} has no test named like "${title}"`).toContain(title);
+    }
+  });
+
+  it('the tests cover every runtime of the table: the local ones run on Node.js, Bun and Deno, the API one also on workerd', () => {
+    const harness = readFileSync(join(ROOT, 'test', 'runtimes', 'harness.ts'), 'utf8');
+    expect(harness).toMatch(/LOCAL_RUNTIMES: LocalRuntime\[\] = \['node', 'bun', 'deno'\]/);
+    const api = readFileSync(join(ROOT, 'test', 'runtimes', 'api.test.ts'), 'utf8');
+    expect(api).toMatch(/\.\.\.LOCAL_RUNTIMES\.map/);
+    expect(api).toMatch(/runtime: 'workerd'/);
+  });
+});

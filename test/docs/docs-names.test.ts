@@ -50,6 +50,8 @@ function publicNames(): { exports: Set<string>; members: Set<string> } {
  * Python SDK's (docs/from-python.md maps those to ours).
  */
 const FOREIGN_NAMES = new Set([
+  // Deno's permission error (docs/runtimes.md)
+  'NotCapable',
   // JavaScript, Node.js, undici, HTTP
   'require',
   'import',
