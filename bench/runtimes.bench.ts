@@ -44,6 +44,7 @@ import {
   scriptCommand,
 } from '../test/runtimes/harness.js';
 import { bundleWorker, capnpConfig, startWorker, WORKERD } from '../test/runtimes/workerd.js';
+import { median, range } from './stats.js';
 
 const ROUNDS = Number(process.env.RUNTIMES_ROUNDS ?? 10);
 const WARM_ROUNDS = Number(process.env.RUNTIMES_WARM_ROUNDS ?? 5);
@@ -69,13 +70,6 @@ interface Warm {
   c16: number;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
-const range = (values: number[], digits: number) =>
-  `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
 const load = () =>
   loadavg()
     .map((value) => value.toFixed(2))
