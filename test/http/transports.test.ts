@@ -7,8 +7,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AbortError, NetworkError, RedirectRefusedError, TimeoutError } from '../../src/errors/mesh-error.js';
-import { HttpClient } from '../../src/http/http-client.js';
 import { fetchTransport } from '../../src/http/fetch-transport.js';
+import { HttpClient } from '../../src/http/http-client.js';
 import { nodeHttpTransport } from '../../src/http/node-http-transport.js';
 import type { Transport } from '../../src/http/transport.js';
 
