@@ -7,6 +7,8 @@ import { MeshClient } from '../../src/client/mesh-client.js';
 import { decodeJwt } from '../../src/internal/jwt.js';
 
 const client = new MeshClient({ interactive: false });
+// The profile is chosen: a test may now change the configuration file under this process.
+process.stderr.write('configured\n');
 const until = Date.now() + Number(process.env.MESH_CHILD_MS ?? 3000);
 const subjects = new Set<string>();
 const tokens = new Set<string>();

@@ -117,7 +117,8 @@ describe('the credential kind', () => {
 });
 
 /** Runs profile-child.ts with `extra` in its environment. */
-function child(extra: Record<string, string>): Promise<Record<string, unknown>> {
+/** Runs profile-child.ts; `onConfigured` is called once its client has read its configuration. */
+function child(extra: Record<string, string>, onConfigured?: () => void): Promise<Record<string, unknown>> {
   const process_ = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     env: { PATH: process.env.PATH, HOME: directory, ...env(extra) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,6 +130,7 @@ function child(extra: Record<string, string>): Promise<Record<string, unknown>> 
   });
   process_.stderr.on('data', (chunk) => {
     err += chunk;
+    if (err.includes('configured\n')) onConfigured?.();
   });
   return new Promise((resolvePromise, reject) =>
     process_.on('close', (code) => {
@@ -164,8 +166,13 @@ describe('processes', () => {
     await writeDefaultProfile(configFile, 'personal');
     const running = client(undefined);
     expect([running.config.profile, running.config.sources.profile]).toEqual(['personal', 'file']);
-    const started = child({ MESH_CHILD_MS: '2500' });
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 800));
+    let configured: () => void = () => {};
+    const chosen = new Promise<void>((resolvePromise) => {
+      configured = resolvePromise;
+    });
+    const started = child({ MESH_CHILD_MS: '2500' }, configured);
+    // Its profile is chosen (not a fixed wait, which a loaded machine outlasts); a child that dies first fails here.
+    await Promise.race([chosen, started]);
     await writeDefaultProfile(configFile, 'work');
     expect(running.config.profile).toBe('personal');
     expect(await running.authStatus()).toMatchObject({ profile: 'personal', subject: alice });
