@@ -96,16 +96,26 @@ export function checkRedisUrl(url: string): void {
   }
 }
 
+/** How much longer a bound that ran out while the process was busy waits for a reply that may be sitting unread. */
+const LATE_GRACE_MS = 50;
+
 /**
- * `work`, or `onTimeout()` after `ms`. The timeout gives the reply one more turn of the event loop
- * (setImmediate runs after the turn's I/O): when the process was busy past the bound (a CPU-bound
- * start, a loaded machine), a reply that came meanwhile waits beside the expired timer, and timers
- * run first; it is taken, not called a timeout (found by CI: processes starting at once on 2 cores).
+ * `work`, or `onTimeout()` at `deadline` (epoch ms). A bound that ran out while the process itself
+ * was busy (a CPU-bound start, a loaded machine; found by CI: processes starting at once on 2
+ * cores) is not Redis's slowness: the command may not even have gone out yet (the client writes
+ * on a later tick), or its reply may be waiting unread beside the expired timer. So when the timer
+ * fires more than LATE_GRACE_MS after the deadline, the reply gets LATE_GRACE_MS more, a few turns
+ * of the event loop, and is taken if it comes. A timer that fires on time rejects at once.
  */
-function bounded<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+function bounded<T>(work: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => setImmediate(() => reject(onTimeout())), ms);
+    const expire = () => reject(onTimeout());
+    const expireUnlessLate = () => {
+      if (Date.now() - deadline > LATE_GRACE_MS) timer = setTimeout(expire, LATE_GRACE_MS);
+      else expire();
+    };
+    timer = setTimeout(expireUnlessLate, Math.max(1, deadline - Date.now()));
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
@@ -164,7 +174,7 @@ export class RedisConnection implements RedisCommands {
         try {
           return await bounded(
             client.sendCommand(args),
-            Math.max(1, deadline - Date.now()),
+            deadline,
             () =>
               new TimeoutError(`Redis at ${this.where} did not answer ${args[0]} within ${this.#commandTimeoutMs} ms.`, {
                 hint: `Check that Redis at ${this.where} is up and not overloaded.`,
@@ -210,7 +220,9 @@ export class RedisConnection implements RedisCommands {
   async #open(): Promise<RedisClientLike> {
     const user = this.#userClient;
     if (user) {
-      await bounded(user.connect?.() ?? Promise.resolve(), this.#connectTimeoutMs, () => this.#unreachable('timed out'));
+      await bounded(user.connect?.() ?? Promise.resolve(), Date.now() + this.#connectTimeoutMs, () =>
+        this.#unreachable('timed out'),
+      );
       return user;
     }
     this.#owned?.destroy?.(); // a client whose reconnecting gave up: start afresh
@@ -238,7 +250,7 @@ export class RedisConnection implements RedisCommands {
       outageSince = undefined;
     });
     try {
-      await bounded(client.connect(), this.#connectTimeoutMs + 500, () => this.#unreachable('timed out'));
+      await bounded(client.connect(), Date.now() + this.#connectTimeoutMs + 500, () => this.#unreachable('timed out'));
     } catch (error) {
       client.destroy?.();
       throw error;
