@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../dev/ports.js';
 import { AbortError, NetworkError, RedirectRefusedError, TimeoutError } from '../../src/errors/mesh-error.js';
 import { fetchTransport } from '../../src/http/fetch-transport.js';
 import { HttpClient } from '../../src/http/http-client.js';
@@ -132,10 +133,7 @@ describe.each(transports)('the HTTP client on %s', (_name, transport, { ownPool 
 
   it('fails with NetworkError when nothing listens', async () => {
     // A port that was free a moment ago (not 9, the discard port, which fetch refuses to dial at all).
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const closed = new HttpClient({ baseUrl: `http://127.0.0.1:${port}`, transport: transport(), maxRetries: 0 });
     clients.push(closed);
     const error = await closed.send({ method: 'GET', path: '/x' }).catch((caught: unknown) => caught);
