@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `mesh-auth`: log in, log out, status, token, print-tokens, doctor, import-python, use. A thin shell over
  * MeshClient: parsing, printing and exit codes only. This file parses and dispatches; each command
@@ -130,7 +129,7 @@ const commands: Record<string, () => Promise<Command>> = {
   use: async () => (await import('./profile-commands.js')).use,
 };
 
-await runCli(USAGE, async (signal) => {
+void runCli(USAGE, async (signal) => {
   const argv = process.argv.slice(2);
   if (argv[0] === '--version' || argv[0] === '-v') return out.out(SDK_VERSION);
   if (argv[0] === '--help' || argv[0] === '-h') return out.out(USAGE);

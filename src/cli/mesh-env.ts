@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `mesh-env`: write a `.env` (mode 0600) with the token variables, or with a per-deployment API
  * key (`--api-key [NAME]`, the recommended form for servers). A thin shell over MeshClient.
@@ -45,7 +44,7 @@ async function confirmOverwrite(path: string): Promise<boolean> {
   }
 }
 
-await runCli(USAGE, async (signal) => {
+void runCli(USAGE, async (signal) => {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   const OPTIONS = {
     output: { type: 'string', short: 'o', default: '.env' },

@@ -12,8 +12,18 @@ import { BIN, finished, ROOT, runBin } from '../helpers/bins.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
-/** What issue 22 keeps out of `mesh-auth token` with a valid stored token: HTTP, the login, zod, the keychain's helper. */
-const NOT_LOADED = ['undici', 'zod', 'jose', 'openid-client', 'open', 'redis', '@napi-rs/keyring', 'node:child_process'];
+/** What issue 22 keeps out of `mesh-auth token` with a valid stored token: HTTP, the login, zod, the keychain's helper, node:crypto (the bins load it on first call). */
+const NOT_LOADED = [
+  'undici',
+  'zod',
+  'jose',
+  'openid-client',
+  'open',
+  'redis',
+  '@napi-rs/keyring',
+  'node:child_process',
+  'node:crypto',
+];
 
 /** The packages (and node: builtins) a run of mesh-auth loads through the ESM loader (load-recorder.mjs). */
 async function loadedBy(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; loaded: Set<string> }> {

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = {
-  'mesh-auth': resolve(ROOT, 'dist/cli/mesh-auth.js'),
-  'mesh-env': resolve(ROOT, 'dist/cli/mesh-env.js'),
+  'mesh-auth': resolve(ROOT, 'dist/cli/mesh-auth.cjs'),
+  'mesh-env': resolve(ROOT, 'dist/cli/mesh-env.cjs'),
 };
 
 export interface BinResult {

@@ -293,7 +293,13 @@ export class TokenManager implements Credentials {
   /** Whether tokens exist (without refreshing or logging in). */
   async hasTokens(): Promise<boolean> {
     if (this.#cached) return true;
-    return (await this.#store.load()) !== null;
+    const stored = await this.#store.load();
+    // What the first getAccessToken() would read: kept, so that `status` reads the store once.
+    if (!this.#loaded && stored) {
+      this.#loaded = true;
+      this.#remember(stored);
+    }
+    return stored !== null;
   }
 
   #remember(tokens: TokenSet): void {
