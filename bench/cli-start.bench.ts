@@ -11,8 +11,11 @@
  * node:http, the CLI's transport, since undici's start-up was most of its time): here a
  * stub backend on loopback, in a process of its own, answers both at once (AUTH0_DOMAIN points at
  * it too, so nothing leaves the machine). The bins are built into .tmp/ (never dist/, which tests
- * rebuild), unless CLI_BENCH_BIN names a mesh-auth.js to measure instead (a build from before a
- * change). CLI_ROUNDS (default 20). Run: npm run bench:cli. Prints figures; asserts nothing.
+ * rebuild), unless CLI_BENCH_BIN names a mesh-auth bin to measure instead (a build from before a
+ * change). The bins start from V8's code cache (src/cli/launch.ts), which the unmeasured first runs
+ * write into the scratch home; `status` is also measured without it (NODE_DISABLE_COMPILE_CACHE=1),
+ * as a first run after an install or upgrade is. CLI_ROUNDS (default 20). Run: npm run bench:cli.
+ * Prints figures; asserts nothing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,8 +26,8 @@ import { median, range } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WORK = join(ROOT, '.tmp', 'clibench');
-/** CLI_BENCH_BIN: measure that mesh-auth.js (another build, e.g. before a change) instead of building one. */
-const BIN = process.env.CLI_BENCH_BIN ? resolve(process.env.CLI_BENCH_BIN) : join(WORK, 'dist', 'cli', 'mesh-auth.js');
+/** CLI_BENCH_BIN: measure that bin (another build, e.g. mesh-auth.js from before a change) instead of building one. */
+const BIN = process.env.CLI_BENCH_BIN ? resolve(process.env.CLI_BENCH_BIN) : join(WORK, 'dist', 'cli', 'mesh-auth.cjs');
 const ROUNDS = Number(process.env.CLI_ROUNDS ?? 20);
 
 /** The stub backend: what `status` asks of a deployment, answered at once (plain node:http, nothing imported). */
@@ -142,11 +145,13 @@ try {
   // token file, the same two GETs on node:http, print the e-mail address), with nothing of the SDK.
   const floor = join(WORK, 'status-by-hand.mjs');
   await writeFile(floor, STATUS_BY_HAND);
+  const noCache = { ...env, NODE_DISABLE_COMPILE_CACHE: '1' };
   const subjects = [
-    { label: 'node -e 0', args: ['-e', '0'] },
-    { label: 'mesh-auth status', args: [BIN, 'status'] },
-    { label: 'mesh-auth token', args: [BIN, 'token'] },
-    { label: 'status by hand', args: [floor] },
+    { label: 'node -e 0', args: ['-e', '0'], env },
+    { label: 'mesh-auth status', args: [BIN, 'status'], env },
+    { label: 'mesh-auth token', args: [BIN, 'token'], env },
+    { label: 'status by hand', args: [floor], env },
+    { label: 'status, no cache', args: [BIN, 'status'], env: noCache },
   ] as const;
 
   // Each once, unmeasured (the disk cache), and checked: a bin that fails would be measured failing fast.
@@ -164,9 +169,10 @@ try {
 
   const times = subjects.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? [3, 2, 1, 0] : [0, 1, 2, 3];
+    const order = subjects.map((_, index) => index);
+    if (round % 2) order.reverse();
     for (const index of order) {
-      const result = await run([...(subjects[index]?.args ?? [])], env);
+      const result = await run([...(subjects[index]?.args ?? [])], subjects[index]?.env ?? env);
       if (result.code !== 0) throw new Error(`${subjects[index]?.label} exited ${result.code}: ${result.stderr}`);
       times[index]?.push(result.ms);
     }
