@@ -23,8 +23,11 @@ export interface Credentials {
    * a new process then needs no `/auth/profile` before its first key call.
    */
   rememberedUserId?(credential: string): string | undefined;
-  /** Keeps the user id the backend gave for this credential (best effort: never rejects; settles when kept). */
-  rememberUserId?(credential: string, userId: string): Promise<void>;
+  /**
+   * Keeps the user id (and the e-mail address) the backend's profile gave for this credential (best
+   * effort: never rejects; settles when kept).
+   */
+  rememberUserId?(credential: string, userId: string, email?: string): Promise<void>;
 }
 
 /** The part of the public `TokenProvider` this module needs (the client's type, seen from below). */

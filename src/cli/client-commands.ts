@@ -7,6 +7,7 @@ import { access } from 'node:fs/promises';
 import { pythonHeadlessTokenPaths } from '../auth/stores/python-token-file.js';
 import { idTokenEmail } from '../client/auth-status.js';
 import type { AuthStatus } from '../client/types.js';
+import { sleep } from '../http/waiting.js';
 import { cliClient, emailOf, profileFlag, who } from './cli-client.js';
 import type { Command } from './command.js';
 import type { Output } from './output.js';
@@ -94,8 +95,15 @@ export const status: Command = async (values, signal, positionals, context) => {
   } else {
     for (const line of describeStatus(out, status, email)) out.err(line);
   }
+  // The profile read for the address is kept with the tokens, so the next status asks the backend
+  // one thing, not two: give that write a moment, never long (it waits for the refresh lock, which
+  // another process may hold, and it is only a saving; a write cut short is atomic).
+  if (email !== undefined) await Promise.race([mesh.close(), sleep(SETTLE_MS)]);
   if (!status.loggedIn) throw new Exit(EXIT.failure);
 };
+
+/** How long `status` waits for the profile to be kept with the tokens before it exits anyway. */
+const SETTLE_MS = 500;
 
 export const importPython: Command = async (values, signal, positionals, context) => {
   const { out } = context;

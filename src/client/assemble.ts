@@ -250,7 +250,7 @@ export function assembleClient(options: MeshClientOptions = {}, overrides: Assem
       await manager.setTokens(tokens); // a login is never lost to a failed registration
       throw error;
     }
-    await manager.setTokens(withUserId(tokens, profile.id));
+    await manager.setTokens(withUserId(tokens, profile.id, profile.email));
     // A named profile's folder exists once it has logged in, whichever store holds its tokens, so
     // that `mesh-auth status --all` finds it (its lock lives there too).
     if (config.profile !== DEFAULT_PROFILE) await mkdir(selection.directory, { recursive: true, mode: 0o700 }).catch(() => {});

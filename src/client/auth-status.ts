@@ -45,7 +45,7 @@ export async function readAuthStatus(sources: AuthStatusSources): Promise<AuthSt
       const tokens = await manager.getTokenSet({ signal, allowLogin: false });
       token = tokens.access_token;
       expiresAt = tokens.expires_at;
-      email = idTokenEmail(tokens.id_token);
+      email = idTokenEmail(tokens.id_token) ?? manager.rememberedEmail(tokens.access_token);
     } else {
       token = await credentials.token(signal);
     }

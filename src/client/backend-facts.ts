@@ -131,7 +131,7 @@ export class BackendFacts {
     const profile = this.#readProfile(credential);
     this.#lastRead = { credential, profile };
     profile.then(
-      (read) => this.#credentials.rememberUserId?.(credential, read.id),
+      (read) => this.#credentials.rememberUserId?.(credential, read.id, read.email),
       () => {
         if (this.#lastRead?.profile === profile) this.#lastRead = undefined; // a failed read answers no one else
       },

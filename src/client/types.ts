@@ -122,8 +122,9 @@ export interface AuthStatus {
   /** Which credential the client uses. */
   credential: CredentialKind;
   /**
-   * The `email` claim of the stored ID token, when the login returned one (decoded, not verified:
-   * it is the client's own stored token, used only to name the person).
+   * Who is logged in: the `email` claim of the stored ID token, when the login returned one
+   * (decoded, not verified: it is the client's own stored token, used only to name the person),
+   * else the address the backend's profile gave for this login, kept with the tokens.
    */
   email?: string;
   /** Where the tokens are, e.g. "file /home/me/.mesh/token.json". */

@@ -93,6 +93,20 @@ describe('mesh-auth token and print-tokens, with the tokens in a file', () => {
     expect(stack.backend.counters.requests['GET /auth/validate']).toBe(requests + 1);
   });
 
+  it('status reads the profile once for the e-mail address; the next status names the person with one request (validate)', async () => {
+    const count = (route: string) => stack.backend.counters.requests[route] ?? 0;
+    const before = { validate: count('GET /auth/validate'), profile: count('GET /auth/profile') };
+    const first = await runBin('mesh-auth', ['status'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('Logged in as alice@example.test');
+    const second = await runBin('mesh-auth', ['status'], env);
+    expect([second.code, second.stderr]).toEqual([0, first.stderr]);
+    expect({ validate: count('GET /auth/validate'), profile: count('GET /auth/profile') }).toEqual({
+      validate: before.validate + 2,
+      profile: before.profile + 1,
+    });
+  });
+
   it.each([['token'], ['print-tokens']])(
     '%s with an expired access token: refreshed once through the backend, stored, then printed',
     async (command) => {

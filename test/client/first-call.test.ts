@@ -19,7 +19,7 @@ const requests = (route: string) => stack.backend.counters.requests[route] ?? 0;
 const PROFILE = 'GET /auth/profile';
 
 /** The stored token file's `mesh_user`, once a background write put it there (polled: nothing to await). */
-async function storedUser(directory: string, not?: string): Promise<{ id: string; sub: string }> {
+async function storedUser(directory: string, not?: string): Promise<{ id: string; sub: string; email?: string }> {
   for (let tries = 0; tries < 100; tries++) {
     const stored = JSON.parse(await readFile(join(directory, 'token.json'), 'utf8')) as Record<string, unknown>;
     const user = stored[USER_FIELD] as { id: string; sub: string } | undefined;
@@ -45,6 +45,28 @@ describe('the first call of a new process', () => {
     expect(await next.listKeys()).toEqual(['openai']);
     expect(await next.getKey('openai')).toBe('sk-first');
     expect(requests(PROFILE) - profilesBefore).toBe(0);
+  });
+
+  it("keeps the profile's e-mail address with it, so the next process's authStatus() names the person without reading the profile", async () => {
+    // storedTokens() has no ID token: the address can only come from the profile.
+    const { client, directory } = await clientWithTokens(stack, { login: 'first-email@example.test' });
+    expect((await client.authStatus()).email).toBeUndefined();
+    const profile = await client.profile();
+    expect(profile.email).toBe('first-email@example.test');
+    expect(await storedUser(directory)).toEqual({ id: profile.id, sub: expect.any(String), email: profile.email });
+
+    const profilesBefore = requests(PROFILE);
+    const status = await sameStore(directory).authStatus();
+    expect([status.loggedIn, status.email]).toEqual([true, 'first-email@example.test']);
+    expect(requests(PROFILE) - profilesBefore).toBe(0);
+  });
+
+  it('does not name a person kept for another subject', async () => {
+    const tokens = await storedTokens(stack, 'first-other-email@example.test');
+    const kept = { id: 'someone-else', sub: 'auth0|someone-else', email: 'someone-else@example.test' };
+    const { directory } = await clientWithTokens(stack, { tokens: withExtraFields(tokens, { [USER_FIELD]: kept }) });
+    const status = await sameStore(directory).authStatus();
+    expect([status.loggedIn, status.email]).toEqual([true, undefined]);
   });
 
   it('does not trust a user id kept for another subject: it reads the profile', async () => {

@@ -81,10 +81,19 @@ interface ObtainOptions extends GetTokenOptions {
 }
 
 /**
- * The stored set's field holding the backend's user id for the set's subject (`{ id, sub }`): not
- * secret, carried through refreshes like any field of the set, absent from a new login's set.
+ * The stored set's field holding the backend's user id for the set's subject, and the e-mail address
+ * its profile gave (`{ id, sub, email? }`): not secret, carried through refreshes like any field of
+ * the set, absent from a new login's set. The address names the person in `authStatus()` when the
+ * login returned no ID token with one, without asking the profile again.
  */
 export const USER_FIELD = 'mesh_user';
+
+/** What the set keeps of the backend's user (USER_FIELD). */
+interface UserEntry {
+  id: string;
+  sub: string;
+  email?: string;
+}
 
 /** A token's `sub`, or undefined when it is not a JWT or has none. */
 function subjectOf(accessToken: string): string | undefined {
@@ -96,18 +105,23 @@ function subjectOf(accessToken: string): string | undefined {
   }
 }
 
-/** The user id a set remembers for this token's subject. */
-function userIdIn(tokens: TokenSet, accessToken: string): string | undefined {
-  const entry = extraFieldsOf(tokens)[USER_FIELD] as { id?: unknown; sub?: unknown } | undefined;
-  if (typeof entry?.id !== 'string' || typeof entry.sub !== 'string') return undefined;
-  return entry.sub === subjectOf(accessToken) ? entry.id : undefined;
+/** The user entry a set keeps for this token's subject. */
+function userEntryIn(tokens: TokenSet, accessToken: string): UserEntry | undefined {
+  const entry = extraFieldsOf(tokens)[USER_FIELD] as { id?: unknown; sub?: unknown; email?: unknown } | undefined;
+  if (typeof entry?.id !== 'string' || typeof entry.sub !== 'string' || entry.sub !== subjectOf(accessToken)) return undefined;
+  return { id: entry.id, sub: entry.sub, ...(typeof entry.email === 'string' ? { email: entry.email } : {}) };
 }
 
-/** `tokens` with the backend's user id for their subject kept beside them (a login's set, before it is stored). */
-export function withUserId(tokens: TokenSet, userId: string): TokenSet {
+/** The entry for `userId` (and its address, when the profile gave one) for the subject `sub`. */
+function userEntry(userId: string, sub: string, email: string | undefined): UserEntry {
+  return { id: userId, sub, ...(email?.includes('@') ? { email } : {}) };
+}
+
+/** `tokens` with the backend's user id (and e-mail address) for their subject kept beside them (a login's set, before it is stored). */
+export function withUserId(tokens: TokenSet, userId: string, email?: string): TokenSet {
   const sub = subjectOf(tokens.access_token);
   if (sub === undefined) return tokens;
-  return withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: { id: userId, sub } });
+  return withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: userEntry(userId, sub, email) });
 }
 
 /** A token is not handed out in its last seconds (or tenth of its life): the request it rides must arrive before it expires. */
@@ -193,23 +207,33 @@ export class TokenManager implements Credentials {
 
   /** The backend's user id the current set remembers for this token (Credentials). */
   rememberedUserId(accessToken: string): string | undefined {
+    return this.#rememberedEntry(accessToken)?.id;
+  }
+
+  /** The e-mail address the backend's profile gave for this token's user, as the current set remembers it. */
+  rememberedEmail(accessToken: string): string | undefined {
+    return this.#rememberedEntry(accessToken)?.email;
+  }
+
+  #rememberedEntry(accessToken: string): UserEntry | undefined {
     const tokens = this.#cached?.tokens;
-    return tokens?.access_token === accessToken ? userIdIn(tokens, accessToken) : undefined;
+    return tokens?.access_token === accessToken ? userEntryIn(tokens, accessToken) : undefined;
   }
 
   /**
-   * Keeps the backend's user id with the stored set (Credentials): under the refresh lock, written
-   * into the set only while the store still holds this token's family, so a rotation another
-   * process saved is never overwritten. Settles when the write is done (or failed: that costs one
-   * `/auth/profile` later, and is only logged). A login stores its set with the id instead (withUserId).
+   * Keeps the backend's user id (and the profile's e-mail address) with the stored set
+   * (Credentials): under the refresh lock, written into the set only while the store still holds
+   * this token's family, so a rotation another process saved is never overwritten. Settles when the
+   * write is done (or failed: that costs one `/auth/profile` later, and is only logged). A login
+   * stores its set with them instead (withUserId).
    */
-  rememberUserId(accessToken: string, userId: string): Promise<void> {
+  rememberUserId(accessToken: string, userId: string, email?: string): Promise<void> {
     const sub = subjectOf(accessToken);
     const tokens = this.#cached?.tokens;
-    if (sub === undefined || tokens?.access_token !== accessToken || userIdIn(tokens, accessToken) === userId) {
-      return Promise.resolve();
-    }
-    const entry = { id: userId, sub };
+    if (sub === undefined || tokens?.access_token !== accessToken) return Promise.resolve();
+    const entry = userEntry(userId, sub, email);
+    const kept = userEntryIn(tokens, accessToken);
+    if (kept?.id === entry.id && kept.email === entry.email) return Promise.resolve();
     this.#cached = {
       ...(this.#cached as Cached),
       tokens: withExtraFields(tokens, { ...extraFieldsOf(tokens), [USER_FIELD]: entry }),
@@ -222,7 +246,7 @@ export class TokenManager implements Credentials {
     return saving;
   }
 
-  async #saveUserEntry(family: TokenSet, entry: { id: string; sub: string }): Promise<void> {
+  async #saveUserEntry(family: TokenSet, entry: UserEntry): Promise<void> {
     const held = await this.#lock?.acquire();
     try {
       const stored = await this.#store.load();
@@ -230,7 +254,8 @@ export class TokenManager implements Credentials {
         stored !== null &&
         (stored.access_token === family.access_token ||
           (family.refresh_token !== undefined && stored.refresh_token === family.refresh_token));
-      if (!same || userIdIn(stored, stored.access_token) === entry.id) return;
+      const kept = same ? userEntryIn(stored, stored.access_token) : undefined;
+      if (!same || (kept?.id === entry.id && kept.email === entry.email)) return;
       await this.#store.save(withExtraFields(stored, { ...extraFieldsOf(stored), [USER_FIELD]: entry }));
     } finally {
       await held?.release();
