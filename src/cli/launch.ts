@@ -75,17 +75,42 @@ function readOwnFile(path: string): Buffer | undefined {
   }
 }
 
+/** Caches no run has used for this long are removed when a cache is written (installs that are gone). */
+const UNUSED_FOR_MS = 30 * 24 * 60 * 60 * 1000;
+
 /**
- * Writes beside and renames over, so that a kill mid-write leaves no half cache, and removes the
- * caches of the same command for other builds (an upgrade's leftovers); errors are dropped.
+ * Writes beside and renames over, so that a kill mid-write leaves no half cache (a failed write,
+ * such as a full disk, leaves nothing). Then removes the caches of the same install and command
+ * for other builds (an upgrade's leftovers) and any cache unused for 30 days. Errors are dropped.
  */
 function writeCache(path: string, data: Buffer, stale: (name: string) => boolean): void {
+  const directory = dirname(path);
   const temporary = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, data, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, path);
-    for (const name of readdirSync(dirname(path))) if (stale(name)) unlinkSync(join(dirname(path), name));
+  } catch {
+    try {
+      unlinkSync(temporary);
+    } catch {}
+    return;
+  }
+  try {
+    const oldest = Date.now() - UNUSED_FOR_MS;
+    for (const name of readdirSync(directory)) {
+      const file = join(directory, name);
+      if (stale(name) || (name.endsWith('.v8') && lstatSync(file).atimeMs < oldest && lstatSync(file).mtimeMs < oldest)) {
+        unlinkSync(file);
+      }
+    }
   } catch {}
+}
+
+/** A short, stable name for an install's path (FNV-1a): its caches are its own, never another install's. */
+function pathTag(path: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < path.length; index++) hash = Math.imul(hash ^ path.charCodeAt(index), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
 }
 
 /**
@@ -99,10 +124,11 @@ function runWithCachedData(program: string, directory: string): void {
   const file = statSync(program);
   // V8 checks the cache against the source's length only: the key must change with the program.
   const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'default';
-  const key = [SDK_VERSION, process.version, process.arch, file.size, Math.trunc(file.mtimeMs), file.ino, command].join('-');
-  const cacheFile = join(directory, `${basename(program)}-${key}.v8`);
-  const stale = (name: string) =>
-    name !== basename(cacheFile) && name.startsWith(`${basename(program)}-`) && name.endsWith(`-${command}.v8`);
+  // The install's tag first: projects with their own copy of mesh-sdk keep their own caches.
+  const install = `${basename(program)}-${pathTag(program)}-`;
+  const build = [SDK_VERSION, process.version, process.arch, file.size, Math.trunc(file.mtimeMs), file.ino].join('-');
+  const cacheFile = join(directory, `${install}${build}-${command}.v8`);
+  const stale = (name: string) => name !== basename(cacheFile) && name.startsWith(install) && name.endsWith(`-${command}.v8`);
   const cachedData = readOwnFile(cacheFile);
   // The program has no import() (the build turns it into require()), which a vm.Script run from
   // cached data could not do on Node.js 20.

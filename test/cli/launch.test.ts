@@ -2,14 +2,20 @@
 // of a command writes it into a directory of the user's own, later runs start from it. The cache is
 // code the CLI runs with the user's tokens in reach, so a directory or file someone else could have
 // written is never read, and the cache is never needed for the command to work.
-import { chmod, lstat, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, cp, lstat, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
-import { runBin } from '../helpers/bins.js';
+import { finished, ROOT, runBin } from '../helpers/bins.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
+
+/** Runs a bin file (another install's copy) as runBin runs the built ones. */
+function execBin(bin: string, args: string[], env: NodeJS.ProcessEnv) {
+  return finished(spawn(process.execPath, [bin, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
 
 describe('the bins start from a code cache of their own', () => {
   const stack = useStack();
@@ -112,6 +118,39 @@ describe('the bins start from a code cache of their own', () => {
     expect(result.code, result.stderr).toBe(0);
     expect((await lstat(path)).isSymbolicLink()).toBe(false);
     expect((await stat(planted)).size).toBe('not a cache'.length);
+  });
+
+  it('another install of mesh-sdk keeps its own cache: neither removes the other', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'mesh-cli-launch-copy-'));
+    await cp(join(ROOT, 'dist', 'cli'), join(copy, 'cli'), { recursive: true });
+    const statusOf = (bin: string) => execBin(bin, ['status'], env);
+    for (let round = 0; round < 2; round++) {
+      expect((await statusOf(join(ROOT, 'dist', 'cli', 'mesh-auth.cjs'))).code).toBe(0);
+      expect((await statusOf(join(copy, 'cli', 'mesh-auth.cjs'))).code).toBe(0);
+    }
+    const files = await cacheFiles();
+    expect(files).toHaveLength(2);
+    const times = async () => Promise.all(files.map(async (name) => (await stat(join(cacheDirectory(), name))).mtimeMs));
+    const before = await times();
+    expect((await statusOf(join(ROOT, 'dist', 'cli', 'mesh-auth.cjs'))).code).toBe(0);
+    expect((await statusOf(join(copy, 'cli', 'mesh-auth.cjs'))).code).toBe(0);
+    expect(await times()).toEqual(before);
+    await rm(copy, { recursive: true, force: true });
+  });
+
+  it('writing a cache removes the caches no run has used for 30 days, and no other', async () => {
+    await mkdir(cacheDirectory(), { recursive: true, mode: 0o700 });
+    const old = join(cacheDirectory(), 'mesh-auth-program.cjs-0000abcd-0.0.1-gone-status.v8');
+    const recent = join(cacheDirectory(), 'mesh-auth-program.cjs-0000abcd-0.0.1-elsewhere-token.v8');
+    await writeFile(old, 'old', { mode: 0o600 });
+    await writeFile(recent, 'recent', { mode: 0o600 });
+    const fortyDaysAgo = new Date(Date.now() - 40 * 24 * 60 * 60 * 1000);
+    await utimes(old, fortyDaysAgo, fortyDaysAgo);
+    expect((await status()).code).toBe(0);
+    const files = await cacheFiles();
+    expect(files).toContain(basename(recent));
+    expect(files).not.toContain(basename(old));
+    expect(files.filter((name) => name.endsWith('-status.v8'))).toHaveLength(1);
   });
 
   it('XDG_CACHE_HOME moves it; NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
