@@ -124,9 +124,10 @@ function runWithCachedData(program: string, directory: string): void {
   const file = statSync(program);
   // V8 checks the cache against the source's length only: the key must change with the program.
   const command = /^[a-z][a-z-]{0,30}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'default';
-  // The install's tag first: projects with their own copy of mesh-sdk keep their own caches.
-  const install = `${basename(program)}-${pathTag(program)}-`;
-  const build = [SDK_VERSION, process.version, process.arch, file.size, Math.trunc(file.mtimeMs), file.ino].join('-');
+  // The install's tag and the Node.js first: projects with their own copy of mesh-sdk, and one
+  // machine's several Node.js versions, keep their own caches; a new build replaces its old one.
+  const install = `${basename(program)}-${pathTag(program)}-${process.version}-${process.arch}-`;
+  const build = [SDK_VERSION, file.size, Math.trunc(file.mtimeMs), file.ino].join('-');
   const cacheFile = join(directory, `${install}${build}-${command}.v8`);
   const stale = (name: string) => name !== basename(cacheFile) && name.startsWith(install) && name.endsWith(`-${command}.v8`);
   const cachedData = readOwnFile(cacheFile);

@@ -138,6 +138,21 @@ describe('the bins start from a code cache of their own', () => {
     await rm(copy, { recursive: true, force: true });
   });
 
+  it("a new build's cache replaces the old build's; another Node.js's cache stays", async () => {
+    expect((await status()).code).toBe(0);
+    const [written] = await cacheFiles();
+    const match = /^(mesh-auth-program\.cjs-[0-9a-f]{8}-)(v[\d.]+)(-\w+-)(.+)(-status\.v8)$/.exec(written as string);
+    expect(match, written).not.toBeNull();
+    const [, install, node, arch, , command] = match as RegExpExecArray;
+    const oldBuild = `${install}${node}${arch}0.0.1-1-1-1${command}`;
+    const otherNode = `${install}v99.0.0${arch}0.0.1-1-1-1${command}`;
+    for (const name of [oldBuild, otherNode]) await writeFile(join(cacheDirectory(), name), 'cache', { mode: 0o600 });
+    // A refused cache is written again, and writing one is when leftovers go.
+    await writeFile(join(cacheDirectory(), written as string), Buffer.alloc(4096, 7), { mode: 0o600 });
+    expect((await status()).code).toBe(0);
+    expect(await cacheFiles()).toEqual([written, otherNode].sort());
+  });
+
   it('writing a cache removes the caches no run has used for 30 days, and no other', async () => {
     await mkdir(cacheDirectory(), { recursive: true, mode: 0o700 });
     const old = join(cacheDirectory(), 'mesh-auth-program.cjs-0000abcd-0.0.1-gone-status.v8');
