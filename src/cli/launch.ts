@@ -7,10 +7,10 @@
  * same on Node.js 20, which has no built-in cache). Bun and Deno run the program as it is.
  *
  * The cache is code this process will run with the user's tokens in reach, so it lives only in a
- * directory of the user's own: `$XDG_CACHE_HOME/mesh-sdk` or `~/.cache/mesh-sdk` (`%LOCALAPPDATA%`
- * on Windows), mode 700, owned by this user. A directory that is a link, another user's, or open to
- * others is not used, nor is a cache file that is a link or another user's. The cache is never
- * needed: when it cannot be read or written the program runs without it, and
+ * directory of the user's own: `mesh-sdk/compile-cache` in `$XDG_CACHE_HOME`, `~/.cache` or
+ * `%LOCALAPPDATA%` (Windows), mode 700, owned by this user. A directory that is a link, another
+ * user's, or open to others is not used, nor is a cache file that is a link or another user's. The
+ * cache is never needed: when it cannot be read or written the program runs without it, and
  * `NODE_DISABLE_COMPILE_CACHE=1` (Node.js's own switch) turns it off.
  */
 import {
@@ -34,7 +34,7 @@ import { Script } from 'node:vm';
 import { SDK_VERSION } from '../version.js';
 
 /** The cache directory, created if missing; undefined when there is none this user alone can write. */
-export function privateCacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+function privateCacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const base =
     process.platform === 'win32'
       ? env.LOCALAPPDATA
