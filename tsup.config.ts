@@ -18,14 +18,17 @@ const common = {
   external: ['sharp'],
 } satisfies Options;
 
+/** An esbuild plugin, as tsup takes them. */
+type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
+
 /**
  * The Worker build resolves the packages a Worker cannot load to src/edge/ (typed errors in their
  * place), so that dist/worker.js names none of them and a Worker's bundler never pulls them in:
  * undici (the transport there is fetch), and open, redis and sharp (loaded on first need only).
  */
-const edgePackages = {
+const edgePackages: EsbuildPlugin = {
   name: 'edge-packages',
-  setup(build: { onResolve: (options: { filter: RegExp }, callback: (args: { path: string }) => { path: string }) => void }) {
+  setup(build) {
     build.onResolve({ filter: /^undici$/ }, () => ({ path: resolve('src/edge/undici.ts') }));
     build.onResolve({ filter: /^(open|redis|sharp)$/ }, () => ({ path: resolve('src/edge/unavailable-module.ts') }));
   },
@@ -37,18 +40,9 @@ const edgePackages = {
  * only to refresh or save. `import { randomBytes } from 'node:crypto'` gets a module whose every
  * function loads the real one when called; a name that is not a function is a build error.
  */
-const lazyBuiltins = {
+const lazyBuiltins: EsbuildPlugin = {
   name: 'lazy-builtins',
-  setup(build: {
-    onResolve: (
-      options: { filter: RegExp },
-      callback: (args: { path: string; namespace: string }) => { path: string; namespace?: string; external?: boolean },
-    ) => void;
-    onLoad: (
-      options: { filter: RegExp; namespace: string },
-      callback: (args: { path: string }) => { contents: string; loader: 'js' },
-    ) => void;
-  }) {
+  setup(build) {
     // The lazy module's own require() of the builtin is the real one.
     build.onResolve({ filter: /^node:(crypto|child_process)$/ }, (args) =>
       args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
@@ -82,21 +76,9 @@ const PACKAGES: string[] = (() => {
  * package through a small module of no package (this plugin's) drops that mark, so `default` is
  * the ES module's own default, or a CommonJS package's `module.exports`, as import() gives them.
  */
-const packagesThroughRequire = {
+const packagesThroughRequire: EsbuildPlugin = {
   name: 'packages-through-require',
-  setup(build: {
-    onResolve: (
-      options: { filter: RegExp },
-      callback: (args: {
-        path: string;
-        namespace: string;
-      }) => { path: string; namespace?: string; external?: boolean } | undefined,
-    ) => void;
-    onLoad: (
-      options: { filter: RegExp; namespace: string },
-      callback: (args: { path: string }) => { contents: string; loader: 'js' },
-    ) => void;
-  }) {
+  setup(build) {
     build.onResolve({ filter: /^[@\w]/ }, (args) => {
       if (!PACKAGES.includes(args.path)) return undefined;
       return args.namespace === 'package' ? { path: args.path, external: true } : { path: args.path, namespace: 'package' };

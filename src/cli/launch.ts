@@ -99,11 +99,15 @@ function writeCache(path: string, data: Buffer, stale: (name: string) => boolean
     const oldest = Date.now() - UNUSED_FOR_MS;
     for (const name of readdirSync(directory)) {
       const file = join(directory, name);
-      if (stale(name) || (name.endsWith('.v8') && lstatSync(file).atimeMs < oldest && lstatSync(file).mtimeMs < oldest)) {
-        unlinkSync(file);
-      }
+      if (stale(name) || (name.endsWith('.v8') && lastUse(file) < oldest)) unlinkSync(file);
     }
   } catch {}
+}
+
+/** When a cache file was last read (where the file system keeps that) or written. */
+function lastUse(file: string): number {
+  const info = lstatSync(file);
+  return Math.max(info.atimeMs, info.mtimeMs);
 }
 
 /** A short, stable name for an install's path (FNV-1a): its caches are its own, never another install's. */
