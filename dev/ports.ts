@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,27 +45,48 @@ function ephemeralRangeStart(): number {
   }
 }
 
-/** Claims `port` for this process unless a live process has; a dead process's claim is taken over. */
+/** Claims `port` for this process unless a live process has; an ended process's claim is taken over. */
 function claim(port: number): boolean {
   const file = join(claimsDirectory, String(port));
   try {
     mkdirSync(claimsDirectory, { recursive: true, mode: 0o700 });
-    for (let tries = 0; tries < 2; tries++) {
-      try {
-        const fd = openSync(file, 'wx', 0o600);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        if (claimed.push(file) === 1) process.once('exit', releaseClaims);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        if (isAlive(Number(readFileSync(file, 'utf8')))) return false;
-        unlinkSync(file);
-      }
+    // Linked into place whole: a claim is never seen empty, which would read as an ended process's.
+    const draft = `${file}.${process.pid}.draft`;
+    writeFileSync(draft, String(process.pid), { mode: 0o600 });
+    try {
+      linkSync(draft, file);
+    } finally {
+      unlinkSync(draft);
     }
-    return false;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !underLock(file, () => writeFileSync(file, String(process.pid)))) {
+      return false;
+    }
+  }
+  if (claimed.push(file) === 1) process.once('exit', releaseClaims);
+  return true;
+}
+
+/**
+ * Runs `change` on a claim whose process has ended, under a lock, so that two processes never both
+ * take the same claim over (one's unlink would remove the other's new claim). False when the claim
+ * is live or another process holds the lock.
+ */
+function underLock(file: string, change: () => void): boolean {
+  const lock = `${file}.lock`;
+  try {
+    mkdirSync(lock);
   } catch {
-    return false; // another process raced us to the same file, or the directory is not usable
+    return false;
+  }
+  try {
+    if (isAlive(Number(readFileSync(file, 'utf8')))) return false;
+    change();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmdirSync(lock);
   }
 }
 
@@ -86,6 +107,22 @@ function releaseClaims(): void {
     } catch {
       // already taken over or removed
     }
+  }
+}
+
+/**
+ * Removes the claims of processes that have ended. A test runner may kill its workers, so their
+ * `exit` never runs; the test suite calls this when it ends.
+ */
+export function releaseEndedClaims(): void {
+  let ports: string[];
+  try {
+    ports = readdirSync(claimsDirectory);
+  } catch {
+    return;
+  }
+  for (const name of ports) {
+    if (/^\d+$/.test(name)) underLock(join(claimsDirectory, name), () => unlinkSync(join(claimsDirectory, name)));
   }
 }
 

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { releaseEndedClaims } from '../dev/ports.js';
 
 const USES_DIST = ['test/package/', 'test/cli/', 'test/examples/', 'test/docs/', 'test/runtimes/'];
 
@@ -15,7 +16,13 @@ function fileFilters(project: TestProject): string[] | undefined {
   return (project.vitest as unknown as { filenamePattern?: string[] }).filenamePattern;
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => void> {
+  await build(project);
+  // The workers are killed at the end, so their port claims outlive them: removed here.
+  return releaseEndedClaims;
+}
+
+async function build(project: TestProject): Promise<void> {
   const root = resolve(import.meta.dirname, '..');
   // scripts/test.sh runs test/runtimes right after the main suite, which has just built dist/.
   if (process.env.MESH_DIST_FRESH === '1' && existsSync(join(root, 'dist', 'index.js'))) return;
