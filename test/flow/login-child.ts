@@ -14,7 +14,7 @@ import { flowFor } from './flow-for.js';
 
 // Which long timers ran their callback after the login ended: one the SDK forgot to clear (the
 // listener's 2 s grace once the page is served, or its 30 s bound) is seen here, however loaded
-// the machine is. A timer fires only while it is referenced: an unref'd one never keeps a script open.
+// the machine is. Only referenced timers count: an unref'd one never keeps a script open.
 type TimerResource = { _idleTimeout?: number; hasRef?: () => boolean };
 const timers = new Map<number, TimerResource>();
 const waitedFor: number[] = [];
