@@ -1,23 +1,48 @@
 // freePort() hands out ports that nothing else on the machine is handed: not the kernel (for an
 // outgoing connection's source port or a `listen(0)`), and not another test process's freePort().
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../dev/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const run = promisify(execFile);
 
 const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
 
-/** Claims `count` ports in a separate process and prints them. */
-async function portsFromAnotherProcess(count: number): Promise<number[]> {
-  const script = `import { freePort } from './dev/ports.ts'; const ports = []; for (let i = 0; i < ${count}; i++) ports.push(await freePort()); console.log(JSON.stringify(ports));`;
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT });
-  return JSON.parse(stdout) as number[];
+/**
+ * Claims `count` ports in a separate process, which keeps them (a claim lasts as long as its
+ * process) until `release` ends its stdin.
+ */
+async function portsFromAnotherProcess(count: number): Promise<{ ports: number[]; release: () => Promise<void> }> {
+  const script = [
+    "import { freePort } from './dev/ports.ts';",
+    'const ports = [];',
+    `for (let i = 0; i < ${count}; i++) ports.push(await freePort());`,
+    'console.log(JSON.stringify(ports));',
+    'process.stdin.resume();',
+  ].join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('close', () => done()));
+  let stdout = '';
+  const ports = await new Promise<number[]>((done, fail) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+      if (stdout.endsWith('\n')) done(JSON.parse(stdout) as number[]);
+    });
+    void exited.then(() => fail(new Error(`the claiming process ended without its ports: ${stdout}`)));
+  });
+  return {
+    ports,
+    release: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
 }
 
 describe('freePort', () => {
@@ -40,8 +65,13 @@ describe('freePort', () => {
       portsFromAnotherProcess(100),
       portsFromAnotherProcess(100),
     ]);
-    const all = [...here, ...first, ...second];
-    expect(all).toHaveLength(300);
-    expect(new Set(all).size).toBe(300);
+    try {
+      // All three processes are alive and hold their claims here.
+      const all = [...here, ...first.ports, ...second.ports];
+      expect(all).toHaveLength(300);
+      expect(new Set(all).size).toBe(300);
+    } finally {
+      await Promise.all([first.release(), second.release()]);
+    }
   });
 });
