@@ -96,26 +96,29 @@ export function checkRedisUrl(url: string): void {
   }
 }
 
-/** How much longer a bound that ran out while the process was busy waits for a reply that may be sitting unread. */
-const LATE_GRACE_MS = 50;
+/** A timer this much past its deadline means the process itself was busy, not waiting on Redis. */
+const LATE_MS = 50;
 
 /**
  * `work`, or `onTimeout()` at `deadline` (epoch ms). A bound that ran out while the process itself
  * was busy (a CPU-bound start, a loaded machine; found by CI: processes starting at once on 2
  * cores) is not Redis's slowness: the command may not even have gone out yet (the client writes
  * on a later tick), or its reply may be waiting unread beside the expired timer. So when the timer
- * fires more than LATE_GRACE_MS after the deadline, the reply gets LATE_GRACE_MS more, a few turns
- * of the event loop, and is taken if it comes. A timer that fires on time rejects at once.
+ * fires more than LATE_MS after the deadline, the time the process lost is given back (up to the
+ * whole bound once more) and the reply is taken if it comes by then. A grace of a fixed 50 ms was
+ * too short under load (CI, 1 run in 20 or so). A timer that fires on time rejects at once.
  */
 function bounded<T>(work: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  const bound = Math.max(1, deadline - Date.now());
   const timeout = new Promise<never>((_, reject) => {
     const expire = () => reject(onTimeout());
     const expireUnlessLate = () => {
-      if (Date.now() - deadline > LATE_GRACE_MS) timer = setTimeout(expire, LATE_GRACE_MS);
+      const lost = Date.now() - deadline;
+      if (lost > LATE_MS) timer = setTimeout(expire, Math.min(lost, bound));
       else expire();
     };
-    timer = setTimeout(expireUnlessLate, Math.max(1, deadline - Date.now()));
+    timer = setTimeout(expireUnlessLate, bound);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
