@@ -100,25 +100,26 @@ export function checkRedisUrl(url: string): void {
 const LATE_MS = 50;
 
 /**
- * `work`, or `onTimeout()` at `deadline` (epoch ms). A bound that ran out while the process itself
- * was busy (a CPU-bound start, a loaded machine; found by CI: processes starting at once on 2
- * cores) is not Redis's slowness: the command may not even have gone out yet (the client writes
- * on a later tick), or its reply may be waiting unread beside the expired timer. So when the timer
- * fires more than LATE_MS after the deadline, the time the process lost is given back (up to the
- * whole bound once more) and the reply is taken if it comes by then. A grace of a fixed 50 ms was
- * too short under load (CI, 1 run in 20 or so). A timer that fires on time rejects at once.
+ * `work`, or `onTimeout()` at `deadline` (epoch ms), for a wait of `boundMs` in all. A bound that
+ * ran out while the process itself was busy (a CPU-bound start, a loaded machine; found by CI:
+ * processes starting at once on 2 cores) is not Redis's slowness: the command may not even have
+ * gone out yet (the client writes on a later tick), or its reply may be waiting unread beside the
+ * expired timer. So when the timer fires more than LATE_MS after the deadline, the time the
+ * process lost is given back (up to `boundMs` once more) and the reply is taken if it comes by
+ * then. The deadline may already have passed when this is called (the process was busy between
+ * the command's start and its send): the give-back is then still up to the whole `boundMs`, not
+ * what was left of it. A timer that fires on time rejects at once.
  */
-function bounded<T>(work: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+function bounded<T>(work: Promise<T>, deadline: number, boundMs: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const bound = Math.max(1, deadline - Date.now());
   const timeout = new Promise<never>((_, reject) => {
     const expire = () => reject(onTimeout());
     const expireUnlessLate = () => {
       const lost = Date.now() - deadline;
-      if (lost > LATE_MS) timer = setTimeout(expire, Math.min(lost, bound));
+      if (lost > LATE_MS) timer = setTimeout(expire, Math.min(lost, boundMs));
       else expire();
     };
-    timer = setTimeout(expireUnlessLate, bound);
+    timer = setTimeout(expireUnlessLate, Math.max(1, deadline - Date.now()));
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
@@ -178,6 +179,7 @@ export class RedisConnection implements RedisCommands {
           return await bounded(
             client.sendCommand(args),
             deadline,
+            this.#commandTimeoutMs,
             () =>
               new TimeoutError(`Redis at ${this.where} did not answer ${args[0]} within ${this.#commandTimeoutMs} ms.`, {
                 hint: `Check that Redis at ${this.where} is up and not overloaded.`,
@@ -223,9 +225,8 @@ export class RedisConnection implements RedisCommands {
   async #open(): Promise<RedisClientLike> {
     const user = this.#userClient;
     if (user) {
-      await bounded(user.connect?.() ?? Promise.resolve(), Date.now() + this.#connectTimeoutMs, () =>
-        this.#unreachable('timed out'),
-      );
+      const bound = this.#connectTimeoutMs;
+      await bounded(user.connect?.() ?? Promise.resolve(), Date.now() + bound, bound, () => this.#unreachable('timed out'));
       return user;
     }
     this.#owned?.destroy?.(); // a client whose reconnecting gave up: start afresh
@@ -253,7 +254,8 @@ export class RedisConnection implements RedisCommands {
       outageSince = undefined;
     });
     try {
-      await bounded(client.connect(), Date.now() + this.#connectTimeoutMs + 500, () => this.#unreachable('timed out'));
+      const bound = this.#connectTimeoutMs + 500;
+      await bounded(client.connect(), Date.now() + bound, bound, () => this.#unreachable('timed out'));
     } catch (error) {
       client.destroy?.();
       throw error;
