@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     include: ['test/runtimes/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // Removes each test file's scratch directories when it ends (test/helpers/scratch.ts).
+    setupFiles: ['test/helpers/remove-scratch.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -2,7 +2,7 @@
 // go through --no-browser and --headless, with real Chromium following what the CLI printed.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -14,6 +14,7 @@ import { finished, runBin, startBin, waitForStderr } from '../helpers/bins.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
 import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../helpers/dbus.js';
 import { pythonTokenFile } from '../helpers/python-format.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 
 const installed = chromiumInstalled();
@@ -131,7 +132,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   beforeAll(async () => {
     browser = await launchChromium();
     page = await (await loopbackContext(browser)).newPage();
-    directory = await mkdtemp(join(tmpdir(), 'mesh-cli-'));
+    directory = await scratchDir('mesh-cli-');
     env = {
       PATH: process.env.PATH,
       HOME: directory,
@@ -341,7 +342,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   });
 
   it('mesh-env refuses a file in a git work tree that does not ignore it (before logging in), writes it with -f and a warning, and writes an ignored one', async () => {
-    const repo = await mkdtemp(join(tmpdir(), 'mesh-repo-'));
+    const repo = await scratchDir('mesh-repo-');
     execFileSync('git', ['init', '-q'], { cwd: repo });
     const refused = await runBin('mesh-env', ['-o', join(repo, '.env')], env);
     expect(refused.code).toBe(1);
@@ -389,7 +390,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   ])(
     'mesh-auth with %s and no flag logs in with a device code, and prints no token',
     async (_name, headless) => {
-      const own = { ...env, ...headless, MESH_TOKEN_DIR: await mkdtemp(join(tmpdir(), 'mesh-cli-headless-')) };
+      const own = { ...env, ...headless, MESH_TOKEN_DIR: await scratchDir('mesh-cli-headless-') };
       expect(own).not.toHaveProperty('DISPLAY');
       const { code, stdout, stderr } = await deviceLogin([], own);
       expect(code).toBe(0);
@@ -404,7 +405,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
   describe('the browser opener (xdg-open, with a stand-in browser)', () => {
     /** Runs `mesh-auth login` with the stand-in; returns what it printed, the link and what reached xdg-open. */
     async function loginWith(opener: RecordingOpener) {
-      const own = { ...env, ...opener.env, MESH_TOKEN_DIR: await mkdtemp(join(tmpdir(), 'mesh-cli-opener-')) };
+      const own = { ...env, ...opener.env, MESH_TOKEN_DIR: await scratchDir('mesh-cli-opener-') };
       const child = startBin('mesh-auth', ['login', '--port', String(port)], own);
       const result = finished(child);
       const link = await waitForStderr(child, START_LINK);
@@ -448,7 +449,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
 describe('mesh-auth import-python', () => {
   const stack = useStack();
   async function setup() {
-    const home = await mkdtemp(join(tmpdir(), 'mesh-import-'));
+    const home = await scratchDir('mesh-import-');
     const env = {
       PATH: process.env.PATH,
       HOME: home,

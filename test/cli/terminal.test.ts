@@ -3,7 +3,7 @@
 // the keyboard.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -12,6 +12,7 @@ import { freePort } from '../../dev/ports.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { BIN } from '../helpers/bins.js';
 import { chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
@@ -45,7 +46,7 @@ async function terminal(
   command: string[],
   options: { stderrTo?: string } = {},
 ): Promise<void> {
-  const script = join(await mkdtemp(join(tmpdir(), 'mesh-tty-')), 'run.sh');
+  const script = join(await scratchDir('mesh-tty-'), 'run.sh');
   // undefined unsets: tmux would otherwise pass on this process's value to the session.
   const exports = Object.entries(env).map(([key, value]) =>
     value === undefined ? `unset ${key}` : `export ${key}=${quote(value)}`,
@@ -118,7 +119,7 @@ describe.skipIf(!tmuxInstalled)('colour', () => {
   });
 
   it('stderr off the terminal (stdin and stdout still on it): no colour, NO_COLOR unset', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'mesh-tty-')), 'stderr.txt');
+    const file = join(await scratchDir('mesh-tty-'), 'stderr.txt');
     const status = await run('status-redirected', ['status'], { NO_COLOR: undefined }, file);
     expect(status.code).toBe('1');
     const written = await readFile(file, 'utf8');
@@ -139,7 +140,7 @@ describe.skipIf(!tmuxInstalled || !chromiumInstalled())('in a terminal', () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    directory = await mkdtemp(join(tmpdir(), 'mesh-terminal-'));
+    directory = await scratchDir('mesh-terminal-');
     env = {
       PATH: process.env.PATH as string,
       HOME: directory,

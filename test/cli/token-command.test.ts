@@ -2,13 +2,13 @@
 // (issue 22: src/cli/token-session.ts). What they do around that is what the CLI's MeshClient does:
 // a refresh through the backend when the token is due, the same refusals, the same errors.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { BIN, finished, ROOT, runBin } from '../helpers/bins.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
@@ -27,7 +27,7 @@ const NOT_LOADED = [
 
 /** The packages (and node: builtins) a run of mesh-auth loads through the ESM loader (load-recorder.mjs). */
 async function loadedBy(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; loaded: Set<string> }> {
-  const record = join(await mkdtemp(join(tmpdir(), 'mesh-cli-loads-')), 'loads.txt');
+  const record = join(await scratchDir('mesh-cli-loads-'), 'loads.txt');
   const recorder = join(ROOT, 'test/cli/load-recorder.mjs');
   const child = spawn(process.execPath, ['--import', recorder, BIN['mesh-auth'], ...args], {
     env: { ...env, MESH_LOAD_RECORD: record },
@@ -58,7 +58,7 @@ describe('mesh-auth token and print-tokens, with the tokens in a file', () => {
   const stored = async (): Promise<TokenSet> => JSON.parse(await readFile(tokenFile(), 'utf8'));
 
   beforeAll(async () => {
-    const home = await mkdtemp(join(tmpdir(), 'mesh-cli-token-'));
+    const home = await scratchDir('mesh-cli-token-');
     directory = join(home, 'tokens');
     env = { PATH: process.env.PATH, HOME: home, ...stack.env, MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory };
   });

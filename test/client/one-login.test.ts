@@ -1,8 +1,7 @@
 // The one login of the composition root: a call that needs a login runs the same login as
 // `client.login()` (flow, then store, then /auth/profile), and what must never log in does not.
 import * as diagnostics from 'node:diagnostics_channel';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveDeviceOverHttp } from '../../dev/login-driver.js';
@@ -10,6 +9,7 @@ import { LOGIN_CHANNEL, type LoginEvent } from '../../src/client/assemble.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
 import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 
 const stack = useStack({ provider: { deviceInterval: 1 } }, { resetAfterEach: true });
@@ -18,7 +18,7 @@ let directory: string;
 const events: LoginEvent[] = [];
 const record = (event: unknown) => events.push(event as LoginEvent);
 beforeEach(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'mesh-one-login-'));
+  directory = await scratchDir('mesh-one-login-');
   events.length = 0;
   diagnostics.subscribe(LOGIN_CHANNEL, record);
 });

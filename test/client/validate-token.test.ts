@@ -4,8 +4,7 @@
 // Passes with and without DEV_BACKEND_CAPABILITIES=all (no part B extension is involved).
 
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { MeshClient } from '../../src/client/mesh-client.js';
 import { AbortError } from '../../src/errors/mesh-error.js';
 import { loginTokens } from '../helpers/backend-login.js';
 import { clientWithTokens } from '../helpers/client.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
@@ -36,7 +36,7 @@ async function forged(options: { exp?: number } = {}) {
 
 /** A client whose store is an empty folder: nobody is logged in. */
 async function loggedOutClient() {
-  const directory = await mkdtemp(join(tmpdir(), 'mesh-validate-'));
+  const directory = await scratchDir('mesh-validate-');
   return new MeshClient({ env: { ...stack.env, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory } });
 }
 

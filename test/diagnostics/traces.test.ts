@@ -2,8 +2,7 @@
 // `mesh-sdk:refresh` and `mesh-sdk:login` tracing channels and the OpenTelemetry spans, on success
 // and on failure (error.type the MeshError code), with no token anywhere in a message or a span.
 // The request traces: test/client/traces.test.ts. The module itself: test/internal/tracing.test.ts.
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -19,6 +18,7 @@ import { MeshError, ReauthenticationRequiredError } from '../../src/errors/mesh-
 import type { DeviceVerification } from '../../src/flow/device-login.js';
 import { flowFor } from '../flow/flow-for.js';
 import { postJson } from '../helpers/backend-login.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { managerFor, storedTokens } from '../helpers/token-manager.js';
 import { type ChannelRecorder, recordChannel, spanText, useSpans } from '../helpers/traces.js';
@@ -64,7 +64,7 @@ function oneSpan(name: string): ReadableSpan {
 
 describe('refresh traces', () => {
   it('a refresh: start then asyncEnd on mesh-sdk:refresh, and a mesh.refresh span with the store kind and the outcome', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'mesh-traces-'));
+    const directory = await scratchDir('mesh-traces-');
     const store = new FileStore({ directory });
     const tokens = await storedTokens(stack);
     await store.save(expired(tokens));
@@ -145,7 +145,7 @@ describe('refresh traces', () => {
 describe('login traces', () => {
   let directory: string;
   beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'mesh-traces-login-'));
+    directory = await scratchDir('mesh-traces-login-');
     stack.provider.settings.deviceInterval = 1; // the provider's default 5 s would make every test slow
   });
 

@@ -2,12 +2,12 @@
 // package's types (with the placeholders of docs/snippets-prelude.d.ts), and every block marked
 // `<!-- runnable -->` runs against the local stack and exits by itself, as a user's script would.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 import { type Block, blocks, pages, ROOT } from './markdown.js';
@@ -25,7 +25,7 @@ const fileFor = (block: Block) => `${block.page.replaceAll('/', '__')}__L${block
 let project: string;
 beforeAll(async () => {
   // A consumer's project: `mesh-sdk` resolves to this repository's package.json `exports`, so to dist/.
-  project = await mkdtemp(join(tmpdir(), 'mesh-doc-snippets-'));
+  project = await scratchDir('mesh-doc-snippets-');
   await mkdir(join(project, 'node_modules'));
   await symlink(ROOT, join(project, 'node_modules', 'mesh-sdk'), 'dir');
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'doc-snippets', private: true, type: 'module' }));
@@ -71,7 +71,7 @@ describe('the TypeScript in the docs', () => {
   it.each(snippets.filter((block) => block.runnable).map((block) => [`${block.page}:${block.line}`, block] as const))(
     '%s runs against the local stack and exits by itself',
     async (_where, block) => {
-      const home = await mkdtemp(join(tmpdir(), 'mesh-doc-home-'));
+      const home = await scratchDir('mesh-doc-home-');
       const tokenDir = join(home, '.mesh');
       await new FileStore({ directory: tokenDir }).save(await storedTokens(stack, 'docs@example.test'));
       const { stdout, stderr } = await run(

@@ -1,13 +1,13 @@
 // Every example in examples/ runs against the local stack, and prints what it promises.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import { writeSecretFile } from '../../src/internal/secret-file.js';
 import { createApiKey } from '../helpers/api-key.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { storedTokens } from '../helpers/token-manager.js';
 
@@ -17,7 +17,7 @@ const stack = useStack();
 let base: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'mesh-examples-'));
+  const directory = await scratchDir('mesh-examples-');
   await new FileStore({ directory }).save(await storedTokens(stack, 'examples@example.test'));
   base = { PATH: process.env.PATH, HOME: directory, ...stack.env, MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory };
 });
@@ -88,7 +88,7 @@ describe('examples', () => {
   });
 
   it('generate-image', async () => {
-    const folder = await mkdtemp(join(tmpdir(), 'mesh-example-images-'));
+    const folder = await scratchDir('mesh-example-images-');
     const out = await example('generate-image.ts', { EXAMPLE_OUTPUT_DIR: folder });
     const lines = out.split('\n');
     expect(lines[0]).toBe(`saved ${join(folder, 'lighthouse.png')} (image/png)`);
@@ -118,14 +118,14 @@ describe('examples', () => {
   });
 
   it('custom-token-store', async () => {
-    const path = join(await mkdtemp(join(tmpdir(), 'mesh-custom-store-')), 'tokens.json');
+    const path = join(await scratchDir('mesh-custom-store-'), 'tokens.json');
     await writeSecretFile(path, JSON.stringify(await storedTokens(stack, 'custom@example.test')));
     const out = await example('custom-token-store.ts', { EXAMPLE_STORE_PATH: path, MESH_TOKEN_STORE: '' });
     expect(out).toBe(`store: my store (${path})\n10 - 3 = 7\n`);
   });
 
   it('custom-token-store, empty, in a script: the error says mesh-auth does not fill that store, and how to', async () => {
-    const path = join(await mkdtemp(join(tmpdir(), 'mesh-custom-store-')), 'tokens.json');
+    const path = join(await scratchDir('mesh-custom-store-'), 'tokens.json');
     const failed = await example('custom-token-store.ts', { EXAMPLE_STORE_PATH: path, MESH_TOKEN_STORE: '', CI: 'true' }).then(
       () => undefined,
       (error: { stderr: string }) => error.stderr,

@@ -5,12 +5,11 @@
 // the link shown, so the link shown is proven to be the working one. Browser-free; the Chromium
 // runs: browser-login.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loginOverHttp } from '../../dev/login-driver.js';
 import { freePort } from '../../dev/ports.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { flowFor, PLAIN_LINUX, WSL2_LINUX } from './flow-for.js';
 import { type RecordingOpener, recordingOpener } from './recording-opener.js';
@@ -128,7 +127,7 @@ describe('the login link is always shown', () => {
   });
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'mesh-auth-url-'));
+    home = await scratchDir('mesh-auth-url-');
   });
 
   /** Logs in at the provider from the link shown, as the person would; the callback reaches the listener. Returns the final page's text. */

@@ -4,9 +4,8 @@
 // requests. (The device flow: device-login.test.ts.)
 import * as diagnostics from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Request as BrowserRequest, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import type { MeshClientOptions } from '../../src/client/options.js';
 import { ReauthenticationRequiredError } from '../../src/errors/mesh-error.js';
 import { decodeJwtPayload, newPkce, REDIRECT_URI, SCOPE } from '../helpers/backend-login.js';
 import { approveDevice, chromiumInstalled, launchChromium, logInWithBrowser, loopbackContext } from '../helpers/browser.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 import { backendAuthFor } from '../helpers/token-manager.js';
 import { knock, reachableOtherAddresses } from './local-addresses.js';
@@ -54,7 +54,7 @@ describe.skipIf(!installed)('login in a real browser', () => {
     const next = ports.shift();
     if (next === undefined) throw new Error('browser-login.test.ts: out of callback ports; raise the count above');
     port = next;
-    directory = await mkdtemp(join(tmpdir(), 'mesh-login-'));
+    directory = await scratchDir('mesh-login-');
     context = await loopbackContext(browser);
     page = await context.newPage();
   });

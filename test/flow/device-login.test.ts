@@ -3,8 +3,7 @@
 // as the deployed backend expects, and through the backend when it advertises `device_flow`.
 // Approval is driven over HTTP as a person on another device would (dev/login-driver.ts).
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
 import type { DeviceVerification } from '../../src/flow/device-login.js';
 import { decodeJwtPayload } from '../helpers/backend-login.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { useStack } from '../helpers/stack.js';
 
 const stack = useStack();
@@ -24,7 +24,7 @@ beforeAll(() => {
   providerDefaults = { ...stack.provider.settings };
 });
 beforeEach(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'mesh-device-'));
+  directory = await scratchDir('mesh-device-');
   stack.provider.settings.deviceInterval = 1; // the provider's default 5 s would make every test slow
 });
 afterEach(() => {

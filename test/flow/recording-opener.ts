@@ -10,9 +10,9 @@
  * 1.5 s verdict).
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { scratchDir } from '../helpers/scratch.js';
 
 export interface RecordingOpener {
   /** The variables for the process that logs in: $BROWSER, the record, and PATH with the xdg-mime stand-in. */
@@ -38,7 +38,7 @@ export async function recordingOpener(options: {
   exit?: number;
   delaySeconds?: number;
 }): Promise<RecordingOpener> {
-  const directory = await mkdtemp(join(tmpdir(), 'mesh-opener-'));
+  const directory = await scratchDir('mesh-opener-');
   const script = join(directory, 'browser.sh');
   await writeFile(script, SCRIPT);
   await chmod(script, 0o755);

@@ -1,13 +1,12 @@
 /** MeshClients on a running local stack, with tokens seeded in a temporary file store. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll } from 'vitest';
 import type { Stack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
+import { scratchDir } from './scratch.js';
 import { storedTokens } from './token-manager.js';
 
 export interface TestClient {
@@ -31,7 +30,7 @@ export async function clientWithTokens(
 ): Promise<TestClient> {
   const { tokens: given, login, env, ...rest } = options;
   const tokens = given ?? (await storedTokens(stack, login));
-  const directory = await mkdtemp(join(tmpdir(), 'mesh-client-'));
+  const directory = await scratchDir('mesh-client-');
   directories.push(directory);
   await new FileStore({ directory }).save(tokens);
   const client = new MeshClient({
