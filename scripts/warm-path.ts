@@ -5,6 +5,7 @@
 //   node --import tsx scripts/warm-path.ts [--json] [--max N]
 //
 // Exits 1 when a warm call runs through more than N files (default 7, issue 22's bound).
+import { rm } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,7 @@ for (const [name, call] of [
 await session.post('Profiler.stopPreciseCoverage');
 session.disconnect();
 lean.child.kill();
+await rm(directory, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
 
 const maxAt = process.argv.indexOf('--max');
 const max = maxAt === -1 ? 7 : Number(process.argv[maxAt + 1]);

@@ -1,6 +1,4 @@
 /** MeshClients on a running local stack, with tokens seeded in a temporary file store. */
-import { rm } from 'node:fs/promises';
-import { afterAll } from 'vitest';
 import type { Stack } from '../../dev/stack.js';
 import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/stores/token-store.js';
@@ -15,14 +13,6 @@ export interface TestClient {
   directory: string;
 }
 
-/** The token directories made here, removed after the test file that made them (thousands over a run otherwise). */
-const directories: string[] = [];
-afterAll(async () => {
-  // Best effort: a client's background write may still be landing in its directory.
-  const removals = directories.splice(0).map((directory) => rm(directory, { recursive: true, force: true, maxRetries: 3 }));
-  await Promise.allSettled(removals);
-});
-
 /** A client whose file store holds `tokens` (a fresh login when not given). */
 export async function clientWithTokens(
   stack: Stack,
@@ -30,8 +20,8 @@ export async function clientWithTokens(
 ): Promise<TestClient> {
   const { tokens: given, login, env, ...rest } = options;
   const tokens = given ?? (await storedTokens(stack, login));
+  // Removed after the test file that made it (thousands over a run otherwise).
   const directory = await scratchDir('mesh-client-');
-  directories.push(directory);
   await new FileStore({ directory }).save(tokens);
   const client = new MeshClient({
     env: { ...stack.env, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory, ...env },
