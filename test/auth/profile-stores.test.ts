@@ -2,7 +2,6 @@
 // keychain (a private Secret Service) and in one Redis, each under its own entry or key; the
 // logout of one leaves the other. Logins come in through the client itself (importPythonTokens
 // copies a set into the client's own store), so the entries are where the client puts them.
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { type RedisServer, startRedis } from '../../dev/redis.js';
 import { defaultRedisKey } from '../../src/auth/stores/redis-store.js';
 import { clientWith, type MeshClient } from '../../src/client/mesh-client.js';
 import { decodeJwtPayload, loginTokens } from '../helpers/backend-login.js';
-import { keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
+import { keychainAccounts, keychainToolsInstalled, type PrivateBus, startKeyringBus } from '../helpers/dbus.js';
 import { pythonTokenFile } from '../helpers/python-format.js';
 import { type RawRedis, rawRedis } from '../helpers/redis.js';
 import { useStack } from '../helpers/stack.js';
@@ -41,14 +40,7 @@ describe.skipIf(!keychainToolsInstalled())('in one keychain', () => {
   });
   afterAll(() => bus?.stop());
 
-  const accounts = () => {
-    const result = spawnSync('secret-tool', ['search', '--all', 'service', 'mesh-sdk'], { env: bus.env, encoding: 'utf8' });
-    return `${result.stdout}${result.stderr}`
-      .split('\n')
-      .filter((line) => line.startsWith('attribute.username'))
-      .map((line) => line.split(' = ')[1])
-      .sort();
-  };
+  const accounts = () => keychainAccounts(bus);
 
   const client = (profile: string) =>
     clientWith(

@@ -3,7 +3,7 @@
  * gnome-keyring providing the Secret Service on it (unlocked, or then locked). Also a bus socket
  * that accepts connections and never answers, which hangs native keychain calls.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,16 @@ export function keychainToolsInstalled(): boolean {
   } catch {
     return false;
   }
+}
+
+/** The accounts of mesh-sdk's items in the bus's Secret Service, sorted (secret-tool prints the attributes on stderr, the items on stdout). */
+export function keychainAccounts(bus: PrivateBus): string[] {
+  const result = spawnSync('secret-tool', ['search', '--all', 'service', 'mesh-sdk'], { env: bus.env, encoding: 'utf8' });
+  return `${result.stdout}${result.stderr}`
+    .split('\n')
+    .filter((line) => line.startsWith('attribute.username'))
+    .map((line) => line.split(' = ')[1] as string)
+    .sort();
 }
 
 export interface PrivateBus {

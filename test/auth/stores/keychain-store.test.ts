@@ -1,6 +1,5 @@
 // The keychain store against a real Secret Service (gnome-keyring on a private D-Bus session),
 // and the fall-back to the file store, within the time bound, for every failure seen in the field.
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,14 @@ import { KeychainStore, WINDOWS_MAX_SECRET_CHARS } from '../../../src/auth/store
 import { LayeredStore } from '../../../src/auth/stores/layered-store.js';
 import type { TokenSet } from '../../../src/auth/stores/token-store.js';
 import { KeychainError } from '../../../src/errors/mesh-error.js';
-import { keychainToolsInstalled, type PrivateBus, startBareBus, startHungBus, startKeyringBus } from '../../helpers/dbus.js';
+import {
+  keychainAccounts,
+  keychainToolsInstalled,
+  type PrivateBus,
+  startBareBus,
+  startHungBus,
+  startKeyringBus,
+} from '../../helpers/dbus.js';
 import { recordingLogger } from '../../helpers/logger.js';
 
 const installed = keychainToolsInstalled();
@@ -58,15 +64,7 @@ describe.skipIf(!installed)('KeychainStore with a real Secret Service', () => {
   });
   afterAll(() => bus.stop());
 
-  // secret-tool prints the attributes on stderr and the items on stdout.
-  const secretToolAccounts = () => {
-    const result = spawnSync('secret-tool', ['search', '--all', 'service', 'mesh-sdk'], { env: bus.env, encoding: 'utf8' });
-    return `${result.stdout}${result.stderr}`
-      .split('\n')
-      .filter((line) => line.startsWith('attribute.username'))
-      .map((line) => line.split(' = ')[1])
-      .sort();
-  };
+  const secretToolAccounts = () => keychainAccounts(bus);
 
   it('saves, loads and clears a token set, in the Secret Service itself (not the kernel keyring)', async () => {
     const store = keychainOn(bus, { account: 'tokens@roundtrip' });
