@@ -1,25 +1,20 @@
 // The one keychain check (write a probe value, read it back, delete it), through the store that
 // owns it, against a real Secret Service (gnome-keyring on a private D-Bus session) and against
 // buses where it cannot work.
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeychainStore } from '../../../../src/auth/stores/keychain-store.js';
 import type { TokenSet } from '../../../../src/auth/stores/token-store.js';
 import { AbortError, KeychainError } from '../../../../src/errors/mesh-error.js';
-import { keychainToolsInstalled, type PrivateBus, startBareBus, startKeyringBus } from '../../../helpers/dbus.js';
+import {
+  keychainAccounts as accounts,
+  keychainToolsInstalled,
+  type PrivateBus,
+  startBareBus,
+  startKeyringBus,
+} from '../../../helpers/dbus.js';
 
 const installed = keychainToolsInstalled();
 const TOKENS: TokenSet = { access_token: 'a.b.c', refresh_token: 'refresh-secret', expires_at: 2_000_000_000 };
-
-/** Every account of service mesh-sdk in the bus's Secret Service (secret-tool prints them on stderr). */
-function accounts(bus: PrivateBus): string[] {
-  const result = spawnSync('secret-tool', ['search', '--all', 'service', 'mesh-sdk'], { env: bus.env, encoding: 'utf8' });
-  return `${result.stdout}${result.stderr}`
-    .split('\n')
-    .filter((line) => line.startsWith('attribute.username'))
-    .map((line) => line.split(' = ')[1] as string)
-    .sort();
-}
 
 describe.skipIf(!installed)('KeychainStore.check() with a real Secret Service', () => {
   let bus: PrivateBus;
