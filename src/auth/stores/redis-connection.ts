@@ -171,9 +171,14 @@ export class RedisConnection implements RedisCommands {
   async command(args: string[]): Promise<unknown> {
     this.#busy++;
     try {
-      const deadline = Date.now() + this.#commandTimeoutMs;
+      let deadline: number | undefined;
       for (let attempt = 0; ; attempt++) {
         const client = await this.#connected();
+        // The command's own bound starts once there is a connection: connecting has its own
+        // (connectTimeoutMs), and a slow connect must not leave the command too little time (seen
+        // on a loaded machine: a connect that took most of a 150 ms bound left the command a few
+        // ms). A retry after a dropped connection keeps the first deadline.
+        deadline ??= Date.now() + this.#commandTimeoutMs;
         this.#owned?.ref?.();
         try {
           return await bounded(

@@ -60,7 +60,7 @@ export interface RedisTokenStoreOptions {
   lockWaitMs?: number;
   /** Bound on reaching Redis. @default 5000 */
   connectTimeoutMs?: number;
-  /** Bound on one Redis command. @default 5000 */
+  /** Bound on one Redis command, from when it has a connection (reaching Redis has its own bound). @default 5000 */
   commandTimeoutMs?: number;
   /**
    * Tokens to write when this store's first read finds the key absent (e.g. the environment's

@@ -1,6 +1,7 @@
 // Faults of the Redis token store with an exact outcome (issue 14): Redis down at start and mid-run,
 // restarted with and without persistence, killed; and the token manager's fencing: a refresh whose
 // lock lease ran out is refused by compare-and-set, and the manager adopts the newer set.
+import { createClient } from 'redis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../dev/ports.js';
 import { type RedisServer, startRedis } from '../../../dev/redis.js';
@@ -80,20 +81,42 @@ describe('redis restarted and killed', () => {
   });
 
   it('a reply that came while the process was busy past the bound is taken, not called a timeout', async () => {
-    const store = storeOn(plain, { commandTimeoutMs: 150 });
+    const store = storeOn(plain, { commandTimeoutMs: 200 });
     await store.save(tokens('busy')); // connected
-    const loading = store.load();
-    // Busy for twice the bound, before the client's write has even gone out (it writes on a later
-    // tick): the bound runs out while this process cannot send or read, which is not Redis's
-    // slowness. Redis then answers 60 ms after the process is free again (stopped meanwhile): the
-    // time lost is given back, up to the whole bound, so that reply is still taken. (A fixed 50 ms
-    // grace, and then a give-back cut to what was left of the bound, 1 ms here, each failed in CI
-    // about 1 run in 20 when Redis was slow to answer on a loaded machine.)
+    // The GET goes out to a stopped Redis; then this process is busy for twice the bound, so the
+    // bound runs out while it cannot read, which is not Redis's slowness; Redis answers 100 ms
+    // after the process is free again. The time lost is given back (up to one more bound), so that
+    // reply is taken. A fixed 50 ms grace failed here every time, and in CI about 1 run in 20.
     plain.pause();
-    const until = Date.now() + 300;
+    const loading = store.load();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the GET is written
+    const until = Date.now() + 400;
     while (Date.now() < until) {}
-    setTimeout(() => plain.resume(), 60);
+    setTimeout(() => plain.resume(), 100);
     expect(await loading).toMatchObject({ access_token: 'access-busy' });
+  });
+
+  it('a slow connect does not eat into the command bound', async () => {
+    // A client of the caller's whose connect takes 120 ms, and a Redis that then answers 80 ms
+    // late: within a 150 ms bound that starts once connected. Counted from before the connect,
+    // the bound would leave the GET about 30 ms (seen under load: a TimeoutError on a live Redis).
+    const client = createClient({ url: plain.url, socket: { reconnectStrategy: false } });
+    client.on('error', () => {});
+    const connect = client.connect.bind(client);
+    client.connect = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const connected = await connect();
+      plain.pause();
+      setTimeout(() => plain.resume(), 80);
+      return connected;
+    };
+    try {
+      const store = redisTokenStore({ client, key, logger: quiet, commandTimeoutMs: 150 });
+      expect(await store.load()).toBeNull();
+    } finally {
+      plain.resume();
+      client.destroy();
+    }
   });
 
   it('down mid-run: typed error within the bound, and the same store works once Redis is back', async () => {
