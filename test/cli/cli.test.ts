@@ -173,7 +173,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
     const url = await waitForStderr(child, START_LINK);
     await logInWithBrowser(page, url, { login: 'cli-user@example.test' });
     const { code, stderr } = await result;
-    expect(code).toBe(0);
+    expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/Logged in as cli-user@example\.test/);
     // No spinner and no colour when stderr is not a terminal.
     expect(stderr).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
@@ -367,7 +367,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
 
   it('login --headless prints the device code; approving it logs in and says how to get the variables, never printing a token', async () => {
     const { code, stdout, stderr } = await deviceLogin(['login', '--headless'], env);
-    expect(code).toBe(0);
+    expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/enter the code: \S+/);
     // Whose email the profile shows is the backend's business (the device application's access
     // token may carry no email claim); the CLI's is to say who the profile says logged in.
@@ -393,7 +393,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
       const own = { ...env, ...headless, MESH_TOKEN_DIR: await scratchDir('mesh-cli-headless-') };
       expect(own).not.toHaveProperty('DISPLAY');
       const { code, stdout, stderr } = await deviceLogin([], own);
-      expect(code).toBe(0);
+      expect(code, stderr).toBe(0);
       expect(stderr).toMatch(/enter the code: \S+/);
       expect(stderr).not.toMatch(/Opened your browser|\/start\//);
       expect(stderr).toMatch(/Logged in as \S+@\S+\. Tokens: file /);
@@ -415,7 +415,7 @@ describe.skipIf(!installed)('mesh-auth and mesh-env against the local stack', ()
       await logInWithBrowser(await context.newPage(), link, { login: 'opener@example.test' });
       const { code, stderr } = await result;
       await context.close();
-      expect(code).toBe(0);
+      expect(code, stderr).toBe(0);
       expect(stderr).toMatch(/Logged in as opener@example\.test/);
       return { stderr, link, handed };
     }
