@@ -106,9 +106,9 @@ const LATE_MS = 50;
  * gone out yet (the client writes on a later tick), or its reply may be waiting unread beside the
  * expired timer. So when the timer fires more than LATE_MS after the deadline, the time the
  * process lost is given back (up to `boundMs` once more) and the reply is taken if it comes by
- * then. The deadline may already have passed when this is called (the process was busy between
- * the command's start and its send): the give-back is then still up to the whole `boundMs`, not
- * what was left of it. A timer that fires on time rejects at once.
+ * then, up to the whole `boundMs` even when the deadline had passed before this was called (a
+ * retry that waited for a reconnect), not what was left of it. A timer that fires on time rejects
+ * at once.
  */
 function bounded<T>(work: Promise<T>, deadline: number, boundMs: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
