@@ -100,15 +100,14 @@ export function checkRedisUrl(url: string): void {
 const LATE_MS = 50;
 
 /**
- * `work`, or `onTimeout()` at `deadline` (epoch ms), for a wait of `boundMs` in all. A bound that
- * ran out while the process itself was busy (a CPU-bound start, a loaded machine; found by CI:
- * processes starting at once on 2 cores) is not Redis's slowness: the command may not even have
- * gone out yet (the client writes on a later tick), or its reply may be waiting unread beside the
- * expired timer. So when the timer fires more than LATE_MS after the deadline, the time the
- * process lost is given back (up to `boundMs` once more) and the reply is taken if it comes by
- * then, up to the whole `boundMs` even when the deadline had passed before this was called (a
- * retry that waited for a reconnect), not what was left of it. A timer that fires on time rejects
- * at once.
+ * `work`, or `onTimeout()` at `deadline` (epoch ms); `boundMs` is the whole bound the deadline
+ * ends. A bound that ran out while the process itself was busy (a CPU-bound start, a loaded
+ * machine; found by CI: processes starting at once on 2 cores) is not Redis's slowness: the
+ * command may not even have gone out yet (the client writes on a later tick), or its reply may be
+ * waiting unread beside the expired timer. So when the timer fires more than LATE_MS after the
+ * deadline, the time the process lost is given back, up to the whole `boundMs` once more (even
+ * when the deadline had passed before this was called: a retry that waited for a reconnect), and
+ * the reply is taken if it comes by then. A timer that fires on time rejects at once.
  */
 function bounded<T>(work: Promise<T>, deadline: number, boundMs: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
