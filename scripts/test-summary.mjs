@@ -20,10 +20,12 @@ for (const entry of allowedSkips) {
 const ci = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 const NOT_RUN = new Set(['skipped', 'pending', 'todo']);
 
-// The first line of a failure message, cut to a readable length (the full text is in the log above).
+// The first line of a failure message, cut to a readable length (the full text is in the log above,
+// which a CI excerpt may not show: the soaks put every figure that was off, and their first errors,
+// on that line, hence room for 1000 characters).
 function firstLine(messages) {
   const line = String((messages ?? []).find(Boolean) ?? 'failed (no message)').split('\n')[0];
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  return line.length > 1000 ? `${line.slice(0, 1000)}…` : line;
 }
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : ['.tmp/vitest.json'];

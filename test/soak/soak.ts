@@ -108,6 +108,7 @@ const figures = {
   refreshTokenReuse: reuse,
   watcherReads: watch.reads,
   watcherInvalidReads: watch.invalid,
+  firstErrors: failed.slice(0, 3).map((error) => error.slice(0, 300)),
 };
 process.stdout.write(`soak: ${JSON.stringify(figures)}\n`);
 const violations = [
