@@ -4,7 +4,7 @@ import { FileStore } from '../../src/auth/stores/file-store.js';
 import type { TokenSet } from '../../src/auth/stores/token-store.js';
 import { MeshClient } from '../../src/client/mesh-client.js';
 import type { MeshClientOptions } from '../../src/client/options.js';
-import { scratchDir } from './scratch.js';
+import { closeBeforeRemoval, scratchDir } from './scratch.js';
 import { storedTokens } from './token-manager.js';
 
 export interface TestClient {
@@ -27,5 +27,7 @@ export async function clientWithTokens(
     env: { ...stack.env, CI: 'true', MESH_TOKEN_STORE: 'file', MESH_TOKEN_DIR: directory, ...env },
     ...rest,
   });
+  // Its last writes (the user id kept with the tokens) land before the directory is removed.
+  closeBeforeRemoval(() => client.close());
   return { client, tokens, directory };
 }
