@@ -1,28 +1,24 @@
 // The shortened fleet soak in every run: 2 machines x 3 processes (+ the victim) on one Redis
 // token store, 3 s tokens, Redis restarted and the lock holder SIGKILLed mid-run.
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { expectFigures, pick } from '../helpers/figures.js';
-
-const run = promisify(execFile);
+import { expectFigures, pick, soakOutput } from '../helpers/figures.js';
 
 it('a fleet sharing a Redis store: no failed call, one refresh per expiry, no reuse, no revoked family, through a Redis restart and a killed lock holder', async () => {
   const script = resolve(import.meta.dirname, 'fleet.ts');
   const args = ['--machines', '2', '--processes', '3', '--calls', '30', '--ttl', '3', '--json'];
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: resolve(import.meta.dirname, '../..'),
-    timeout: 100_000,
-    // The script's own knobs and MESH_* settings of the caller must not change this run.
-    env: Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith('FLEET_') && !name.startsWith('MESH_')),
-    ),
-  }).catch((error: { stdout?: string; stderr?: string }) => {
-    // A run that missed a goal exits 1 with its figures still on stdout: assert on those.
-    if (error.stdout?.trim().startsWith('{')) return { stdout: error.stdout };
-    throw new Error(`the fleet soak did not run: ${error.stderr ?? error}`);
-  });
+  const stdout = await soakOutput(
+    ['--import', 'tsx', script, ...args],
+    {
+      cwd: resolve(import.meta.dirname, '../..'),
+      timeout: 100_000,
+      // The script's own knobs and MESH_* settings of the caller must not change this run.
+      env: Object.fromEntries(
+        Object.entries(process.env).filter(([name]) => !name.startsWith('FLEET_') && !name.startsWith('MESH_')),
+      ),
+    },
+    (output) => output.trim().startsWith('{'),
+  );
   const figures = JSON.parse(stdout.trim().split('\n').at(-1) as string);
   // Which figure was off, the run's first errors and warnings, and the timings of the restart and
   // the kill: all on the first line of a failure, which is all CI's summary shows.

@@ -1,25 +1,14 @@
 // The shortened soak in every run: several processes, several expiries, the watcher on token.json.
-import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { expectFigures, pick } from '../helpers/figures.js';
-
-const run = promisify(execFile);
+import { expectFigures, pick, soakOutput } from '../helpers/figures.js';
 
 it('processes sharing a file store across expiries: no failed call, one refresh per expiry, no reuse, token.json always valid', async () => {
-  const { stdout } = await run(
-    process.execPath,
+  const stdout = await soakOutput(
     ['--import', 'tsx', resolve(import.meta.dirname, 'soak.ts'), '--processes', '4', '--calls', '60', '--ttl', '3'],
-    {
-      cwd: resolve(import.meta.dirname, '../..'),
-      timeout: 90_000,
-    },
-  ).catch((error: { stdout?: string; stderr?: string }) => {
-    // A run that missed a goal exits 1 with its figures still on stdout: assert on those.
-    if (error.stdout?.includes('soak: {')) return { stdout: error.stdout };
-    throw new Error(`the soak did not run: ${error.stderr ?? error}`);
-  });
+    { cwd: resolve(import.meta.dirname, '../..'), timeout: 90_000 },
+    (output) => output.includes('soak: {'),
+  );
   const figures = JSON.parse(/^soak: (.*)$/m.exec(stdout)?.[1] as string);
   const context = pick(figures, ['firstErrors', 'refreshes', 'expiries', 'watcherReads', 'seconds']);
   expectFigures(
