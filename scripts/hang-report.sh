@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What a CI pass that is about to hit its time bound is doing: every process under PID (the pass),
 # with its state, the kernel function it waits in and its CPU time, then each Node.js process's
-# native stacks (gdb). Run by .ci/run shortly before the bound, so that a hang says where it hangs:
-# e.g. an idle event loop (epoll_wait) against a main thread blocked on V8's worker threads
-# (NodePlatform::DrainTasks). Prints no command lines, environments or function arguments: they
-# can hold the test stack's tokens.
+# threads and its main thread's native stack (gdb). Run by .ci/run shortly before the bound, so
+# that a hang says where it hangs: e.g. an idle event loop (epoll_wait) against a main thread
+# blocked on V8's worker threads (NodePlatform::DrainTasks). Prints no command lines, environments
+# or function arguments: they can hold the test stack's tokens.
 set -uo pipefail
 root=${1:?usage: hang-report.sh PID}
 
