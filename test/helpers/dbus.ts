@@ -117,10 +117,24 @@ export async function startKeyringBus(options: { locked?: boolean } = {}): Promi
     ],
     {
       env,
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   bus.children.push(keyring);
+  // gnome-keyring-daemon has died on its own in CI (a GLib error: "trap int3 in libglib"), and the
+  // keychain calls after that fail for that reason, not the SDK's: say so, with its last words.
+  let stopping = false;
+  let lastWords = '';
+  keyring.stderr?.on('data', (chunk: Buffer) => {
+    lastWords = `${lastWords}${chunk}`.slice(-2000);
+  });
+  keyring.once('exit', (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(
+      `gnome-keyring-daemon, this test's Secret Service, died before the test stopped it (${signal ?? `exit code ${code}`}); ` +
+        `keychain calls on its bus fail from here on. Its output:\n${lastWords.trim() || '(none)'}\n`,
+    );
+  });
   await waitForSecretService(env);
   if (options.locked) {
     execFileSync(
@@ -137,7 +151,14 @@ export async function startKeyringBus(options: { locked?: boolean } = {}): Promi
       { env, stdio: 'ignore' },
     );
   }
-  return { ...bus, env };
+  return {
+    ...bus,
+    env,
+    async stop() {
+      stopping = true;
+      await bus.stop();
+    },
+  };
 }
 
 /** A unix socket that accepts D-Bus connections and never answers: native calls hang on it. */
