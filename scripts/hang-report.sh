@@ -15,9 +15,7 @@ descendants() {
 
 echo "--- processes under $root (pid ppid state wchan cpu-time elapsed-s name)"
 pids=$(descendants "$root")
-for pid in $pids; do
-  ps -o pid=,ppid=,stat=,wchan:32=,time=,etimes=,comm= -p "$pid" 2>/dev/null
-done
+ps -o pid=,ppid=,stat=,wchan:32=,time=,etimes=,comm= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null
 
 if ! command -v gdb >/dev/null 2>&1; then
   echo "--- no gdb: no native stacks"
